@@ -1,0 +1,71 @@
+//! /v1/facilities
+
+use super::auth::{Admin, AnyRole, Auth};
+use super::body::Body;
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query::ListQuery;
+use super::reply::written;
+use super::AppState;
+use crate::domain::facility::NewFacility;
+use crate::services::{self, facilities::FacilityView, Page};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityInput {
+    /// Upper-case A-Z, 0-9 and _, 1-32 characters; unique.
+    #[schema(example = "NV1")]
+    pub code: String,
+    #[schema(example = "Nevada bonded depot")]
+    pub name: String,
+    /// ISO 3166-1 alpha-2
+    #[schema(example = "US")]
+    pub country: String,
+}
+
+/// Define a facility (admin).
+#[utoipa::path(post, path = "/v1/facilities", tag = "reference data",
+    request_body = FacilityInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = FacilityView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    body: Body<FacilityInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let f = NewFacility::parse(&b.code, &b.name, &b.country).map_err(ApiError::validation)?;
+    let reply = services::facilities::create(&state.db, cmd.ctx(&body.bytes), f).await?;
+    Ok(written(reply))
+}
+
+/// List facilities in code order.
+#[utoipa::path(get, path = "/v1/facilities", tag = "reference data", params(ListQuery),
+    responses((status = 200, body = Page<FacilityView>), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<AnyRole>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = services::facilities::list(&state.db, query.into_inner().page()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One facility.
+#[utoipa::path(get, path = "/v1/facilities/{code}", tag = "reference data",
+    params(("code" = String, Path, description = "facility code")),
+    responses((status = 200, body = FacilityView), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _auth: Auth<AnyRole>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let f = services::facilities::get(&state.db, code.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(f))
+}

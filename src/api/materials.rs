@@ -1,0 +1,78 @@
+//! /v1/materials
+
+use super::auth::{Admin, AnyRole, Auth};
+use super::body::Body;
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query::ListQuery;
+use super::reply::written;
+use super::AppState;
+use crate::domain::material::NewMaterial;
+use crate::services::{self, materials::MaterialView, Page};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialInput {
+    /// Upper-case A-Z, 0-9 and _, 1-32 characters; unique.
+    #[schema(example = "NDPR_OXIDE")]
+    pub code: String,
+    #[schema(example = "Neodymium-praseodymium oxide")]
+    pub name: String,
+    /// `kg`, `t` or `mtu`
+    #[schema(example = "kg")]
+    pub unit: String,
+    /// Decimal places quantities may carry, 0-6.
+    #[schema(example = 3)]
+    pub scale: i64,
+    /// Decimal string in the material's unit, at most `scale` decimals.
+    #[schema(example = "1000")]
+    pub strategic_floor: String,
+}
+
+/// Define a material (admin).
+#[utoipa::path(post, path = "/v1/materials", tag = "reference data",
+    request_body = MaterialInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = MaterialView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    body: Body<MaterialInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let m = NewMaterial::parse(&b.code, &b.name, &b.unit, b.scale, &b.strategic_floor)
+        .map_err(ApiError::validation)?;
+    let reply = services::materials::create(&state.db, cmd.ctx(&body.bytes), m).await?;
+    Ok(written(reply))
+}
+
+/// List materials with their live stock figures, in code order.
+#[utoipa::path(get, path = "/v1/materials", tag = "reference data", params(ListQuery),
+    responses((status = 200, body = Page<MaterialView>), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<AnyRole>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = services::materials::list(&state.db, query.into_inner().page()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One material with its live stock figures.
+#[utoipa::path(get, path = "/v1/materials/{code}", tag = "reference data",
+    params(("code" = String, Path, description = "material code")),
+    responses((status = 200, body = MaterialView), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _auth: Auth<AnyRole>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let m = services::materials::get(&state.db, code.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(m))
+}

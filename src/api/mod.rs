@@ -1,0 +1,103 @@
+//! The HTTP edge: thin handlers (parse, authorize, call a service, map to JSON).
+
+pub mod audit;
+pub mod auth;
+pub mod body;
+pub mod command;
+pub mod docs;
+pub mod error;
+pub mod facilities;
+pub mod materials;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod query;
+pub mod reply;
+pub mod service;
+pub mod token;
+
+use crate::db::Db;
+use crate::domain::policy::Policy;
+use actix_web::http::StatusCode;
+use actix_web::{web, Resource};
+use command::Actions;
+use error::ApiError;
+
+/// What every handler shares.
+pub struct AppState {
+    pub db: Db,
+    pub tokens: token::TokenVerifier,
+    pub policy: Policy,
+    pub metrics: metrics::Metrics,
+    pub openapi_json: String,
+    pub docs_html: String,
+}
+
+impl AppState {
+    pub fn new(db: Db, tokens: token::TokenVerifier, policy: Policy) -> Self {
+        let doc = openapi::document();
+        Self {
+            db,
+            tokens,
+            policy,
+            metrics: metrics::Metrics::new(),
+            openapi_json: doc.to_string(),
+            docs_html: docs::render(&doc),
+        }
+    }
+}
+
+/// A resource whose unknown methods answer 405 problem+json.
+fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed here",
+        ))
+    }))
+}
+
+/// Every route, with the audit action of each write.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health/live").route(web::get().to(service::live)))
+        .service(resource("/health/ready").route(web::get().to(service::ready)))
+        .service(resource("/metrics").route(web::get().to(service::metrics)))
+        .service(resource("/openapi.json").route(web::get().to(service::openapi_json)))
+        .service(resource("/docs").route(web::get().to(service::docs)))
+        .service(
+            web::scope("/v1")
+                .service(
+                    resource("/materials")
+                        .app_data(Actions(&[("POST", "material.create")]))
+                        .route(web::get().to(materials::list))
+                        .route(web::post().to(materials::create)),
+                )
+                .service(resource("/materials/{code}").route(web::get().to(materials::get)))
+                .service(
+                    resource("/facilities")
+                        .app_data(Actions(&[("POST", "facility.create")]))
+                        .route(web::get().to(facilities::list))
+                        .route(web::post().to(facilities::create)),
+                )
+                .service(resource("/facilities/{code}").route(web::get().to(facilities::get)))
+                .service(resource("/audit-events").route(web::get().to(audit::list))),
+        );
+}
+
+/// Problem+json for query strings that do not parse (400) and path segments that do not
+/// (404: no such object).
+pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::malformed(format!("query string: {e}")).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|_, _| ApiError::not_found("no such object").into()),
+    );
+}
+
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such resource"))
+}

@@ -1,0 +1,112 @@
+//! The OpenAPI document, generated from the handlers and types.
+
+use super::error::Problem;
+use super::{audit, facilities, materials, service};
+use std::collections::BTreeMap;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "stockpile",
+        description = "Strategic critical-minerals reserve: inventory, loan tranches, drawdowns \
+            under declared disruptions, and a hash-chained ledger. Quantities and money are \
+            decimal strings; errors are application/problem+json. The `bearer` security \
+            requirement of each operation lists the roles that may call it."
+    ),
+    paths(
+        service::live, service::ready, service::metrics,
+        materials::create, materials::list, materials::get,
+        facilities::create, facilities::list, facilities::get,
+        audit::list,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "Health, metrics and this document (no auth)"),
+        (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
+        (name = "ledger and audit", description = "The audit trail (operators, auditors, admins)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "JWT with claims sub, role (manufacturer|operator|auditor|admin), org \
+                         (manufacturers), exp; iss/aud when configured.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    list.iter()
+        .map(|(s, d)| ((*s).to_owned(), problem(d)))
+        .collect()
+}
+
+/// The problems any authenticated read can answer.
+pub struct ReadErrors;
+
+impl IntoResponses for ReadErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[
+            ("400", "malformed_request: a bad query parameter"),
+            ("401", "unauthenticated"),
+            ("403", "forbidden: the role may not read this"),
+            ("404", "not_found: no such object, or not yours"),
+            ("503", "not_ready: the database is unavailable"),
+        ])
+    }
+}
+
+/// The problems any write can answer.
+pub struct WriteErrors;
+
+impl IntoResponses for WriteErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[
+            ("400", "malformed_request: not JSON, wrong JSON types, unknown fields, bad Idempotency-Key"),
+            ("401", "unauthenticated"),
+            ("403", "forbidden: the role may not do this"),
+            ("404", "not_found"),
+            ("409", "conflict (duplicate code/name), invalid_state, or idempotency_key_reused"),
+            ("413", "payload_too_large: body over 1 MiB"),
+            ("415", "unsupported_media_type: a body that is not application/json"),
+            ("422", "validation_failed (with `errors`), or a rule code (with `rule`)"),
+            ("503", "not_ready: the database is unavailable"),
+        ])
+    }
+}
+
+/// The document as JSON text, built once at start.
+pub fn document() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}

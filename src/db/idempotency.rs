@@ -1,0 +1,42 @@
+//! Queries of the `idempotency_keys` table.
+
+use super::schema::idempotency_keys;
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRow {
+    pub actor_sub: String,
+    pub idem_key: String,
+    pub fingerprint: String,
+    pub status_code: i32,
+    pub response_body: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    actor_sub: &str,
+    key: &str,
+) -> QueryResult<Option<IdempotencyRow>> {
+    idempotency_keys::table
+        .find((actor_sub, key))
+        .select(IdempotencyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Fails with a unique violation when another request stored the same key first.
+pub fn insert(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Forgets keys stored before `cutoff`; returns how many.
+pub fn purge_before(conn: &mut DbConnection, cutoff: chrono::NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff)))
+        .execute(conn)
+}

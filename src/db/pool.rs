@@ -1,0 +1,202 @@
+//! Connection URLs, the r2d2 pool, per-connection setup, and running blocking queries off
+//! the async workers.
+
+use super::DbConnection;
+use diesel::connection::{Connection, SimpleConnection};
+use diesel::r2d2::R2D2Connection;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A database URL whose scheme has been checked: never let a typo become a new SQLite file.
+#[derive(Debug, Clone)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbUrl::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains('?') || path == ":memory:" {
+                return Err("sqlite:// needs a file path (no :memory:, no query string)".into());
+            }
+            Ok(DbUrl::Sqlite(PathBuf::from(path)))
+        } else {
+            Err("database.url must start with sqlite://, postgres:// or postgresql://".into())
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbUrl::Postgres(_) => Backend::Postgres,
+            DbUrl::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Opens one connection of the URL's backend, set up for use.
+    pub fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self {
+            DbUrl::Postgres(url) => diesel::PgConnection::establish(url).map(DbConnection::Pg),
+            DbUrl::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
+                // busy_timeout first so that the rest waits for a locked database; a system
+                // SQLite does not turn foreign keys on by itself.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// r2d2 manager that opens connections of the backend the URL names.
+#[derive(Debug)]
+pub struct Manager(DbUrl);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.0
+            .connect()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// The handle every layer above uses: a pool plus the backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Builds the pool without connecting, so that the service starts (and reports
+    /// not-ready) while the database is away.
+    pub fn open(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let url = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
+        if let DbUrl::Sqlite(path) = &url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            // WAL is a property of the database file: set it once, before the pool opens.
+            let mut conn = url.connect()?;
+            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        let backend = url.backend();
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .min_idle(Some(0))
+            .connection_timeout(acquire_timeout)
+            .test_on_check_out(true)
+            .build_unchecked(Manager(url));
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for synchronous callers (CLI commands, migrations at start).
+    pub fn get(&self) -> Result<PooledConnection, DbError> {
+        self.pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, inside the caller's
+    /// tracing span.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| {
+                let mut conn = db.get()?;
+                f(&mut conn)
+            })
+        });
+        match task.await {
+            Ok(r) => r,
+            // A panic in a query closure is a bug: answer 500, keep the worker alive.
+            Err(e) => Err(DbError::Task(e.to_string()).into()),
+        }
+    }
+
+    /// Pool figures for /metrics.
+    pub fn state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_picks_the_backend_and_typos_are_refused() {
+        assert_eq!(
+            DbUrl::parse("sqlite://data/x.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DbUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DbUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        for bad in [
+            "sqlite:data.db",
+            "postgress://x",
+            "data/x.db",
+            "sqlite://",
+            "sqlite://:memory:",
+        ] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

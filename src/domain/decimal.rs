@@ -1,0 +1,125 @@
+//! Exact decimal strings <-> integer minor units.
+//!
+//! Quantities and money travel as decimal strings and are stored as `i64` counts of
+//! `10^-scale` units. Parsing is strict (API.md): `^-?[0-9]+(\.[0-9]+)?$`, at most `scale`
+//! decimal places as written, and the value must fit in an `i64` of minor units.
+
+use rust_decimal::Decimal;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecimalError {
+    Syntax,
+    TooManyDecimals { max: u32 },
+    OutOfRange,
+}
+
+impl fmt::Display for DecimalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax => f.write_str("must be a decimal string such as \"12.5\""),
+            Self::TooManyDecimals { max } => write!(f, "may carry at most {max} decimal places"),
+            Self::OutOfRange => f.write_str("is too large to be stored exactly"),
+        }
+    }
+}
+
+/// Parses `text` into minor units of `10^-scale`.
+pub fn parse_fixed(text: &str, scale: u32) -> Result<i64, DecimalError> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int_part) || frac_part.is_some_and(|f| !all_digits(f)) {
+        return Err(DecimalError::Syntax);
+    }
+    let frac = frac_part.unwrap_or("");
+    if frac.len() > scale as usize {
+        return Err(DecimalError::TooManyDecimals { max: scale });
+    }
+    let mut minor: i64 = 0;
+    let padded = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(scale as usize);
+    for b in int_part.bytes().chain(padded) {
+        minor = minor
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(i64::from(b - b'0')))
+            .ok_or(DecimalError::OutOfRange)?;
+    }
+    Ok(if negative { -minor } else { minor })
+}
+
+/// Formats minor units as a normalized decimal string: no exponent, no `+`, no trailing
+/// fractional zeros or trailing point (`"12.5"`, `"-3"`, `"0"`).
+pub fn format_fixed(minor: i64, scale: u32) -> String {
+    to_decimal(minor, scale).normalize().to_string()
+}
+
+/// The exact value of `minor` units of `10^-scale`.
+pub fn to_decimal(minor: i64, scale: u32) -> Decimal {
+    Decimal::new(minor, scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_exactly() {
+        assert_eq!(parse_fixed("1250.5", 3), Ok(1_250_500));
+        assert_eq!(parse_fixed("-3", 2), Ok(-300));
+        assert_eq!(parse_fixed("0", 0), Ok(0));
+        assert_eq!(parse_fixed("007.10", 2), Ok(710));
+        assert_eq!(parse_fixed("10000000000.00", 2), Ok(1_000_000_000_000));
+    }
+
+    #[test]
+    fn refuses_what_api_md_forbids() {
+        for bad in [
+            "", "-", ".5", "5.", "+5", " 5", "5 ", "1e3", "NaN", "inf", "1,5", "--1", "1.2.3", "٣",
+        ] {
+            assert_eq!(parse_fixed(bad, 6), Err(DecimalError::Syntax), "{bad:?}");
+        }
+        assert_eq!(
+            parse_fixed("1.2345", 3),
+            Err(DecimalError::TooManyDecimals { max: 3 })
+        );
+        assert_eq!(
+            parse_fixed("1.0", 0),
+            Err(DecimalError::TooManyDecimals { max: 0 })
+        );
+        assert_eq!(
+            parse_fixed("9223372036854775808", 0),
+            Err(DecimalError::OutOfRange)
+        );
+        assert_eq!(parse_fixed("9223372036854775807", 0), Ok(i64::MAX));
+        assert_eq!(
+            parse_fixed("99999999999999999999999999999999999999", 0),
+            Err(DecimalError::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn formats_normalized() {
+        assert_eq!(format_fixed(12_500, 3), "12.5");
+        assert_eq!(format_fixed(-300, 2), "-3");
+        assert_eq!(format_fixed(0, 6), "0");
+        assert_eq!(format_fixed(1, 6), "0.000001");
+        assert_eq!(format_fixed(i64::MAX, 0), "9223372036854775807");
+        assert_eq!(format_fixed(1_000_000_000_000, 2), "10000000000");
+    }
+
+    #[test]
+    fn round_trips() {
+        for (text, scale) in [("0.001", 3), ("-42.25", 2), ("123456.123456", 6)] {
+            assert_eq!(format_fixed(parse_fixed(text, scale).unwrap(), scale), text);
+        }
+    }
+}

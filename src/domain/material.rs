@@ -1,0 +1,165 @@
+//! Materials held by the reserve and their live stock figures.
+
+use super::code::Code;
+use super::decimal::parse_fixed;
+use super::validation::{text, FieldError, Problems};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Kg,
+    T,
+    Mtu,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Kg => "kg",
+            Unit::T => "t",
+            Unit::Mtu => "mtu",
+        }
+    }
+}
+
+impl FromStr for Unit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kg" => Ok(Unit::Kg),
+            "t" => Ok(Unit::T),
+            "mtu" => Ok(Unit::Mtu),
+            _ => Err("must be one of kg, t, mtu".into()),
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const MAX_SCALE: i64 = 6;
+
+/// A material as the admin defines it; quantities in minor units of `10^-scale`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMaterial {
+    pub code: Code,
+    pub name: String,
+    pub unit: Unit,
+    pub scale: u32,
+    pub strategic_floor: i64,
+}
+
+impl NewMaterial {
+    pub fn parse(
+        code: &str,
+        name: &str,
+        unit: &str,
+        scale: i64,
+        strategic_floor: &str,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut p = Problems::default();
+        let code = p.check("code", Code::parse(code));
+        let name = p.check("name", text(name, 200));
+        let unit = p.check("unit", unit.parse::<Unit>());
+        let scale = p.check(
+            "scale",
+            u32::try_from(scale)
+                .ok()
+                .filter(|s| i64::from(*s) <= MAX_SCALE)
+                .ok_or("must be an integer from 0 to 6"),
+        );
+        // The floor is written in the material's unit, so it can only be checked once the
+        // scale is known.
+        let floor = scale.and_then(|s| {
+            let floor = parse_fixed(strategic_floor, s).map_err(|e| e.to_string());
+            let floor = floor.and_then(|f| {
+                if f < 0 {
+                    Err("must not be negative".to_owned())
+                } else {
+                    Ok(f)
+                }
+            });
+            p.check("strategic_floor", floor)
+        });
+        p.finish(|| {
+            Some(NewMaterial {
+                code: code?,
+                name: name?,
+                unit: unit?,
+                scale: scale?,
+                strategic_floor: floor?,
+            })
+        })
+    }
+}
+
+/// Stock figures of one material, in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockFigures {
+    pub on_hand: i64,
+    pub held: i64,
+    pub strategic_floor: i64,
+}
+
+impl StockFigures {
+    /// What is not reserved by a hold.
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.held
+    }
+
+    /// What may be released without going below the strategic floor.
+    pub fn releasable(&self) -> i64 {
+        (self.available() - self.strategic_floor).max(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_valid_material() {
+        let m = NewMaterial::parse("NDPR_OXIDE", " NdPr oxide ", "kg", 3, "1000.5").unwrap();
+        assert_eq!(m.code.as_str(), "NDPR_OXIDE");
+        assert_eq!(m.name, "NdPr oxide");
+        assert_eq!(m.unit, Unit::Kg);
+        assert_eq!(m.strategic_floor, 1_000_500);
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        let errs = NewMaterial::parse("ndpr", "", "lb", 7, "1").unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["code", "name", "unit", "scale"]);
+    }
+
+    #[test]
+    fn floor_respects_scale_and_sign() {
+        let errs = NewMaterial::parse("GA", "Gallium", "kg", 2, "1.234").unwrap_err();
+        assert_eq!(errs[0].field, "strategic_floor");
+        let errs = NewMaterial::parse("GA", "Gallium", "kg", 2, "-1").unwrap_err();
+        assert_eq!(errs[0].message, "must not be negative");
+        assert!(NewMaterial::parse("GA", "Gallium", "kg", 0, "0").is_ok());
+    }
+
+    #[test]
+    fn figures_follow_the_contract() {
+        let f = StockFigures {
+            on_hand: 100,
+            held: 30,
+            strategic_floor: 50,
+        };
+        assert_eq!(f.available(), 70);
+        assert_eq!(f.releasable(), 20);
+        let short = StockFigures {
+            strategic_floor: 90,
+            ..f
+        };
+        assert_eq!(short.releasable(), 0);
+    }
+}

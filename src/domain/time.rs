@@ -1,0 +1,34 @@
+//! Times are naive UTC with microsecond precision (what PostgreSQL stores), rendered as
+//! RFC 3339 with exactly six fractional digits.
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+
+/// Now, truncated to microseconds so that what is stored is what is returned.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+pub fn format_rfc3339(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses an RFC 3339 timestamp with any offset into naive UTC (microseconds kept).
+pub fn parse_rfc3339(text: &str) -> Result<NaiveDateTime, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc).naive_utc().trunc_subsecs(6))
+        .map_err(|_| "must be an RFC 3339 time such as 2026-03-01T12:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_fraction_digits_in_utc() {
+        let t = parse_rfc3339("2026-03-01T13:00:00.1234567+01:00").unwrap();
+        assert_eq!(format_rfc3339(&t), "2026-03-01T12:00:00.123456Z");
+        let t = parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+        assert_eq!(format_rfc3339(&t), "2026-03-01T12:00:00.000000Z");
+        assert!(parse_rfc3339("2026-03-01").is_err());
+    }
+}

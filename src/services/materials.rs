@@ -1,0 +1,106 @@
+//! Materials: reference data with live stock figures.
+
+use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
+use crate::db::materials::MaterialRow;
+use crate::db::{self, Db};
+use crate::domain::decimal::format_fixed;
+use crate::domain::material::{NewMaterial, StockFigures};
+use crate::domain::time;
+use serde::Serialize;
+
+/// A material with its live figures, quantities as decimal strings in its unit.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MaterialView {
+    pub id: String,
+    #[schema(example = "NDPR_OXIDE")]
+    pub code: String,
+    pub name: String,
+    /// `kg`, `t` or `mtu`
+    pub unit: String,
+    /// Decimal places quantities of this material may carry (0-6).
+    pub scale: i32,
+    #[schema(example = "1000")]
+    pub strategic_floor: String,
+    pub on_hand: String,
+    pub held: String,
+    /// on_hand - held
+    pub available: String,
+    /// max(0, available - strategic_floor)
+    pub releasable: String,
+    /// RFC 3339 UTC
+    pub created_at: String,
+}
+
+impl From<MaterialRow> for MaterialView {
+    fn from(r: MaterialRow) -> Self {
+        let scale = u32::try_from(r.scale).unwrap_or(0);
+        let f = StockFigures {
+            on_hand: r.on_hand,
+            held: r.held,
+            strategic_floor: r.strategic_floor,
+        };
+        let q = |minor: i64| format_fixed(minor, scale);
+        Self {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            unit: r.unit,
+            scale: r.scale,
+            strategic_floor: q(f.strategic_floor),
+            on_hand: q(f.on_hand),
+            held: q(f.held),
+            available: q(f.available()),
+            releasable: q(f.releasable()),
+            created_at: time::format_rfc3339(&r.created_at),
+        }
+    }
+}
+
+pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, ServiceError> {
+    write(db, ctx, 201, move |conn| {
+        let row = MaterialRow {
+            id: db::new_id(),
+            code: m.code.as_str().to_owned(),
+            name: m.name.clone(),
+            unit: m.unit.as_str().to_owned(),
+            scale: i32::try_from(m.scale).unwrap_or(0),
+            strategic_floor: m.strategic_floor,
+            on_hand: 0,
+            held: 0,
+            created_at: time::now(),
+        };
+        db::materials::insert(conn, &row)
+            .map_err(ServiceError::from)
+            .map_err(ServiceError::unique_as_conflict(format!(
+                "a material with code {} or name {:?} already exists",
+                m.code, m.name
+            )))?;
+        Ok(Effect {
+            target: Some(row.code.clone()),
+            body: MaterialView::from(row),
+        })
+    })
+    .await
+}
+
+pub async fn get(db: &Db, code: String) -> Result<MaterialView, ServiceError> {
+    db.run(move |conn| {
+        db::materials::find_by_code(conn, &code)?
+            .map(MaterialView::from)
+            .ok_or_else(|| ServiceError::NotFound(format!("no material {code}")))
+    })
+    .await
+}
+
+pub async fn list(db: &Db, page: PageRequest) -> Result<Page<MaterialView>, ServiceError> {
+    db.run(move |conn| {
+        let rows = db::materials::page(conn, page.after.as_deref(), fetch_limit(&page))?;
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |r| r.code.clone(),
+            MaterialView::from,
+        ))
+    })
+    .await
+}

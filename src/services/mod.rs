@@ -1,0 +1,51 @@
+//! Use cases: one function per command, one transaction each. The only place that decides.
+
+pub mod audit;
+pub mod error;
+pub mod facilities;
+pub mod health;
+pub mod materials;
+mod write;
+
+pub use error::ServiceError;
+pub use write::{purge_expired_keys, write, Effect, IdempotencyRequest, Reply, WriteCtx};
+
+use serde::Serialize;
+
+/// A page of a list: `next` is the cursor of the following page, `None` on the last one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Which page of a list to read.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows read in order: the extra row, if present,
+    /// only says that a next page exists.
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: usize,
+        cursor: impl Fn(&R) -> String,
+        view: impl Fn(R) -> T,
+    ) -> Self {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(&cursor) } else { None };
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next,
+        }
+    }
+}
+
+/// How many rows to read for a page (one more than shown, to know whether more follow).
+pub(crate) fn fetch_limit(page: &PageRequest) -> i64 {
+    i64::try_from(page.limit).unwrap_or(i64::MAX - 1) + 1
+}

@@ -1,0 +1,133 @@
+//! Every accepted write goes through `write`: one transaction that checks the idempotency
+//! key, applies the effect, records the audit event, and stores the response for replay.
+
+use super::ServiceError;
+use crate::db::audit::AuditRow;
+use crate::db::idempotency::IdempotencyRow;
+use crate::db::{self, tx, Db, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::time;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+/// Who writes, under which request, with which idempotency key.
+#[derive(Debug, Clone)]
+pub struct WriteCtx {
+    pub actor: Actor,
+    pub request_id: String,
+    /// Audit name of the command, e.g. `material.create`.
+    pub action: &'static str,
+    pub idempotency: Option<IdempotencyRequest>,
+}
+
+/// An `Idempotency-Key` and the fingerprint of the request it came with (method, path, body).
+#[derive(Debug, Clone)]
+pub struct IdempotencyRequest {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// What a command did: the response body and the object it touched (for the audit trail).
+pub struct Effect<T> {
+    pub target: Option<String>,
+    pub body: T,
+}
+
+/// The answer to a write, ready to send: fresh, or replayed byte for byte.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub replayed: bool,
+}
+
+/// Runs `effect` in one write transaction under `ctx`; `status` is the HTTP status of
+/// success, stored with the body for replay.
+pub async fn write<T, F>(
+    db: &Db,
+    ctx: WriteCtx,
+    status: u16,
+    mut effect: F,
+) -> Result<Reply, ServiceError>
+where
+    T: Serialize,
+    F: FnMut(&mut DbConnection) -> Result<Effect<T>, ServiceError> + Send + 'static,
+{
+    db.run(move |conn| {
+        tx::write(conn, |conn| {
+            if let Some(idem) = &ctx.idempotency {
+                if let Some(stored) = db::idempotency::find(conn, &ctx.actor.sub, &idem.key)? {
+                    return replay(stored, idem);
+                }
+            }
+            let done = effect(conn)?;
+            let body = serde_json::to_string(&done.body)?;
+            let now = time::now();
+            db::audit::insert(conn, &audit_row(&ctx, done.target, "ok", now))?;
+            if let Some(idem) = &ctx.idempotency {
+                let row = IdempotencyRow {
+                    actor_sub: ctx.actor.sub.clone(),
+                    idem_key: idem.key.clone(),
+                    fingerprint: idem.fingerprint.clone(),
+                    status_code: i32::from(status),
+                    response_body: body.clone(),
+                    created_at: now,
+                };
+                db::idempotency::insert(conn, &row).map_err(|e| match e {
+                    // A concurrent request with the same key committed first: roll this one
+                    // back and let the retry replay that answer.
+                    DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                        ServiceError::KeyRace
+                    }
+                    other => other.into(),
+                })?;
+            }
+            Ok(Reply {
+                status,
+                body,
+                replayed: false,
+            })
+        })
+    })
+    .await
+}
+
+fn replay(stored: IdempotencyRow, idem: &IdempotencyRequest) -> Result<Reply, ServiceError> {
+    if stored.fingerprint != idem.fingerprint {
+        return Err(ServiceError::IdempotencyKeyReused);
+    }
+    Ok(Reply {
+        status: u16::try_from(stored.status_code).unwrap_or(200),
+        body: stored.response_body,
+        replayed: true,
+    })
+}
+
+pub(super) fn audit_row(
+    ctx: &WriteCtx,
+    target: Option<String>,
+    outcome: &str,
+    at: chrono::NaiveDateTime,
+) -> AuditRow {
+    AuditRow {
+        id: db::new_id(),
+        at,
+        actor_sub: ctx.actor.sub.clone(),
+        actor_role: ctx.actor.role.as_str().to_owned(),
+        action: ctx.action.to_owned(),
+        target,
+        outcome: outcome.to_owned(),
+        request_id: ctx.request_id.clone(),
+    }
+}
+
+/// Forgets idempotency keys older than `retention_hours`; returns how many.
+pub async fn purge_expired_keys(db: &Db, retention_hours: u32) -> Result<usize, ServiceError> {
+    let cutoff = time::now() - chrono::Duration::hours(i64::from(retention_hours));
+    db.run(move |conn| {
+        tx::write(conn, |conn| {
+            Ok(db::idempotency::purge_before(conn, cutoff)?)
+        })
+    })
+    .await
+}

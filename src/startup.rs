@@ -1,0 +1,111 @@
+//! Building the application from settings: pool, migrations, HTTP server on a bound port
+//! (port 0 in tests), graceful shutdown.
+
+use crate::api::{self, middleware, token::TokenVerifier, AppState};
+use crate::config::{Settings, DEVELOPMENT_SECRET};
+use crate::db::{migrations, Db};
+use crate::services;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    db: Db,
+}
+
+/// Opens the configured database's pool.
+pub fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    Db::open(
+        &settings.database.url,
+        settings.database.max_connections,
+        Duration::from_millis(settings.database.acquire_timeout_ms),
+    )
+}
+
+/// Applies pending migrations, logging what was applied.
+pub fn migrate(db: &Db) -> anyhow::Result<()> {
+    let mut conn = db.get()?;
+    let applied =
+        migrations::run(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    for v in &applied {
+        tracing::info!(version = %v, "migration applied");
+    }
+    Ok(())
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if settings.hs256_secret() == Some(DEVELOPMENT_SECRET) {
+            tracing::warn!(
+                "USING THE BUILT-IN DEVELOPMENT JWT SECRET: anyone can mint tokens for this \
+                 service. Set STOCKPILE__AUTH__HS256_SECRET or a public key for real use."
+            );
+        }
+        let db = open_db(&settings)?;
+        if settings.database.migrate_on_start {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || migrate(&db)).await??;
+        }
+        let state = web::Data::new(AppState::new(
+            db.clone(),
+            TokenVerifier::from_settings(&settings)?,
+            settings.policy()?,
+        ));
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(address = %addr, database = ?db.backend(), env = %settings.env, "listening");
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(api::extractor_configs)
+                .configure(api::routes)
+                .default_service(web::to(api::not_found))
+                .wrap(from_fn(middleware::audit_refusals))
+                .wrap(from_fn(middleware::request_context))
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.run();
+        spawn_key_purge(db.clone(), settings.idempotency.retention_hours);
+        Ok(Self {
+            server,
+            port: addr.port(),
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Forgets expired idempotency keys every hour.
+fn spawn_key_purge(db: Db, retention_hours: u32) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match services::purge_expired_keys(&db, retention_hours).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "expired idempotency keys forgotten"),
+                Err(e) => tracing::warn!(error = %e, "idempotency key purge failed"),
+            }
+        }
+    });
+}
