@@ -97,7 +97,7 @@ impl Application {
 
 /// Forgets expired idempotency keys every hour.
 fn spawn_key_purge(db: Db, retention_hours: u32) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;

@@ -1,0 +1,100 @@
+//! Idempotency-Key: replay, reuse with another body, scoping by caller, concurrent retries.
+
+use crate::helpers::{assert_problem, spawn_app};
+use futures_util::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+use stockpile::domain::actor::Role;
+
+fn facility(code: &str) -> Value {
+    json!({"code": code, "name": "Depot", "country": "US"})
+}
+
+#[tokio::test]
+async fn same_key_same_body_replays_the_first_response() {
+    let app = spawn_app().await;
+    let send = |body: Value| {
+        app.request(Method::POST, "/v1/facilities")
+            .bearer_auth(app.admin())
+            .header("idempotency-key", "create-nv1")
+            .json(&body)
+            .send()
+    };
+    let first = send(facility("NV1")).await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = first.text().await.unwrap();
+    let again = send(facility("NV1")).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), first_body);
+
+    let other = send(facility("NV2")).await.unwrap();
+    assert_problem(other, 409, "idempotency_key_reused").await;
+
+    let page: Value = app.get_as(&app.admin(), "/v1/facilities").await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "one effect only");
+    let created = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "facility.create" && e["outcome"] == "ok")
+        .count();
+    assert_eq!(created, 1, "one accepted write in the audit trail");
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_caller() {
+    let app = spawn_app().await;
+    let a = app.token(Role::Admin, "admin-a");
+    let b = app.token(Role::Admin, "admin-b");
+    for (token, code) in [(&a, "NV1"), (&b, "NV2")] {
+        let res = app
+            .request(Method::POST, "/v1/facilities")
+            .bearer_auth(token)
+            .header("idempotency-key", "shared-key")
+            .json(&facility(code))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{code}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_keys_are_400() {
+    let app = spawn_app().await;
+    for key in ["has space".to_owned(), "k".repeat(256)] {
+        let res = app
+            .request(Method::POST, "/v1/facilities")
+            .bearer_auth(app.admin())
+            .header("idempotency-key", key)
+            .json(&facility("NV1"))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 400, "malformed_request").await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_key_produce_one_effect() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let sends = (0..12).map(|_| {
+        app.request(Method::POST, "/v1/facilities")
+            .bearer_auth(&admin)
+            .header("idempotency-key", "burst")
+            .json(&facility("NV9"))
+            .send()
+    });
+    let mut bodies = Vec::new();
+    for res in join_all(sends).await {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 201);
+        bodies.push(res.text().await.unwrap());
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "every answer is the same");
+    let page: Value = app.get_as(&admin, "/v1/facilities").await.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}
