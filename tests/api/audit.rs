@@ -9,18 +9,33 @@ async fn accepted_and_refused_writes_are_audited() {
     let app = spawn_app().await;
     let admin = app.token(Role::Admin, "alice");
     let operator = app.token(Role::Operator, "otto");
-    let body = json!({"code": "GA", "name": "Gallium", "unit": "kg", "scale": 3, "strategic_floor": "5"});
+    let body =
+        json!({"code": "GA", "name": "Gallium", "unit": "kg", "scale": 3, "strategic_floor": "5"});
 
     let ok = app.post_as(&admin, "/v1/materials", &body).await;
     let ok_request = ok.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(ok.status(), 201);
-    assert_eq!(app.post_as(&operator, "/v1/materials", &body).await.status(), 403);
-    assert_eq!(app.post_as(&admin, "/v1/materials", &body).await.status(), 409);
+    assert_eq!(
+        app.post_as(&operator, "/v1/materials", &body)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.post_as(&admin, "/v1/materials", &body).await.status(),
+        409
+    );
     let mut bad = body.clone();
     bad["scale"] = json!(9);
-    assert_eq!(app.post_as(&admin, "/v1/materials", &bad).await.status(), 422);
+    assert_eq!(
+        app.post_as(&admin, "/v1/materials", &bad).await.status(),
+        422
+    );
     // An unauthenticated attempt has no actor to record.
-    assert_eq!(app.post_as("forged", "/v1/materials", &body).await.status(), 401);
+    assert_eq!(
+        app.post_as("forged", "/v1/materials", &body).await.status(),
+        401
+    );
 
     let events = app.audit_events().await;
     let summary: Vec<(String, String, String)> = events
@@ -65,7 +80,10 @@ async fn accepted_and_refused_writes_are_audited() {
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
     let next = page["next"].as_str().unwrap();
     let rest: serde_json::Value = app
-        .get_as(&admin, &format!("/v1/audit-events?action=material.create&after={next}"))
+        .get_as(
+            &admin,
+            &format!("/v1/audit-events?action=material.create&after={next}"),
+        )
         .await
         .json()
         .await

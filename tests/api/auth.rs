@@ -26,7 +26,8 @@ fn b64(v: &Value) -> String {
     let bytes = v.to_string().into_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             let _ = write!(out, "{}", A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -38,7 +39,10 @@ fn b64(v: &Value) -> String {
 async fn a_valid_token_is_accepted() {
     let app = spawn_app().await;
     let claims = app.valid_claims("auditor", "a1");
-    assert_eq!(status_with_token(&app, &app.token_with_claims(claims)).await, 200);
+    assert_eq!(
+        status_with_token(&app, &app.token_with_claims(claims)).await,
+        200
+    );
 }
 
 #[tokio::test]
@@ -46,8 +50,19 @@ async fn missing_or_malformed_authorization_is_401() {
     let app = spawn_app().await;
     let res = app.request(Method::GET, PATH).send().await.unwrap();
     assert_problem(res, 401, "unauthenticated").await;
-    for header in ["Basic YWxpY2U6cHc=", "Bearer", "Bearer ", "Bearer not.a.jwt", "token"] {
-        let res = app.request(Method::GET, PATH).header("authorization", header).send().await.unwrap();
+    for header in [
+        "Basic YWxpY2U6cHc=",
+        "Bearer",
+        "Bearer ",
+        "Bearer not.a.jwt",
+        "token",
+    ] {
+        let res = app
+            .request(Method::GET, PATH)
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401, "{header}");
     }
 }
@@ -56,7 +71,11 @@ async fn missing_or_malformed_authorization_is_401() {
 async fn alg_none_is_401() {
     let app = spawn_app().await;
     let claims = app.valid_claims("admin", "mallory");
-    let token = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims));
+    let token = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&claims)
+    );
     assert_401(&app, &token, "alg none").await;
     let token = format!("{}.{}.", b64(&json!({"alg": "None"})), b64(&claims));
     assert_401(&app, &token, "alg None").await;
@@ -101,7 +120,12 @@ async fn an_algorithm_that_is_not_configured_is_401() {
     assert_401(&app, &hs384, "HS384").await;
     // An EdDSA token while only HS256 is configured.
     let key = EncodingKey::from_ed_pem(include_bytes!("keys/ed25519_private.pem")).unwrap();
-    let ed = encode(&Header::new(Algorithm::EdDSA), &app.valid_claims("admin", "x"), &key).unwrap();
+    let ed = encode(
+        &Header::new(Algorithm::EdDSA),
+        &app.valid_claims("admin", "x"),
+        &key,
+    )
+    .unwrap();
     assert_401(&app, &ed, "EdDSA not configured").await;
     // An RS256 header over an HMAC-with-the-secret signature (key confusion).
     let mut parts: Vec<String> = hs384.split('.').map(str::to_owned).collect();
@@ -118,15 +142,43 @@ async fn time_claims_are_enforced_with_bounded_leeway() {
         f(&mut c);
         app.token_with_claims(c)
     };
-    assert_401(&app, &with(&|c| c["exp"] = json!(now() - leeway - 5)), "expired").await;
-    assert_401(&app, &with(&|c| drop(c.as_object_mut().unwrap().remove("exp"))), "no exp").await;
-    assert_401(&app, &with(&|c| c["exp"] = json!("tomorrow")), "exp not a number").await;
-    assert_401(&app, &with(&|c| c["nbf"] = json!(now() + leeway + 60)), "future nbf").await;
+    assert_401(
+        &app,
+        &with(&|c| c["exp"] = json!(now() - leeway - 5)),
+        "expired",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| drop(c.as_object_mut().unwrap().remove("exp"))),
+        "no exp",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| c["exp"] = json!("tomorrow")),
+        "exp not a number",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| c["nbf"] = json!(now() + leeway + 60)),
+        "future nbf",
+    )
+    .await;
     // Within the leeway both are tolerated.
     let recent = with(&|c| c["exp"] = json!(now() - leeway / 2));
-    assert_eq!(status_with_token(&app, &recent).await, 200, "expired within leeway");
+    assert_eq!(
+        status_with_token(&app, &recent).await,
+        200,
+        "expired within leeway"
+    );
     let soon = with(&|c| c["nbf"] = json!(now() + leeway / 2));
-    assert_eq!(status_with_token(&app, &soon).await, 200, "nbf within leeway");
+    assert_eq!(
+        status_with_token(&app, &soon).await,
+        200,
+        "nbf within leeway"
+    );
 }
 
 #[tokio::test]
@@ -137,12 +189,36 @@ async fn issuer_and_audience_are_checked_when_configured() {
         f(&mut c);
         app.token_with_claims(c)
     };
-    assert_401(&app, &with(&|c| c["iss"] = json!("someone-else")), "wrong iss").await;
-    assert_401(&app, &with(&|c| drop(c.as_object_mut().unwrap().remove("iss"))), "no iss").await;
-    assert_401(&app, &with(&|c| c["aud"] = json!("other-service")), "wrong aud").await;
-    assert_401(&app, &with(&|c| drop(c.as_object_mut().unwrap().remove("aud"))), "no aud").await;
+    assert_401(
+        &app,
+        &with(&|c| c["iss"] = json!("someone-else")),
+        "wrong iss",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| drop(c.as_object_mut().unwrap().remove("iss"))),
+        "no iss",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| c["aud"] = json!("other-service")),
+        "wrong aud",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| drop(c.as_object_mut().unwrap().remove("aud"))),
+        "no aud",
+    )
+    .await;
     let listed = with(&|c| c["aud"] = json!(["other", "stockpile"]));
-    assert_eq!(status_with_token(&app, &listed).await, 200, "aud list containing ours");
+    assert_eq!(
+        status_with_token(&app, &listed).await,
+        200,
+        "aud list containing ours"
+    );
 }
 
 #[tokio::test]
@@ -154,10 +230,30 @@ async fn role_and_org_claims_are_required() {
         app.token_with_claims(c)
     };
     assert_401(&app, &with(&|c| c["role"] = json!("root")), "unknown role").await;
-    assert_401(&app, &with(&|c| c["role"] = json!("Admin")), "role is case-sensitive").await;
-    assert_401(&app, &with(&|c| drop(c.as_object_mut().unwrap().remove("role"))), "no role").await;
-    assert_401(&app, &with(&|c| c["role"] = json!("manufacturer")), "manufacturer without org").await;
-    assert_401(&app, &with(&|c| drop(c.as_object_mut().unwrap().remove("sub"))), "no sub").await;
+    assert_401(
+        &app,
+        &with(&|c| c["role"] = json!("Admin")),
+        "role is case-sensitive",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| drop(c.as_object_mut().unwrap().remove("role"))),
+        "no role",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| c["role"] = json!("manufacturer")),
+        "manufacturer without org",
+    )
+    .await;
+    assert_401(
+        &app,
+        &with(&|c| drop(c.as_object_mut().unwrap().remove("sub"))),
+        "no sub",
+    )
+    .await;
     assert_401(&app, &with(&|c| c["sub"] = json!("")), "empty sub").await;
     let mfr = with(&|c| {
         c["role"] = json!("manufacturer");
@@ -178,7 +274,8 @@ async fn a_configured_public_key_verifies_eddsa_tokens() {
     let ours = EncodingKey::from_ed_pem(include_bytes!("keys/ed25519_private.pem")).unwrap();
     let token = encode(&Header::new(Algorithm::EdDSA), &claims, &ours).unwrap();
     assert_eq!(status_with_token(&app, &token).await, 200);
-    let theirs = EncodingKey::from_ed_pem(include_bytes!("keys/other_ed25519_private.pem")).unwrap();
+    let theirs =
+        EncodingKey::from_ed_pem(include_bytes!("keys/other_ed25519_private.pem")).unwrap();
     let forged = encode(&Header::new(Algorithm::EdDSA), &claims, &theirs).unwrap();
     assert_401(&app, &forged, "other key").await;
     // No secret configured: HS256 is not accepted at all, whatever the secret.
@@ -194,7 +291,8 @@ async fn a_configured_public_key_verifies_eddsa_tokens() {
 #[tokio::test]
 async fn roles_may_only_do_what_api_md_allows() {
     let app = spawn_app().await;
-    let material = json!({"code": "GA", "name": "Gallium", "unit": "kg", "scale": 3, "strategic_floor": "0"});
+    let material =
+        json!({"code": "GA", "name": "Gallium", "unit": "kg", "scale": 3, "strategic_floor": "0"});
     let facility = json!({"code": "NV1", "name": "Nevada", "country": "US"});
     for role in [Role::Manufacturer, Role::Operator, Role::Auditor] {
         let t = app.token(role, "u1");
@@ -205,16 +303,42 @@ async fn roles_may_only_do_what_api_md_allows() {
     }
     // Nothing was written by the refused attempts.
     let admin = app.admin();
-    let page: Value = app.get_as(&admin, "/v1/materials").await.json().await.unwrap();
+    let page: Value = app
+        .get_as(&admin, "/v1/materials")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
 
-    assert_eq!(app.post_as(&admin, "/v1/materials", &material).await.status(), 201);
+    assert_eq!(
+        app.post_as(&admin, "/v1/materials", &material)
+            .await
+            .status(),
+        201
+    );
     for role in Role::ALL {
         let t = app.token(role, "u1");
-        assert_eq!(app.get_as(&t, "/v1/materials").await.status(), 200, "{role}");
-        assert_eq!(app.get_as(&t, "/v1/materials/GA").await.status(), 200, "{role}");
-        assert_eq!(app.get_as(&t, "/v1/facilities").await.status(), 200, "{role}");
+        assert_eq!(
+            app.get_as(&t, "/v1/materials").await.status(),
+            200,
+            "{role}"
+        );
+        assert_eq!(
+            app.get_as(&t, "/v1/materials/GA").await.status(),
+            200,
+            "{role}"
+        );
+        assert_eq!(
+            app.get_as(&t, "/v1/facilities").await.status(),
+            200,
+            "{role}"
+        );
         let audit = app.get_as(&t, "/v1/audit-events").await.status();
-        assert_eq!(audit, if role == Role::Manufacturer { 403 } else { 200 }, "{role}");
+        assert_eq!(
+            audit,
+            if role == Role::Manufacturer { 403 } else { 200 },
+            "{role}"
+        );
     }
 }

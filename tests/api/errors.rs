@@ -5,7 +5,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn material_count(app: &TestApp) -> usize {
-    let page: Value = app.get_as(&app.admin(), "/v1/materials").await.json().await.unwrap();
+    let page: Value = app
+        .get_as(&app.admin(), "/v1/materials")
+        .await
+        .json()
+        .await
+        .unwrap();
     page["items"].as_array().unwrap().len()
 }
 
@@ -14,7 +19,9 @@ fn material() -> Value {
 }
 
 async fn post_raw(app: &TestApp, content_type: Option<&str>, body: Vec<u8>) -> reqwest::Response {
-    let mut req = app.request(Method::POST, "/v1/materials").bearer_auth(app.admin());
+    let mut req = app
+        .request(Method::POST, "/v1/materials")
+        .bearer_auth(app.admin());
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -24,21 +31,46 @@ async fn post_raw(app: &TestApp, content_type: Option<&str>, body: Vec<u8>) -> r
 #[tokio::test]
 async fn malformed_bodies_are_400() {
     let app = spawn_app().await;
-    for body in [&b"{not json"[..], b"[]", b"\"text\"", b"{\"code\": \"A\",}", b"\xff\xfe"] {
+    for body in [
+        &b"{not json"[..],
+        b"[]",
+        b"\"text\"",
+        b"{\"code\": \"A\",}",
+        b"\xff\xfe",
+    ] {
         let res = post_raw(&app, Some("application/json"), body.to_vec()).await;
         assert_problem(res, 400, "malformed_request").await;
     }
     let mut wrong_type = material();
     wrong_type["scale"] = json!("3");
-    assert_problem(app.post_as(&app.admin(), "/v1/materials", &wrong_type).await, 400, "malformed_request").await;
+    assert_problem(
+        app.post_as(&app.admin(), "/v1/materials", &wrong_type)
+            .await,
+        400,
+        "malformed_request",
+    )
+    .await;
     // Decimals are strings: a JSON number is a type error.
     let mut number = material();
     number["strategic_floor"] = json!(1000);
-    let body = assert_problem(app.post_as(&app.admin(), "/v1/materials", &number).await, 400, "malformed_request").await;
-    assert!(body["detail"].as_str().unwrap().contains("strategic_floor"), "{body}");
+    let body = assert_problem(
+        app.post_as(&app.admin(), "/v1/materials", &number).await,
+        400,
+        "malformed_request",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("strategic_floor"),
+        "{body}"
+    );
     let mut unknown = material();
     unknown["colour"] = json!("grey");
-    assert_problem(app.post_as(&app.admin(), "/v1/materials", &unknown).await, 400, "malformed_request").await;
+    assert_problem(
+        app.post_as(&app.admin(), "/v1/materials", &unknown).await,
+        400,
+        "malformed_request",
+    )
+    .await;
     // Deeply nested JSON is refused, not a crash.
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let res = post_raw(&app, Some("application/json"), deep.into_bytes()).await;
@@ -70,14 +102,27 @@ async fn out_of_range_values_are_422_naming_each_field() {
         body[field] = value.clone();
         let res = app.post_as(&app.admin(), "/v1/materials", &body).await;
         let problem = assert_problem(res, 422, "validation_failed").await;
-        assert_eq!(problem["errors"][0]["field"], field, "{field}={value}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["field"], field,
+            "{field}={value}: {problem}"
+        );
         assert!(problem["errors"][0]["message"].is_string());
     }
     let mut missing = material();
     missing.as_object_mut().unwrap().remove("name");
-    let problem = assert_problem(app.post_as(&app.admin(), "/v1/materials", &missing).await, 422, "validation_failed").await;
+    let problem = assert_problem(
+        app.post_as(&app.admin(), "/v1/materials", &missing).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(problem["errors"][0]["field"], "name");
-    let problem = assert_problem(post_raw(&app, None, Vec::new()).await, 422, "validation_failed").await;
+    let problem = assert_problem(
+        post_raw(&app, None, Vec::new()).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert!(problem["errors"].as_array().is_some());
     assert_eq!(material_count(&app).await, 0);
 }
@@ -90,7 +135,11 @@ async fn oversized_and_non_json_bodies() {
     let res = app.post_as(&app.admin(), "/v1/materials", &big).await;
     assert_problem(res, 413, "payload_too_large").await;
     let body = serde_json::to_vec(&material()).unwrap();
-    for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+    for ct in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
         let res = post_raw(&app, ct, body.clone()).await;
         assert_problem(res, 415, "unsupported_media_type").await;
     }
@@ -103,10 +152,30 @@ async fn oversized_and_non_json_bodies() {
 async fn unknown_objects_routes_and_methods() {
     let app = spawn_app().await;
     let admin = app.admin();
-    assert_problem(app.get_as(&admin, "/v1/materials/NOPE").await, 404, "not_found").await;
-    assert_problem(app.get_as(&admin, "/v1/facilities/NOPE").await, 404, "not_found").await;
-    assert_problem(app.get_as(&admin, "/v1/no-such-thing").await, 404, "not_found").await;
-    let res = app.request(Method::DELETE, "/v1/materials").bearer_auth(&admin).send().await.unwrap();
+    assert_problem(
+        app.get_as(&admin, "/v1/materials/NOPE").await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get_as(&admin, "/v1/facilities/NOPE").await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get_as(&admin, "/v1/no-such-thing").await,
+        404,
+        "not_found",
+    )
+    .await;
+    let res = app
+        .request(Method::DELETE, "/v1/materials")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 405, "method_not_allowed").await;
 }
 
@@ -114,28 +183,56 @@ async fn unknown_objects_routes_and_methods() {
 async fn bad_query_parameters_are_400() {
     let app = spawn_app().await;
     let admin = app.admin();
-    for q in ["limit=0", "limit=1001", "limit=abc", "limit=-1", "colour=red"] {
+    for q in [
+        "limit=0",
+        "limit=1001",
+        "limit=abc",
+        "limit=-1",
+        "colour=red",
+    ] {
         let res = app.get_as(&admin, &format!("/v1/materials?{q}")).await;
         assert_problem(res, 400, "malformed_request").await;
     }
-    assert_eq!(app.get_as(&admin, "/v1/materials?limit=1000").await.status(), 200);
+    assert_eq!(
+        app.get_as(&admin, "/v1/materials?limit=1000")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn duplicates_are_409_conflict_without_internal_names() {
     let app = spawn_app().await;
     app.create_material("NDPR_OXIDE", 3, "0").await;
-    let res = app.post_as(&app.admin(), "/v1/materials", &material()).await;
+    let res = app
+        .post_as(&app.admin(), "/v1/materials", &material())
+        .await;
     let problem = assert_problem(res, 409, "conflict").await;
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("NDPR_OXIDE"), "{detail}");
-    for leak in ["constraint", "materials_", "UNIQUE", "duplicate key", "sqlite", "diesel"] {
-        assert!(!problem.to_string().contains(leak), "{leak} leaked: {problem}");
+    for leak in [
+        "constraint",
+        "materials_",
+        "UNIQUE",
+        "duplicate key",
+        "sqlite",
+        "diesel",
+    ] {
+        assert!(
+            !problem.to_string().contains(leak),
+            "{leak} leaked: {problem}"
+        );
     }
     // Same name, other code: the name is unique too.
     let mut same_name = material();
     same_name["code"] = json!("OTHER");
     same_name["name"] = json!("Material NDPR_OXIDE");
-    assert_problem(app.post_as(&app.admin(), "/v1/materials", &same_name).await, 409, "conflict").await;
+    assert_problem(
+        app.post_as(&app.admin(), "/v1/materials", &same_name).await,
+        409,
+        "conflict",
+    )
+    .await;
     assert_eq!(material_count(&app).await, 1);
 }

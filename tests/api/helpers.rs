@@ -32,9 +32,13 @@ impl TestDatabase {
         match std::env::var("STOCKPILE_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("stockpile_test_{tag}");
-                let mut conn = diesel::PgConnection::establish(&admin_url).expect("PostgreSQL for tests");
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+                let mut conn =
+                    diesel::PgConnection::establish(&admin_url).expect("PostgreSQL for tests");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
                 let url = format!("{base}/{name}");
                 (TestDatabase::Postgres { admin_url, name }, url)
             }
@@ -55,7 +59,8 @@ impl Drop for TestDatabase {
             }
             TestDatabase::Postgres { admin_url, name } => {
                 if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
-                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ =
+                        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             }
         }
@@ -72,7 +77,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let (database, url) = TestDatabase::create();
     settings.database.url = url;
     customize(&mut settings);
-    let app = Application::build(settings.clone()).await.expect("app builds");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -110,11 +117,16 @@ impl TestApp {
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{}", self.address, path))
+        self.client
+            .request(method, format!("{}{}", self.address, path))
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
-        self.request(Method::GET, path).bearer_auth(token).send().await.expect("request")
+        self.request(Method::GET, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> Response {
@@ -139,7 +151,9 @@ impl TestApp {
     }
 
     pub async fn audit_events(&self) -> Vec<Value> {
-        let res = self.get_as(&self.admin(), "/v1/audit-events?limit=1000").await;
+        let res = self
+            .get_as(&self.admin(), "/v1/audit-events?limit=1000")
+            .await;
         assert_eq!(res.status(), 200);
         let page: Value = res.json().await.unwrap();
         page["items"].as_array().unwrap().clone()

@@ -32,8 +32,17 @@ async fn same_key_same_body_replays_the_first_response() {
     let other = send(facility("NV2")).await.unwrap();
     assert_problem(other, 409, "idempotency_key_reused").await;
 
-    let page: Value = app.get_as(&app.admin(), "/v1/facilities").await.json().await.unwrap();
-    assert_eq!(page["items"].as_array().unwrap().len(), 1, "one effect only");
+    let page: Value = app
+        .get_as(&app.admin(), "/v1/facilities")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "one effect only"
+    );
     let created = app
         .audit_events()
         .await
@@ -94,7 +103,15 @@ async fn concurrent_retries_with_one_key_produce_one_effect() {
         assert_eq!(res.status(), 201);
         bodies.push(res.text().await.unwrap());
     }
-    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "every answer is the same");
-    let page: Value = app.get_as(&admin, "/v1/facilities").await.json().await.unwrap();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every answer is the same"
+    );
+    let page: Value = app
+        .get_as(&admin, "/v1/facilities")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }

@@ -18,10 +18,18 @@ async fn a_material_is_created_and_read_with_zero_figures() {
     let id = created["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
     let at = created["created_at"].as_str().unwrap();
-    assert!(at.ends_with('Z') && at.len() == "2026-03-01T12:00:00.123456Z".len(), "{at}");
+    assert!(
+        at.ends_with('Z') && at.len() == "2026-03-01T12:00:00.123456Z".len(),
+        "{at}"
+    );
 
     let t = app.token(Role::Manufacturer, "buyer");
-    let read: Value = app.get_as(&t, "/v1/materials/NDPR_OXIDE").await.json().await.unwrap();
+    let read: Value = app
+        .get_as(&t, "/v1/materials/NDPR_OXIDE")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read, created);
 }
 
@@ -45,8 +53,17 @@ async fn lists_page_in_code_order() {
         }
     }
     assert_eq!(seen, ["CO", "DY_OXIDE", "GA", "SB", "TB_OXIDE"]);
-    let exact: Value = app.get_as(&admin, "/v1/materials?limit=5").await.json().await.unwrap();
-    assert_eq!(exact["next"], Value::Null, "no next page after the last item");
+    let exact: Value = app
+        .get_as(&admin, "/v1/materials?limit=5")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        exact["next"],
+        Value::Null,
+        "no next page after the last item"
+    );
 }
 
 #[tokio::test]
@@ -57,7 +74,12 @@ async fn scale_bounds_the_floor() {
     let six = app.create_material("GE", 6, "0.000001").await;
     assert_eq!(six["strategic_floor"], "0.000001");
     let body = json!({"code": "GA", "name": "Gallium", "unit": "kg", "scale": 0, "strategic_floor": "1.5"});
-    let problem = assert_problem(app.post_as(&app.admin(), "/v1/materials", &body).await, 422, "validation_failed").await;
+    let problem = assert_problem(
+        app.post_as(&app.admin(), "/v1/materials", &body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(problem["errors"][0]["field"], "strategic_floor");
 }
 
@@ -66,24 +88,52 @@ async fn facilities_are_created_read_and_validated() {
     let app = spawn_app().await;
     let admin = app.admin();
     let res = app
-        .post_as(&admin, "/v1/facilities", &json!({"code": "NV1", "name": " Nevada depot ", "country": "US"}))
+        .post_as(
+            &admin,
+            "/v1/facilities",
+            &json!({"code": "NV1", "name": " Nevada depot ", "country": "US"}),
+        )
         .await;
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["name"], "Nevada depot");
-    let read: Value = app.get_as(&admin, "/v1/facilities/NV1").await.json().await.unwrap();
+    let read: Value = app
+        .get_as(&admin, "/v1/facilities/NV1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read, created);
 
-    for (field, value) in [("country", "XX"), ("country", "us"), ("country", "USA"), ("code", "nv-2")] {
+    for (field, value) in [
+        ("country", "XX"),
+        ("country", "us"),
+        ("country", "USA"),
+        ("code", "nv-2"),
+    ] {
         let mut body = json!({"code": "NV2", "name": "Depot", "country": "US"});
         body[field] = json!(value);
-        let problem = assert_problem(app.post_as(&admin, "/v1/facilities", &body).await, 422, "validation_failed").await;
+        let problem = assert_problem(
+            app.post_as(&admin, "/v1/facilities", &body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
         assert_eq!(problem["errors"][0]["field"], field);
     }
     let dup = app
-        .post_as(&admin, "/v1/facilities", &json!({"code": "NV1", "name": "Again", "country": "CA"}))
+        .post_as(
+            &admin,
+            "/v1/facilities",
+            &json!({"code": "NV1", "name": "Again", "country": "CA"}),
+        )
         .await;
     assert_problem(dup, 409, "conflict").await;
-    let page: Value = app.get_as(&admin, "/v1/facilities").await.json().await.unwrap();
+    let page: Value = app
+        .get_as(&admin, "/v1/facilities")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
