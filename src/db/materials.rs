@@ -16,6 +16,7 @@ pub struct MaterialRow {
     pub on_hand: i64,
     pub held: i64,
     pub created_at: chrono::NaiveDateTime,
+    pub version: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
@@ -48,4 +49,69 @@ pub fn page(
         q = q.filter(materials::code.gt(after.to_owned()));
     }
     q.load(conn)
+}
+
+/// Adds `delta` to on-hand stock and bumps the version. A decrease only happens while it
+/// leaves `available` (on_hand - held) at or above zero. Returns whether the row changed.
+pub fn change_on_hand(conn: &mut DbConnection, code: &str, delta: i64) -> QueryResult<bool> {
+    let target = materials::table.filter(materials::code.eq(code));
+    let n = if delta < 0 {
+        diesel::update(target.filter((materials::on_hand - materials::held + delta).ge(0)))
+            .set((
+                materials::on_hand.eq(materials::on_hand + delta),
+                materials::version.eq(materials::version + 1),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                materials::on_hand.eq(materials::on_hand + delta),
+                materials::version.eq(materials::version + 1),
+            ))
+            .execute(conn)?
+    };
+    Ok(n == 1)
+}
+
+/// Bumps the version only: takes the material's row lock before stock moves between lots.
+pub fn lock(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
+    diesel::update(materials::table.filter(materials::code.eq(code)))
+        .set(materials::version.eq(materials::version + 1))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Reserves `quantity` while `available - quantity` stays at or above `min_available_after`.
+pub fn hold(
+    conn: &mut DbConnection,
+    code: &str,
+    quantity: i64,
+    min_available_after: i64,
+) -> QueryResult<bool> {
+    diesel::update(
+        materials::table
+            .filter(materials::code.eq(code))
+            .filter((materials::on_hand - materials::held - quantity).ge(min_available_after)),
+    )
+    .set((
+        materials::held.eq(materials::held + quantity),
+        materials::version.eq(materials::version + 1),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Releases `quantity` of held stock (a voided or posted hold).
+pub fn unhold(conn: &mut DbConnection, code: &str, quantity: i64) -> QueryResult<bool> {
+    diesel::update(
+        materials::table
+            .filter(materials::code.eq(code))
+            .filter(materials::held.ge(quantity)),
+    )
+    .set((
+        materials::held.eq(materials::held - quantity),
+        materials::version.eq(materials::version + 1),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }

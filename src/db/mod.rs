@@ -3,9 +3,13 @@
 
 pub mod audit;
 pub mod facilities;
+pub mod holds;
 pub mod idempotency;
+pub mod ledger;
+pub mod lots;
 pub mod materials;
 pub mod migrations;
+pub mod movements;
 pub mod pool;
 pub mod schema;
 pub mod tx;
@@ -17,6 +21,20 @@ pub enum DbConnection {
     Pg(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
 }
+
+/// Inserts several rows in one statement. MultiConnection cannot express a batch insert,
+/// so this picks the backend's own connection.
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}
+pub(crate) use insert_batch;
 
 /// A new v7 UUID as the text the tables store.
 pub fn new_id() -> String {

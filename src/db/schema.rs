@@ -11,6 +11,7 @@ diesel::table! {
         on_hand -> BigInt,
         held -> BigInt,
         created_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -47,3 +48,102 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    ledger_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    journal_entries (seq) {
+        seq -> BigInt,
+        id -> Text,
+        kind -> Text,
+        reference -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    postings (entry_seq, idx) {
+        entry_seq -> BigInt,
+        idx -> Integer,
+        account -> Text,
+        asset -> Text,
+        amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    balances (account, asset) {
+        account -> Text,
+        asset -> Text,
+        balance -> BigInt,
+    }
+}
+
+diesel::table! {
+    lots (id) {
+        id -> Text,
+        material_code -> Text,
+        facility_code -> Text,
+        quantity_received -> BigInt,
+        quantity_on_hand -> BigInt,
+        grade -> Text,
+        origin_country -> Text,
+        supplier -> Text,
+        unit_cost_micros -> BigInt,
+        received_at -> Timestamp,
+        created_at -> Timestamp,
+        source_lot_id -> Nullable<Text>,
+        tranche_id -> Nullable<Text>,
+        entry_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> Text,
+        material_code -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        reference -> Nullable<Text>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        posted_quantity -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    transfers (id) {
+        id -> Text,
+        material_code -> Text,
+        from_facility -> Text,
+        to_facility -> Text,
+        quantity -> BigInt,
+        entry_seq -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    adjustments (id) {
+        id -> Text,
+        material_code -> Text,
+        facility_code -> Text,
+        quantity -> BigInt,
+        reason -> Text,
+        entry_seq -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(postings -> journal_entries (entry_seq));
+diesel::allow_tables_to_appear_in_same_query!(journal_entries, postings);

@@ -68,6 +68,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             on_hand: 0,
             held: 0,
             created_at: time::now(),
+            version: 0,
         };
         db::materials::insert(conn, &row)
             .map_err(ServiceError::from)

@@ -1,0 +1,61 @@
+//! Queries of the `holds` table.
+
+use super::schema::holds;
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holds)]
+pub struct HoldRow {
+    pub id: String,
+    pub material_code: String,
+    pub quantity: i64,
+    pub status: String,
+    pub reference: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub closed_at: Option<chrono::NaiveDateTime>,
+    pub posted_quantity: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &HoldRow) -> QueryResult<()> {
+    diesel::insert_into(holds::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<HoldRow>> {
+    holds::table
+        .find(id)
+        .select(HoldRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Closes a pending hold as `status`; returns whether it was still pending.
+pub fn close(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    posted: Option<i64>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(holds::table.find(id).filter(holds::status.eq("pending")))
+        .set((
+            holds::status.eq(status),
+            holds::posted_quantity.eq(posted),
+            holds::closed_at.eq(Some(at)),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Sum of pending holds of a material (for checks and tests; figures use the cache).
+pub fn pending_total(conn: &mut DbConnection, material: &str) -> QueryResult<i64> {
+    let rows: Vec<i64> = holds::table
+        .filter(holds::material_code.eq(material))
+        .filter(holds::status.eq("pending"))
+        .select(holds::quantity)
+        .load(conn)?;
+    Ok(rows.iter().sum())
+}

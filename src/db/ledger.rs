@@ -1,0 +1,222 @@
+//! Queries of the journal, its chain head and the balances.
+
+use super::schema::{balances, journal_entries, ledger_head, postings};
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = journal_entries)]
+pub struct EntryRow {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub reference: Option<String>,
+    pub recorded_at: chrono::NaiveDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = postings)]
+pub struct PostingRow {
+    pub entry_seq: i64,
+    pub idx: i32,
+    pub account: String,
+    pub asset: String,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = balances)]
+pub struct BalanceRow {
+    pub account: String,
+    pub asset: String,
+    pub balance: i64,
+}
+
+/// Takes the chain's lock (the head row) and returns the next seq and the previous hash.
+pub fn advance_head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
+    diesel::update(ledger_head::table.find(1))
+        .set(ledger_head::seq.eq(ledger_head::seq + 1))
+        .execute(conn)?;
+    ledger_head::table
+        .find(1)
+        .select((ledger_head::seq, ledger_head::hash))
+        .first(conn)
+}
+
+pub fn set_head_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<()> {
+    diesel::update(ledger_head::table.find(1))
+        .set(ledger_head::hash.eq(hash))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
+    ledger_head::table
+        .find(1)
+        .select((ledger_head::seq, ledger_head::hash))
+        .first(conn)
+}
+
+pub fn insert_entry(
+    conn: &mut DbConnection,
+    entry: &EntryRow,
+    rows: &[PostingRow],
+) -> QueryResult<()> {
+    diesel::insert_into(journal_entries::table)
+        .values(entry)
+        .execute(conn)?;
+    super::insert_batch!(conn, postings::table, rows)?;
+    Ok(())
+}
+
+/// Adds `amount` to a balance that exists, refusing to take it below `floor` when given.
+/// Returns whether a row was changed.
+pub fn add_to_balance(
+    conn: &mut DbConnection,
+    account: &str,
+    asset: &str,
+    amount: i64,
+    floor: Option<i64>,
+) -> QueryResult<bool> {
+    let target = balances::table
+        .filter(balances::account.eq(account))
+        .filter(balances::asset.eq(asset));
+    let changed = match floor {
+        Some(floor) => diesel::update(target.filter((balances::balance + amount).ge(floor)))
+            .set(balances::balance.eq(balances::balance + amount))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set(balances::balance.eq(balances::balance + amount))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+pub fn insert_balance(
+    conn: &mut DbConnection,
+    account: &str,
+    asset: &str,
+    balance: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(balances::table)
+        .values((
+            balances::account.eq(account),
+            balances::asset.eq(asset),
+            balances::balance.eq(balance),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn balance(conn: &mut DbConnection, account: &str, asset: &str) -> QueryResult<Option<i64>> {
+    balances::table
+        .filter(balances::account.eq(account))
+        .filter(balances::asset.eq(asset))
+        .select(balances::balance)
+        .first(conn)
+        .optional()
+}
+
+/// Entries with seq > `after_seq` in seq order, optionally only those recorded in [from, to).
+pub fn entries_page(
+    conn: &mut DbConnection,
+    after_seq: i64,
+    limit: i64,
+    from: Option<chrono::NaiveDateTime>,
+    to: Option<chrono::NaiveDateTime>,
+) -> QueryResult<Vec<EntryRow>> {
+    let mut q = journal_entries::table
+        .filter(journal_entries::seq.gt(after_seq))
+        .select(EntryRow::as_select())
+        .order(journal_entries::seq.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(journal_entries::recorded_at.ge(from));
+    }
+    if let Some(to) = to {
+        q = q.filter(journal_entries::recorded_at.lt(to));
+    }
+    q.load(conn)
+}
+
+/// The postings of entries with seq in [first, last], in (seq, idx) order.
+pub fn postings_between(
+    conn: &mut DbConnection,
+    first: i64,
+    last: i64,
+) -> QueryResult<Vec<PostingRow>> {
+    postings::table
+        .filter(postings::entry_seq.between(first, last))
+        .select(PostingRow::as_select())
+        .order((postings::entry_seq.asc(), postings::idx.asc()))
+        .load(conn)
+}
+
+/// Escapes LIKE wildcards so that a prefix matches literally (`_` is common in codes).
+fn like_prefix(prefix: &str) -> String {
+    let mut p = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Current balances, filtered by account prefix and asset.
+pub fn balances(
+    conn: &mut DbConnection,
+    prefix: Option<&str>,
+    asset: Option<&str>,
+) -> QueryResult<Vec<BalanceRow>> {
+    let mut q = balances::table
+        .select(BalanceRow::as_select())
+        .order((balances::account.asc(), balances::asset.asc()))
+        .into_boxed();
+    if let Some(prefix) = prefix {
+        q = q.filter(balances::account.like(like_prefix(prefix)).escape('\\'));
+    }
+    if let Some(asset) = asset {
+        q = q.filter(balances::asset.eq(asset.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Balances as of a time: the sums of the postings of entries recorded at or before `as_of`.
+pub fn balances_as_of(
+    conn: &mut DbConnection,
+    as_of: chrono::NaiveDateTime,
+    prefix: Option<&str>,
+    asset: Option<&str>,
+) -> QueryResult<Vec<BalanceRow>> {
+    // Cast the sum back to BIGINT: diesel types SUM(BIGINT) as NUMERIC, which SQLite lacks.
+    let total =
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(SUM(postings.amount) AS BIGINT)");
+    let mut q = postings::table
+        .inner_join(journal_entries::table)
+        .filter(journal_entries::recorded_at.le(as_of))
+        .group_by((postings::account, postings::asset))
+        .select((postings::account, postings::asset, total))
+        .order((postings::account.asc(), postings::asset.asc()))
+        .into_boxed();
+    if let Some(prefix) = prefix {
+        q = q.filter(postings::account.like(like_prefix(prefix)).escape('\\'));
+    }
+    if let Some(asset) = asset {
+        q = q.filter(postings::asset.eq(asset.to_owned()));
+    }
+    let rows: Vec<(String, String, i64)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(account, asset, balance)| BalanceRow {
+            account,
+            asset,
+            balance,
+        })
+        .collect())
+}

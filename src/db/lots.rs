@@ -1,0 +1,118 @@
+//! Queries of the `lots` table.
+
+use super::schema::lots;
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = lots)]
+pub struct LotRow {
+    pub id: String,
+    pub material_code: String,
+    pub facility_code: String,
+    pub quantity_received: i64,
+    pub quantity_on_hand: i64,
+    pub grade: String,
+    pub origin_country: String,
+    pub supplier: String,
+    pub unit_cost_micros: i64,
+    pub received_at: chrono::NaiveDateTime,
+    pub created_at: chrono::NaiveDateTime,
+    pub source_lot_id: Option<String>,
+    pub tranche_id: Option<String>,
+    pub entry_seq: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, rows: &[LotRow]) -> QueryResult<()> {
+    super::insert_batch!(conn, lots::table, rows).map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<LotRow>> {
+    lots::table
+        .find(id)
+        .select(LotRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Lots of `material` with stock, oldest first (received_at, then creation order), at one
+/// facility or anywhere; at most `limit`.
+pub fn with_stock_oldest_first(
+    conn: &mut DbConnection,
+    material: &str,
+    facility: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<LotRow>> {
+    let mut q = lots::table
+        .filter(lots::material_code.eq(material.to_owned()))
+        .filter(lots::quantity_on_hand.gt(0))
+        .select(LotRow::as_select())
+        .order((
+            lots::received_at.asc(),
+            lots::created_at.asc(),
+            lots::id.asc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(f) = facility {
+        q = q.filter(lots::facility_code.eq(f.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// The most recently received lot of `material` at `facility`, stock or not.
+pub fn newest(
+    conn: &mut DbConnection,
+    material: &str,
+    facility: &str,
+) -> QueryResult<Option<LotRow>> {
+    lots::table
+        .filter(lots::material_code.eq(material))
+        .filter(lots::facility_code.eq(facility))
+        .select(LotRow::as_select())
+        .order((
+            lots::received_at.desc(),
+            lots::created_at.desc(),
+            lots::id.desc(),
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Changes a lot's stock by `delta`, never below zero. Returns whether it changed.
+pub fn change_stock(conn: &mut DbConnection, id: &str, delta: i64) -> QueryResult<bool> {
+    diesel::update(
+        lots::table
+            .find(id)
+            .filter((lots::quantity_on_hand + delta).ge(0)),
+    )
+    .set(lots::quantity_on_hand.eq(lots::quantity_on_hand + delta))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+#[derive(Debug, Default)]
+pub struct LotFilter {
+    pub material: Option<String>,
+    pub facility: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One page in id (creation) order.
+pub fn page(conn: &mut DbConnection, f: &LotFilter, limit: i64) -> QueryResult<Vec<LotRow>> {
+    let mut q = lots::table
+        .select(LotRow::as_select())
+        .order(lots::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(m) = &f.material {
+        q = q.filter(lots::material_code.eq(m.clone()));
+    }
+    if let Some(fac) = &f.facility {
+        q = q.filter(lots::facility_code.eq(fac.clone()));
+    }
+    if let Some(after) = &f.after {
+        q = q.filter(lots::id.gt(after.clone()));
+    }
+    q.load(conn)
+}

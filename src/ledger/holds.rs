@@ -1,0 +1,128 @@
+//! Holds: two-phase reservations of a material's stock, like pending transfers. A hold is
+//! placed (raising `held`, so `available` falls), then posted — all or part of it released
+//! from the oldest lots to an account, in one journal entry — or voided.
+
+use super::lots::{take_oldest, Pick};
+use super::{accounts, append, Appended, LedgerError, NewEntry, Posting};
+use crate::db::holds::{self as hq, HoldRow};
+use crate::db::materials::{self as mq, MaterialRow};
+use crate::db::{self, DbConnection};
+use crate::domain::time;
+use std::collections::BTreeMap;
+
+fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, LedgerError> {
+    mq::find_by_code(conn, code)?.ok_or_else(|| LedgerError::UnknownMaterial(code.to_owned()))
+}
+
+/// Reserves `quantity` of `material` if `available - quantity >= min_available_after`
+/// (0, or the strategic floor). Returns the hold's id.
+pub fn place(
+    conn: &mut DbConnection,
+    material_code: &str,
+    quantity: i64,
+    min_available_after: i64,
+    reference: Option<String>,
+) -> Result<String, LedgerError> {
+    if !mq::hold(conn, material_code, quantity, min_available_after)? {
+        let m = material(conn, material_code)?;
+        return Err(LedgerError::Short {
+            material: m.code,
+            facility: None,
+            requested: quantity,
+            available: m.on_hand - m.held,
+        });
+    }
+    let id = db::new_id();
+    hq::insert(
+        conn,
+        &HoldRow {
+            id: id.clone(),
+            material_code: material_code.to_owned(),
+            quantity,
+            status: "pending".into(),
+            reference,
+            created_at: time::now(),
+            closed_at: None,
+            posted_quantity: None,
+        },
+    )?;
+    Ok(id)
+}
+
+fn pending(conn: &mut DbConnection, hold_id: &str) -> Result<HoldRow, LedgerError> {
+    hq::find(conn, hold_id)?
+        .filter(|h| h.status == "pending")
+        .ok_or_else(|| LedgerError::HoldNotPending(hold_id.to_owned()))
+}
+
+/// Cancels a pending hold: its quantity becomes available again.
+pub fn void(conn: &mut DbConnection, hold_id: &str) -> Result<(), LedgerError> {
+    let hold = pending(conn, hold_id)?;
+    if !hq::close(conn, hold_id, "voided", None, time::now())? {
+        return Err(LedgerError::HoldNotPending(hold_id.to_owned()));
+    }
+    if !mq::unhold(conn, &hold.material_code, hold.quantity)? {
+        return Err(LedgerError::Race);
+    }
+    Ok(())
+}
+
+/// Releases `quantity` (at most the hold's) from the oldest lots to `to_account`; the rest
+/// of the hold is released back to `available`. One journal entry of kind `kind`.
+pub fn post(
+    conn: &mut DbConnection,
+    hold_id: &str,
+    quantity: i64,
+    to_account: &str,
+    kind: &'static str,
+    reference: Option<String>,
+) -> Result<(Vec<Pick>, Appended), LedgerError> {
+    let hold = pending(conn, hold_id)?;
+    if quantity <= 0 || quantity > hold.quantity {
+        return Err(LedgerError::Short {
+            material: hold.material_code,
+            facility: None,
+            requested: quantity,
+            available: hold.quantity,
+        });
+    }
+    if !hq::close(conn, hold_id, "posted", Some(quantity), time::now())? {
+        return Err(LedgerError::HoldNotPending(hold_id.to_owned()));
+    }
+    let code = hold.material_code.as_str();
+    // The whole hold leaves `held`; `quantity` of it leaves `on_hand`.
+    if !mq::unhold(conn, code, hold.quantity)? || !mq::change_on_hand(conn, code, -quantity)? {
+        return Err(LedgerError::Race);
+    }
+    let m = material(conn, code)?;
+    let scale = u32::try_from(m.scale).unwrap_or(0);
+    let picks = take_oldest(conn, code, None, quantity)?;
+    let mut by_facility: BTreeMap<&str, i64> = BTreeMap::new();
+    for p in &picks {
+        *by_facility.entry(p.lot.facility_code.as_str()).or_default() += p.quantity;
+    }
+    let mut postings: Vec<Posting> = by_facility
+        .into_iter()
+        .map(|(facility, q)| Posting {
+            account: accounts::inventory(facility, code),
+            asset: code.to_owned(),
+            scale,
+            amount: -q,
+        })
+        .collect();
+    postings.push(Posting {
+        account: to_account.to_owned(),
+        asset: code.to_owned(),
+        scale,
+        amount: quantity,
+    });
+    let appended = append(
+        conn,
+        NewEntry {
+            kind,
+            reference,
+            postings,
+        },
+    )?;
+    Ok((picks, appended))
+}

@@ -1,0 +1,231 @@
+//! The posting engine: journal entries of postings that sum to zero per asset, the balances
+//! they add up to, holds, and the hash chain that links every entry to the one before.
+
+pub mod accounts;
+pub mod chain;
+pub mod holds;
+pub mod lots;
+
+use crate::db::ledger::{self as q, EntryRow, PostingRow};
+use crate::db::{self, DbConnection};
+use crate::domain::decimal::format_fixed;
+use crate::domain::time;
+use chain::{entry_hash, ChainEntry, ChainPosting};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::collections::BTreeMap;
+
+/// One leg of an entry: `amount` minor units (of `10^-scale`) of `asset` on `account`;
+/// positive adds to the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub account: String,
+    pub asset: String,
+    pub scale: u32,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// What happened, e.g. `lot_received`, `transfer`, `adjustment`, `release`.
+    pub kind: &'static str,
+    /// The id of the business object the entry records.
+    pub reference: Option<String>,
+    pub postings: Vec<Posting>,
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub seq: i64,
+    pub id: String,
+    pub hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("an entry needs at least one non-zero posting")]
+    Empty,
+    #[error("posting amounts overflow")]
+    Overflow,
+    #[error("postings of {asset} sum to {sum}, not zero")]
+    Unbalanced { asset: String, sum: i64 },
+    /// A non-negative account (stock on hand) would go below zero.
+    #[error("{account} holds {balance}, cannot take {wanted}")]
+    Overdrawn {
+        account: String,
+        asset: String,
+        balance: i64,
+        wanted: i64,
+    },
+    /// Less stock than asked for: of the material (`facility` None) or at one facility.
+    #[error("{requested} requested, {available} available")]
+    Short {
+        material: String,
+        facility: Option<String>,
+        requested: i64,
+        available: i64,
+    },
+    #[error("no material {0}")]
+    UnknownMaterial(String),
+    #[error("hold {0} is not pending")]
+    HoldNotPending(String),
+    /// Another transaction created the same balance row first: run again.
+    #[error("balance row created concurrently")]
+    Race,
+    #[error(transparent)]
+    Db(#[from] DieselError),
+}
+
+/// Merges postings to the same (account, asset), drops zeros, sorts by account then asset
+/// (the order they are hashed and exported in), and checks each asset sums to zero.
+pub fn normalize(postings: Vec<Posting>) -> Result<Vec<Posting>, LedgerError> {
+    let mut merged: BTreeMap<(String, String), Posting> = BTreeMap::new();
+    for p in postings {
+        let key = (p.account.clone(), p.asset.clone());
+        match merged.get_mut(&key) {
+            Some(m) => {
+                m.amount = m
+                    .amount
+                    .checked_add(p.amount)
+                    .ok_or(LedgerError::Overflow)?
+            }
+            None => {
+                merged.insert(key, p);
+            }
+        }
+    }
+    let out: Vec<Posting> = merged.into_values().filter(|p| p.amount != 0).collect();
+    if out.is_empty() {
+        return Err(LedgerError::Empty);
+    }
+    let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
+    for p in &out {
+        *sums.entry(p.asset.as_str()).or_default() += i128::from(p.amount);
+    }
+    if let Some((asset, sum)) = sums.into_iter().find(|(_, s)| *s != 0) {
+        return Err(LedgerError::Unbalanced {
+            asset: asset.to_owned(),
+            sum: i64::try_from(sum).unwrap_or(i64::MAX),
+        });
+    }
+    Ok(out)
+}
+
+/// Appends an entry inside the caller's write transaction: balances first (in account
+/// order, so concurrent appends lock them in one order), then the chain head (the global
+/// lock, taken last so that it is held for little more than the commit), then the rows.
+pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, LedgerError> {
+    let postings = normalize(entry.postings)?;
+    for p in &postings {
+        apply_to_balance(conn, p)?;
+    }
+    let (seq, prev_hash) = q::advance_head(conn)?;
+    // Taken under the lock so that recorded_at never decreases along the chain.
+    let recorded_at = time::now();
+    let id = db::new_id();
+    let chain_postings: Vec<ChainPosting> = postings
+        .iter()
+        .map(|p| ChainPosting {
+            account: p.account.clone(),
+            asset: p.asset.clone(),
+            amount: format_fixed(p.amount, p.scale),
+        })
+        .collect();
+    let hash = entry_hash(
+        &prev_hash,
+        &ChainEntry {
+            seq,
+            id: &id,
+            kind: entry.kind,
+            recorded_at: &time::format_rfc3339(&recorded_at),
+            reference: entry.reference.as_deref(),
+            postings: &chain_postings,
+        },
+    );
+    q::set_head_hash(conn, &hash)?;
+    let rows: Vec<PostingRow> = postings
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| PostingRow {
+            entry_seq: seq,
+            idx: i32::try_from(i).unwrap_or(i32::MAX),
+            account: p.account,
+            asset: p.asset,
+            amount: p.amount,
+        })
+        .collect();
+    let row = EntryRow {
+        seq,
+        id: id.clone(),
+        kind: entry.kind.to_owned(),
+        reference: entry.reference,
+        recorded_at,
+        prev_hash,
+        hash: hash.clone(),
+    };
+    q::insert_entry(conn, &row, &rows)?;
+    Ok(Appended { seq, id, hash })
+}
+
+fn apply_to_balance(conn: &mut DbConnection, p: &Posting) -> Result<(), LedgerError> {
+    let floor = accounts::must_stay_non_negative(&p.account).then_some(0);
+    if q::add_to_balance(conn, &p.account, &p.asset, p.amount, floor)? {
+        return Ok(());
+    }
+    let current = q::balance(conn, &p.account, &p.asset)?;
+    let overdrawn = |balance| LedgerError::Overdrawn {
+        account: p.account.clone(),
+        asset: p.asset.clone(),
+        balance,
+        wanted: -p.amount,
+    };
+    match current {
+        Some(balance) => Err(overdrawn(balance)),
+        None if floor.is_some() && p.amount < 0 => Err(overdrawn(0)),
+        None => q::insert_balance(conn, &p.account, &p.asset, p.amount).map_err(|e| match e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => LedgerError::Race,
+            other => other.into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(account: &str, asset: &str, amount: i64) -> Posting {
+        Posting {
+            account: account.into(),
+            asset: asset.into(),
+            scale: 3,
+            amount,
+        }
+    }
+
+    #[test]
+    fn normalize_sorts_merges_and_checks_sums() {
+        let out = normalize(vec![
+            p("supplier:GA", "GA", -5),
+            p("inventory:NV1:GA", "GA", 2),
+            p("inventory:NV1:GA", "GA", 3),
+            p("x", "USD", 0),
+        ])
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![p("inventory:NV1:GA", "GA", 5), p("supplier:GA", "GA", -5)]
+        );
+        assert!(matches!(
+            normalize(vec![p("a", "GA", 5), p("b", "GA", -4)]),
+            Err(LedgerError::Unbalanced { sum: 1, .. })
+        ));
+        assert!(matches!(
+            normalize(vec![p("a", "GA", 5), p("b", "USD", -5)]),
+            Err(LedgerError::Unbalanced { .. })
+        ));
+        assert!(matches!(
+            normalize(vec![p("a", "GA", 0)]),
+            Err(LedgerError::Empty)
+        ));
+    }
+}
