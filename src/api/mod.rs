@@ -7,6 +7,8 @@ pub mod command;
 pub mod docs;
 pub mod error;
 pub mod facilities;
+pub mod inventory;
+pub mod ledger;
 pub mod materials;
 pub mod metrics;
 pub mod middleware;
@@ -81,6 +83,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(facilities::create)),
                 )
                 .service(resource("/facilities/{code}").route(web::get().to(facilities::get)))
+                .service(
+                    resource("/lots")
+                        .app_data(Actions(&[("POST", "lot.receive")]))
+                        .route(web::get().to(inventory::list))
+                        .route(web::post().to(inventory::receive)),
+                )
+                .service(resource("/lots/{id}").route(web::get().to(inventory::get)))
+                .service(
+                    resource("/inventory/transfers")
+                        .app_data(Actions(&[("POST", "inventory.transfer")]))
+                        .route(web::post().to(inventory::transfer)),
+                )
+                .service(
+                    resource("/inventory/adjustments")
+                        .app_data(Actions(&[("POST", "inventory.adjust")]))
+                        .route(web::post().to(inventory::adjust)),
+                )
+                .service(resource("/ledger/entries").route(web::get().to(ledger::entries)))
+                .service(resource("/ledger/export").route(web::get().to(ledger::export)))
+                .service(resource("/ledger/verify").route(web::get().to(ledger::verify)))
+                .service(resource("/ledger/balances").route(web::get().to(ledger::balances)))
                 .service(resource("/audit-events").route(web::get().to(audit::list))),
         );
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers and types.
 
 use super::error::Problem;
-use super::{audit, facilities, materials, service};
+use super::{audit, facilities, inventory, ledger, materials, service};
 use std::collections::BTreeMap;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
@@ -20,6 +20,8 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         service::live, service::ready, service::metrics,
         materials::create, materials::list, materials::get,
         facilities::create, facilities::list, facilities::get,
+        inventory::receive, inventory::list, inventory::get, inventory::transfer, inventory::adjust,
+        ledger::entries, ledger::export, ledger::verify, ledger::balances,
         audit::list,
     ),
     components(schemas(Problem)),
@@ -27,7 +29,8 @@ use utoipa::{IntoResponses, Modify, OpenApi};
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
         (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
-        (name = "ledger and audit", description = "The audit trail (operators, auditors, admins)"),
+        (name = "inventory", description = "Lots, transfers and adjustments (operators write; staff read)"),
+        (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
     )
 )]
 pub struct ApiDoc;

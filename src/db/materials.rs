@@ -115,3 +115,14 @@ pub fn unhold(conn: &mut DbConnection, code: &str, quantity: i64) -> QueryResult
     .execute(conn)
     .map(|n| n == 1)
 }
+
+/// The scale of every material, by code (materials are few; lists format many rows).
+pub fn scales(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<String, u32>> {
+    let rows: Vec<(String, i32)> = materials::table
+        .select((materials::code, materials::scale))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, s)| (c, u32::try_from(s).unwrap_or(0)))
+        .collect())
+}

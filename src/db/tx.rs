@@ -40,7 +40,7 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match once(conn, &mut f) {
+        match once(conn, Begin::Write, &mut f) {
             Err(e) if attempt < MAX_ATTEMPTS && e.is_retryable() => {
                 tracing::debug!(attempt, "retrying write transaction");
                 std::thread::sleep(backoff(attempt));
@@ -50,16 +50,36 @@ where
     }
 }
 
-fn once<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
+/// Runs `f` in a read-only transaction that sees one consistent snapshot of the database
+/// (PostgreSQL REPEATABLE READ; SQLite in WAL mode keeps a reader's snapshot for the whole
+/// transaction). For exports and verification while writes go on.
+pub fn snapshot<T, E, F>(conn: &mut DbConnection, mut f: F) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
     F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
+    once(conn, Begin::Snapshot, &mut f)
+}
+
+enum Begin {
+    Write,
+    Snapshot,
+}
+
+fn once<T, E, F>(conn: &mut DbConnection, begin: Begin, f: &mut F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+{
+    let sql = match (&*conn, begin) {
+        (DbConnection::Sqlite(_), Begin::Write) => "BEGIN IMMEDIATE",
+        (DbConnection::Sqlite(_), Begin::Snapshot) => "BEGIN",
+        (DbConnection::Pg(_), Begin::Write) => "BEGIN",
+        (DbConnection::Pg(_), Begin::Snapshot) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, sql)?,
     }
     type Tm = <DbConnection as Connection>::TransactionManager;
     match f(conn) {

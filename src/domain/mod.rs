@@ -5,6 +5,7 @@ pub mod code;
 pub mod country;
 pub mod decimal;
 pub mod facility;
+pub mod lot;
 pub mod material;
 pub mod policy;
 pub mod time;

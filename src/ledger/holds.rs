@@ -30,6 +30,7 @@ pub fn place(
             facility: None,
             requested: quantity,
             available: m.on_hand - m.held,
+            scale: u32::try_from(m.scale).unwrap_or(0),
         });
     }
     let id = db::new_id();
@@ -78,12 +79,15 @@ pub fn post(
     reference: Option<String>,
 ) -> Result<(Vec<Pick>, Appended), LedgerError> {
     let hold = pending(conn, hold_id)?;
+    let m = material(conn, &hold.material_code)?;
+    let scale = u32::try_from(m.scale).unwrap_or(0);
     if quantity <= 0 || quantity > hold.quantity {
         return Err(LedgerError::Short {
             material: hold.material_code,
             facility: None,
             requested: quantity,
             available: hold.quantity,
+            scale,
         });
     }
     if !hq::close(conn, hold_id, "posted", Some(quantity), time::now())? {
@@ -94,9 +98,7 @@ pub fn post(
     if !mq::unhold(conn, code, hold.quantity)? || !mq::change_on_hand(conn, code, -quantity)? {
         return Err(LedgerError::Race);
     }
-    let m = material(conn, code)?;
-    let scale = u32::try_from(m.scale).unwrap_or(0);
-    let picks = take_oldest(conn, code, None, quantity)?;
+    let picks = take_oldest(conn, code, None, quantity, scale)?;
     let mut by_facility: BTreeMap<&str, i64> = BTreeMap::new();
     for p in &picks {
         *by_facility.entry(p.lot.facility_code.as_str()).or_default() += p.quantity;

@@ -21,6 +21,7 @@ pub fn take_oldest(
     material: &str,
     facility: Option<&str>,
     quantity: i64,
+    scale: u32,
 ) -> Result<Vec<Pick>, LedgerError> {
     // Read a batch, and a larger one if stock is spread thin; decide before changing anything.
     let mut limit = BATCH;
@@ -51,6 +52,7 @@ pub fn take_oldest(
             facility: facility.map(str::to_owned),
             requested: quantity,
             available: seen,
+            scale,
         });
     }
     for p in &picks {

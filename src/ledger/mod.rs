@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod chain;
+pub mod export;
 pub mod holds;
 pub mod lots;
+pub mod read;
+pub mod verify;
 
 use crate::db::ledger::{self as q, EntryRow, PostingRow};
 use crate::db::{self, DbConnection};
@@ -56,6 +59,7 @@ pub enum LedgerError {
         asset: String,
         balance: i64,
         wanted: i64,
+        scale: u32,
     },
     /// Less stock than asked for: of the material (`facility` None) or at one facility.
     #[error("{requested} requested, {available} available")]
@@ -64,6 +68,7 @@ pub enum LedgerError {
         facility: Option<String>,
         requested: i64,
         available: i64,
+        scale: u32,
     },
     #[error("no material {0}")]
     UnknownMaterial(String),
@@ -178,6 +183,7 @@ fn apply_to_balance(conn: &mut DbConnection, p: &Posting) -> Result<(), LedgerEr
         asset: p.asset.clone(),
         balance,
         wanted: -p.amount,
+        scale: p.scale,
     };
     match current {
         Some(balance) => Err(overdrawn(balance)),

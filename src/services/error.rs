@@ -2,8 +2,11 @@
 
 use crate::db::tx::{is_transient, Retry};
 use crate::db::DbError;
+use crate::domain::decimal::format_fixed;
 use crate::domain::validation::FieldError;
+use crate::ledger::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -105,5 +108,59 @@ impl From<serde_json::Error> for ServiceError {
 impl Retry for ServiceError {
     fn is_retryable(&self) -> bool {
         matches!(self, Self::KeyRace | Self::Transient(_))
+    }
+}
+
+impl From<LedgerError> for ServiceError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Short {
+                material,
+                facility,
+                requested,
+                available,
+                scale,
+            } => {
+                let (requested, available) = (
+                    format_fixed(requested, scale),
+                    format_fixed(available, scale),
+                );
+                let place = facility
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(" at {f}"));
+                Self::Rule {
+                    code: "insufficient_stock",
+                    detail: format!(
+                        "{requested} of {material} requested, {available} available{place}"
+                    ),
+                    figures: json!({"material": material, "facility": facility,
+                                    "requested": requested, "available": available}),
+                }
+            }
+            LedgerError::Overdrawn {
+                account,
+                asset,
+                balance,
+                wanted,
+                scale,
+            } => {
+                let (wanted, balance) = (format_fixed(wanted, scale), format_fixed(balance, scale));
+                Self::Rule {
+                    code: "insufficient_stock",
+                    detail: format!("{account} holds {balance} {asset}, {wanted} requested"),
+                    figures: json!({"account": account, "asset": asset,
+                                    "requested": wanted, "available": balance}),
+                }
+            }
+            LedgerError::HoldNotPending(id) => {
+                Self::InvalidState(format!("hold {id} is no longer pending"))
+            }
+            LedgerError::UnknownMaterial(code) => Self::NotFound(format!("no material {code}")),
+            LedgerError::Race => Self::Transient("concurrent stock change".into()),
+            LedgerError::Db(e) => e.into(),
+            e @ (LedgerError::Empty | LedgerError::Overflow | LedgerError::Unbalanced { .. }) => {
+                Self::Internal(format!("ledger refused an entry: {e}"))
+            }
+        }
     }
 }

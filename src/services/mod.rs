@@ -4,6 +4,8 @@ pub mod audit;
 pub mod error;
 pub mod facilities;
 pub mod health;
+pub mod inventory;
+pub mod ledger;
 pub mod materials;
 mod write;
 

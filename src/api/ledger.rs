@@ -1,0 +1,157 @@
+//! /v1/ledger: entries, export, verify, balances (operators, auditors, admins).
+
+use super::auth::{Auth, Staff};
+use super::error::ApiError;
+use super::openapi::ReadErrors;
+use super::query;
+use super::AppState;
+use crate::domain::time::parse_rfc3339;
+use crate::ledger::export::Format;
+use crate::ledger::read::Range;
+use crate::ledger::verify::VerifyReport;
+use crate::services::ledger::{self as svc, Balances, EntryPage};
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// Entries with a seq above this one (default 0: from the start).
+    pub after_seq: Option<i64>,
+    /// Page size, 1-1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// Journal entries in seq order.
+#[utoipa::path(get, path = "/v1/ledger/entries", tag = "ledger and audit", params(EntriesQuery),
+    responses((status = 200, body = EntryPage), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn entries(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<EntriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query::page(q.limit, None)?;
+    let after = q.after_seq.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::malformed("after_seq must not be negative"));
+    }
+    Ok(HttpResponse::Ok().json(svc::entries(&state.db, after, page).await?))
+}
+
+/// A time bound: RFC 3339, or a date meaning 00:00 UTC of it.
+fn time_bound(name: &str, value: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
+    value
+        .map(|v| {
+            parse_rfc3339(v)
+                .or_else(|_| {
+                    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                        .map_err(|_| ())
+                })
+                .map_err(|_| {
+                    ApiError::malformed(format!(
+                        "{name} must be an RFC 3339 time or a YYYY-MM-DD date"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `jsonl` (default) or `csv`.
+    pub format: Option<String>,
+    /// Entries recorded at or after this time (RFC 3339 or YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Entries recorded before this time (RFC 3339 or YYYY-MM-DD).
+    pub to: Option<String>,
+}
+
+/// Stream every entry recorded in [from, to) in seq order from one consistent snapshot.
+/// `jsonl`: one entry per line (the shape of /v1/ledger/entries items); `csv`: one row per
+/// posting with header `seq,entry_id,recorded_at,kind,reference,account,asset,amount,hash,prev_hash`.
+#[utoipa::path(get, path = "/v1/ledger/export", tag = "ledger and audit", params(ExportQuery),
+    responses((status = 200, description = "the export, streamed", content_type = "application/x-ndjson"), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn export(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let format: Format = q
+        .format
+        .as_deref()
+        .unwrap_or("jsonl")
+        .parse()
+        .map_err(ApiError::malformed)?;
+    let range = Range {
+        after_seq: 0,
+        from: time_bound("from", q.from.as_deref())?,
+        to: time_bound("to", q.to.as_deref())?,
+    };
+    let rx = svc::export(&state.db, format, range).await?;
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        let chunk = rx.recv().await?;
+        let item = chunk
+            .map(Bytes::from)
+            .map_err(actix_web::error::ErrorInternalServerError);
+        Some((item, rx))
+    });
+    let ext = if format == Format::Csv {
+        "csv"
+    } else {
+        "jsonl"
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, format.content_type()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"stockpile-ledger.{ext}\""),
+        ))
+        .streaming(body))
+}
+
+/// Recompute every hash and link and the zero sums; report the first bad seq.
+#[utoipa::path(get, path = "/v1/ledger/verify", tag = "ledger and audit",
+    responses((status = 200, body = VerifyReport), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn verify(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::verify(&state.db).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BalancesQuery {
+    /// Balances as of this time (RFC 3339 or YYYY-MM-DD): entries recorded at or before it.
+    pub as_of: Option<String>,
+    /// Only accounts starting with this text, e.g. `inventory:NV1:`.
+    pub account_prefix: Option<String>,
+    /// Only this asset (`USD` or a material code).
+    pub asset: Option<String>,
+}
+
+/// Balances per (account, asset), now or as of a time.
+#[utoipa::path(get, path = "/v1/ledger/balances", tag = "ledger and audit", params(BalancesQuery),
+    responses((status = 200, body = Balances), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn balances(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<BalancesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let as_of = time_bound("as_of", q.as_of.as_deref())?;
+    let b = svc::balances(&state.db, as_of, q.account_prefix, q.asset).await?;
+    Ok(HttpResponse::Ok().json(b))
+}

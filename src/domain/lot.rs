@@ -1,0 +1,147 @@
+//! A receipt of stock into a facility, checked against its material's scale.
+
+use super::country::parse_country;
+use super::decimal::{format_fixed, parse_fixed};
+use super::time::parse_rfc3339;
+use super::validation::{text, FieldError, Problems};
+use chrono::NaiveDateTime;
+
+/// Per-unit prices carry at most 6 decimals (API.md).
+pub const UNIT_PRICE_SCALE: u32 = 6;
+/// Grades (purity in percent) are kept with up to 4 decimals: 99.9999 %.
+const GRADE_SCALE: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLot {
+    pub quantity: i64,
+    /// Normalized decimal string, 0 < grade <= 100.
+    pub grade: String,
+    pub origin_country: String,
+    pub supplier: String,
+    pub unit_cost_micros: i64,
+    pub received_at: NaiveDateTime,
+}
+
+/// A quantity of a material: positive, at most `scale` decimals.
+pub fn positive_quantity(text: &str, scale: u32) -> Result<i64, String> {
+    match parse_fixed(text, scale) {
+        Ok(q) if q > 0 => Ok(q),
+        Ok(_) => Err("must be greater than zero".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Purity in percent: 0 < grade <= 100.
+pub fn grade(text: &str) -> Result<String, String> {
+    let g = parse_fixed(text, GRADE_SCALE).map_err(|e| e.to_string())?;
+    if g <= 0 || g > 100 * 10i64.pow(GRADE_SCALE) {
+        return Err("must be a percentage above 0 and at most 100".into());
+    }
+    Ok(format_fixed(g, GRADE_SCALE))
+}
+
+pub struct LotText<'a> {
+    pub quantity: &'a str,
+    pub grade: &'a str,
+    pub origin_country: &'a str,
+    pub supplier: &'a str,
+    pub unit_cost_usd: &'a str,
+    pub received_at: Option<&'a str>,
+}
+
+impl NewLot {
+    /// Parses a receipt of a material with `scale`; `now` bounds `received_at` (a receipt
+    /// cannot be dated in the future).
+    pub fn parse(t: &LotText<'_>, scale: u32, now: NaiveDateTime) -> Result<Self, Vec<FieldError>> {
+        let mut p = Problems::default();
+        let quantity = p.check("quantity", positive_quantity(t.quantity, scale));
+        let grade = p.check("grade", grade(t.grade));
+        let origin = p.check("origin_country", parse_country(t.origin_country));
+        let supplier = p.check("supplier", text(t.supplier, 200));
+        let cost = p.check(
+            "unit_cost_usd",
+            parse_fixed(t.unit_cost_usd, UNIT_PRICE_SCALE)
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    if c < 0 {
+                        Err("must not be negative".to_owned())
+                    } else {
+                        Ok(c)
+                    }
+                }),
+        );
+        let received_at = match t.received_at {
+            None => Some(now),
+            Some(s) => p.check(
+                "received_at",
+                parse_rfc3339(s).and_then(|at| {
+                    if at > now + chrono::Duration::minutes(1) {
+                        Err("must not be in the future".to_owned())
+                    } else {
+                        Ok(at)
+                    }
+                }),
+            ),
+        };
+        p.finish(|| {
+            Some(NewLot {
+                quantity: quantity?,
+                grade: grade?,
+                origin_country: origin?,
+                supplier: supplier?,
+                unit_cost_micros: cost?,
+                received_at: received_at?,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> NaiveDateTime {
+        parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
+    }
+
+    fn text<'a>(quantity: &'a str, grade: &'a str) -> LotText<'a> {
+        LotText {
+            quantity,
+            grade,
+            origin_country: "AU",
+            supplier: "Lynas",
+            unit_cost_usd: "52.125",
+            received_at: Some("2026-05-01T08:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn parses_a_receipt() {
+        let lot = NewLot::parse(&text("1250.5", "99.50"), 3, now()).unwrap();
+        assert_eq!(lot.quantity, 1_250_500);
+        assert_eq!(lot.grade, "99.5");
+        assert_eq!(lot.unit_cost_micros, 52_125_000);
+    }
+
+    #[test]
+    fn refuses_bad_figures() {
+        for (q, g, field) in [
+            ("0", "99", "quantity"),
+            ("-1", "99", "quantity"),
+            ("1.2345", "99", "quantity"),
+            ("1", "0", "grade"),
+            ("1", "100.01", "grade"),
+            ("1", "abc", "grade"),
+        ] {
+            let errs = NewLot::parse(&text(q, g), 3, now()).unwrap_err();
+            assert_eq!(errs[0].field, field, "{q} {g}");
+        }
+        assert!(NewLot::parse(&text("1", "100"), 3, now()).is_ok());
+        let mut future = text("1", "99");
+        future.received_at = Some("2026-07-01T00:00:00Z");
+        assert_eq!(
+            NewLot::parse(&future, 3, now()).unwrap_err()[0].field,
+            "received_at"
+        );
+    }
+}

@@ -1,0 +1,433 @@
+//! Inventory: lots received, transfers between facilities, signed adjustments. Each writes
+//! its journal entry in the same transaction as the stock change.
+
+use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
+use crate::db::lots::{LotFilter, LotRow};
+use crate::db::materials::MaterialRow;
+use crate::db::movements::{AdjustmentRow, TransferRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::decimal::{format_fixed, parse_fixed};
+use crate::domain::lot::{positive_quantity, LotText, NewLot, UNIT_PRICE_SCALE};
+use crate::domain::time;
+use crate::domain::validation::text;
+use crate::ledger::lots::{take_oldest, Pick};
+use crate::ledger::{self, accounts, NewEntry, Posting};
+use serde::Serialize;
+
+/// A material named in a request body: unknown is a validation failure (422), not a 404.
+fn material_in_body(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, ServiceError> {
+    db::materials::find_by_code(conn, code)?
+        .ok_or_else(|| ServiceError::validation("material", format!("no material {code:?}")))
+}
+
+fn facility_in_body(
+    conn: &mut DbConnection,
+    field: &str,
+    code: &str,
+) -> Result<String, ServiceError> {
+    db::facilities::find_by_code(conn, code)?
+        .map(|f| f.code)
+        .ok_or_else(|| ServiceError::validation(field, format!("no facility {code:?}")))
+}
+
+fn scale_of(m: &MaterialRow) -> u32 {
+    u32::try_from(m.scale).unwrap_or(0)
+}
+
+fn stock_posting(account: String, m: &MaterialRow, amount: i64) -> Posting {
+    Posting {
+        account,
+        asset: m.code.clone(),
+        scale: scale_of(m),
+        amount,
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LotView {
+    pub id: String,
+    pub material: String,
+    pub facility: String,
+    pub quantity_received: String,
+    pub quantity_on_hand: String,
+    /// Purity in percent.
+    pub grade: String,
+    pub origin_country: String,
+    pub supplier: String,
+    pub unit_cost_usd: String,
+    /// RFC 3339 UTC
+    pub received_at: String,
+    /// RFC 3339 UTC
+    pub created_at: String,
+    /// The lot this one was split from by a transfer.
+    pub source_lot_id: Option<String>,
+    pub tranche_id: Option<String>,
+    /// The journal entry that recorded the receipt.
+    pub entry_seq: i64,
+}
+
+impl LotView {
+    fn new(r: LotRow, scale: u32) -> Self {
+        Self {
+            id: r.id,
+            material: r.material_code,
+            facility: r.facility_code,
+            quantity_received: format_fixed(r.quantity_received, scale),
+            quantity_on_hand: format_fixed(r.quantity_on_hand, scale),
+            grade: r.grade,
+            origin_country: r.origin_country,
+            supplier: r.supplier,
+            unit_cost_usd: format_fixed(r.unit_cost_micros, UNIT_PRICE_SCALE),
+            received_at: time::format_rfc3339(&r.received_at),
+            created_at: time::format_rfc3339(&r.created_at),
+            source_lot_id: r.source_lot_id,
+            tranche_id: r.tranche_id,
+            entry_seq: r.entry_seq,
+        }
+    }
+}
+
+/// What the body of `POST /v1/lots` says, before it is checked against the material.
+pub struct LotRequest {
+    pub material: String,
+    pub facility: String,
+    pub quantity: String,
+    pub grade: String,
+    pub origin_country: String,
+    pub supplier: String,
+    pub unit_cost_usd: String,
+    pub received_at: Option<String>,
+}
+
+pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Reply, ServiceError> {
+    write(db, ctx, 201, move |conn| {
+        let m = material_in_body(conn, &req.material)?;
+        let facility = facility_in_body(conn, "facility", &req.facility)?;
+        let lot = NewLot::parse(
+            &LotText {
+                quantity: &req.quantity,
+                grade: &req.grade,
+                origin_country: &req.origin_country,
+                supplier: &req.supplier,
+                unit_cost_usd: &req.unit_cost_usd,
+                received_at: req.received_at.as_deref(),
+            },
+            scale_of(&m),
+            time::now(),
+        )
+        .map_err(ServiceError::Validation)?;
+        db::materials::change_on_hand(conn, &m.code, lot.quantity)?;
+        let id = db::new_id();
+        let entry = ledger::append(
+            conn,
+            NewEntry {
+                kind: "lot_received",
+                reference: Some(id.clone()),
+                postings: vec![
+                    stock_posting(accounts::inventory(&facility, &m.code), &m, lot.quantity),
+                    stock_posting(accounts::supplier(&m.code), &m, -lot.quantity),
+                ],
+            },
+        )?;
+        let row = LotRow {
+            id,
+            material_code: m.code.clone(),
+            facility_code: facility,
+            quantity_received: lot.quantity,
+            quantity_on_hand: lot.quantity,
+            grade: lot.grade,
+            origin_country: lot.origin_country,
+            supplier: lot.supplier,
+            unit_cost_micros: lot.unit_cost_micros,
+            received_at: lot.received_at,
+            created_at: time::now(),
+            source_lot_id: None,
+            tranche_id: None,
+            entry_seq: entry.seq,
+        };
+        db::lots::insert(conn, std::slice::from_ref(&row))?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: LotView::new(row, scale_of(&m)),
+        })
+    })
+    .await
+}
+
+pub async fn get_lot(db: &Db, id: String) -> Result<LotView, ServiceError> {
+    db.run(move |conn| {
+        let lot = db::lots::find(conn, &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no lot {id}")))?;
+        let m = db::materials::find_by_code(conn, &lot.material_code)?
+            .ok_or_else(|| ServiceError::Internal("lot without material".into()))?;
+        Ok(LotView::new(lot, scale_of(&m)))
+    })
+    .await
+}
+
+pub async fn list_lots(
+    db: &Db,
+    material: Option<String>,
+    facility: Option<String>,
+    page: PageRequest,
+) -> Result<Page<LotView>, ServiceError> {
+    db.run(move |conn| {
+        let filter = LotFilter {
+            material,
+            facility,
+            after: page.after.clone(),
+        };
+        let rows = db::lots::page(conn, &filter, fetch_limit(&page))?;
+        let scales = db::materials::scales(conn)?;
+        let scale = |code: &str| scales.get(code).copied().unwrap_or(0);
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |r| r.id.clone(),
+            |r| {
+                let s = scale(&r.material_code);
+                LotView::new(r, s)
+            },
+        ))
+    })
+    .await
+}
+
+/// Stock taken from a lot (negative) or added to one (positive) by a movement.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LotChange {
+    pub lot_id: String,
+    pub facility: String,
+    pub quantity: String,
+    /// For transfers: the lot created at the destination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_lot_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TransferView {
+    pub id: String,
+    pub material: String,
+    pub from_facility: String,
+    pub to_facility: String,
+    pub quantity: String,
+    /// The source lots drawn, oldest first, and the lots they became.
+    pub picks: Vec<LotChange>,
+    pub entry_seq: i64,
+    pub created_at: String,
+}
+
+pub struct TransferRequest {
+    pub material: String,
+    pub from_facility: String,
+    pub to_facility: String,
+    pub quantity: String,
+}
+
+pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Reply, ServiceError> {
+    let actor = ctx.actor.sub.clone();
+    write(db, ctx, 201, move |conn| {
+        let m = material_in_body(conn, &req.material)?;
+        let from = facility_in_body(conn, "from_facility", &req.from_facility)?;
+        let to = facility_in_body(conn, "to_facility", &req.to_facility)?;
+        if from == to {
+            return Err(ServiceError::validation(
+                "to_facility",
+                "must differ from from_facility",
+            ));
+        }
+        let scale = scale_of(&m);
+        let quantity = positive_quantity(&req.quantity, scale)
+            .map_err(|e| ServiceError::validation("quantity", e))?;
+        db::materials::lock(conn, &m.code)?;
+        let picks = take_oldest(conn, &m.code, Some(&from), quantity, scale)?;
+        let id = db::new_id();
+        let entry = ledger::append(
+            conn,
+            NewEntry {
+                kind: "transfer",
+                reference: Some(id.clone()),
+                postings: vec![
+                    stock_posting(accounts::inventory(&from, &m.code), &m, -quantity),
+                    stock_posting(accounts::inventory(&to, &m.code), &m, quantity),
+                ],
+            },
+        )?;
+        let now = time::now();
+        // Each source lot's share moves as a new lot at the destination, keeping its
+        // provenance (grade, origin, supplier, cost, receipt time).
+        let moved: Vec<LotRow> = picks
+            .iter()
+            .map(|p| LotRow {
+                id: db::new_id(),
+                facility_code: to.clone(),
+                quantity_received: p.quantity,
+                quantity_on_hand: p.quantity,
+                created_at: now,
+                source_lot_id: Some(p.lot.id.clone()),
+                entry_seq: entry.seq,
+                ..p.lot.clone()
+            })
+            .collect();
+        db::lots::insert(conn, &moved)?;
+        db::movements::insert_transfer(
+            conn,
+            &TransferRow {
+                id: id.clone(),
+                material_code: m.code.clone(),
+                from_facility: from.clone(),
+                to_facility: to.clone(),
+                quantity,
+                entry_seq: entry.seq,
+                created_by: actor.clone(),
+                created_at: now,
+            },
+        )?;
+        let changes = picks
+            .iter()
+            .zip(&moved)
+            .map(|(p, new)| LotChange {
+                lot_id: p.lot.id.clone(),
+                facility: from.clone(),
+                quantity: format_fixed(p.quantity, scale),
+                new_lot_id: Some(new.id.clone()),
+            })
+            .collect();
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: TransferView {
+                id,
+                material: m.code.clone(),
+                from_facility: from,
+                to_facility: to,
+                quantity: format_fixed(quantity, scale),
+                picks: changes,
+                entry_seq: entry.seq,
+                created_at: time::format_rfc3339(&now),
+            },
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdjustmentView {
+    pub id: String,
+    pub material: String,
+    pub facility: String,
+    /// Signed: negative takes stock out (losses), positive adds (count corrections).
+    pub quantity: String,
+    pub reason: String,
+    /// Lots changed: oldest first for a decrease, the newest lot for an increase.
+    pub lots: Vec<LotChange>,
+    pub entry_seq: i64,
+    pub created_at: String,
+}
+
+pub struct AdjustmentRequest {
+    pub material: String,
+    pub facility: String,
+    pub quantity: String,
+    pub reason: String,
+}
+
+pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Reply, ServiceError> {
+    let actor = ctx.actor.sub.clone();
+    write(db, ctx, 201, move |conn| {
+        let m = material_in_body(conn, &req.material)?;
+        let facility = facility_in_body(conn, "facility", &req.facility)?;
+        let scale = scale_of(&m);
+        let reason = text(&req.reason, 1000).map_err(|e| ServiceError::validation("reason", e))?;
+        let quantity = parse_fixed(&req.quantity, scale)
+            .map_err(|e| e.to_string())
+            .and_then(|q| {
+                if q == 0 {
+                    Err("must not be zero".to_owned())
+                } else {
+                    Ok(q)
+                }
+            })
+            .map_err(|e| ServiceError::validation("quantity", e))?;
+        let changes = if quantity < 0 {
+            // Never below zero available: stock held for drawdowns stays untouchable.
+            if !db::materials::change_on_hand(conn, &m.code, quantity)? {
+                return Err(ServiceError::from(ledger::LedgerError::Short {
+                    material: m.code.clone(),
+                    facility: None,
+                    requested: -quantity,
+                    available: m.on_hand - m.held,
+                    scale,
+                }));
+            }
+            let picks = take_oldest(conn, &m.code, Some(&facility), -quantity, scale)?;
+            picks
+                .iter()
+                .map(|p: &Pick| (p.lot.id.clone(), -p.quantity))
+                .collect::<Vec<_>>()
+        } else {
+            db::materials::change_on_hand(conn, &m.code, quantity)?;
+            let newest = db::lots::newest(conn, &m.code, &facility)?.ok_or_else(|| {
+                ServiceError::validation(
+                    "facility",
+                    format!(
+                        "{facility} has no lot of {} to correct; receive new stock as a lot",
+                        m.code
+                    ),
+                )
+            })?;
+            if !db::lots::change_stock(conn, &newest.id, quantity)? {
+                return Err(ServiceError::Transient("lot changed concurrently".into()));
+            }
+            vec![(newest.id, quantity)]
+        };
+        let id = db::new_id();
+        let entry = ledger::append(
+            conn,
+            NewEntry {
+                kind: "adjustment",
+                reference: Some(id.clone()),
+                postings: vec![
+                    stock_posting(accounts::inventory(&facility, &m.code), &m, quantity),
+                    stock_posting(accounts::adjustment(&m.code), &m, -quantity),
+                ],
+            },
+        )?;
+        let now = time::now();
+        db::movements::insert_adjustment(
+            conn,
+            &AdjustmentRow {
+                id: id.clone(),
+                material_code: m.code.clone(),
+                facility_code: facility.clone(),
+                quantity,
+                reason: reason.clone(),
+                entry_seq: entry.seq,
+                created_by: actor.clone(),
+                created_at: now,
+            },
+        )?;
+        let lots = changes
+            .into_iter()
+            .map(|(lot_id, q)| LotChange {
+                lot_id,
+                facility: facility.clone(),
+                quantity: format_fixed(q, scale),
+                new_lot_id: None,
+            })
+            .collect();
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: AdjustmentView {
+                id,
+                material: m.code.clone(),
+                facility,
+                quantity: format_fixed(quantity, scale),
+                reason,
+                lots,
+                entry_seq: entry.seq,
+                created_at: time::format_rfc3339(&now),
+            },
+        })
+    })
+    .await
+}

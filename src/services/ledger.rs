@@ -1,0 +1,166 @@
+//! Reading the books: entries, balances, verification and the streaming export.
+
+use super::{PageRequest, ServiceError};
+use crate::db::{self, tx, Db};
+use crate::ledger::export::{self, ExportError, Format};
+use crate::ledger::read::{for_each, EntryView, Range, Scales};
+use crate::ledger::verify::{self, VerifyReport};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EntryPage {
+    pub items: Vec<EntryView>,
+    /// Pass as `after_seq` for the next page; null on the last one.
+    pub next: Option<String>,
+}
+
+pub async fn entries(
+    db: &Db,
+    after_seq: i64,
+    page: PageRequest,
+) -> Result<EntryPage, ServiceError> {
+    db.run(move |conn| {
+        let scales = Scales::load(conn)?;
+        let limit = i64::try_from(page.limit).unwrap_or(1000);
+        let mut items = Vec::new();
+        let range = Range {
+            after_seq,
+            ..Range::default()
+        };
+        for_each(conn, range, limit, |e, postings| {
+            items.push(EntryView::new(e, postings, &scales));
+            Ok::<_, ServiceError>((items.len() as i64) < limit)
+        })?;
+        let next = (items.len() as i64 == limit)
+            .then(|| items.last().map(|e| e.seq.to_string()))
+            .flatten();
+        Ok(EntryPage { items, next })
+    })
+    .await
+}
+
+pub async fn verify(db: &Db) -> Result<VerifyReport, ServiceError> {
+    db.run(|conn| {
+        Ok(tx::snapshot(conn, |conn| {
+            verify::verify(conn, &mut |_| {})
+        })?)
+    })
+    .await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BalanceView {
+    pub account: String,
+    pub asset: String,
+    pub balance: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Balances {
+    /// The time the balances are as of (RFC 3339), or null for now.
+    pub as_of: Option<String>,
+    pub items: Vec<BalanceView>,
+}
+
+/// Current balances (the cache), or as of a past time (summed from the postings).
+pub async fn balances(
+    db: &Db,
+    as_of: Option<NaiveDateTime>,
+    prefix: Option<String>,
+    asset: Option<String>,
+) -> Result<Balances, ServiceError> {
+    db.run(move |conn| {
+        tx::snapshot(conn, |conn| {
+            let scales = Scales::load(conn)?;
+            let rows = match as_of {
+                Some(t) => {
+                    db::ledger::balances_as_of(conn, t, prefix.as_deref(), asset.as_deref())?
+                }
+                None => db::ledger::balances(conn, prefix.as_deref(), asset.as_deref())?,
+            };
+            Ok(Balances {
+                as_of: as_of.as_ref().map(crate::domain::time::format_rfc3339),
+                items: rows
+                    .into_iter()
+                    .map(|r| BalanceView {
+                        balance: scales.format(&r.asset, r.balance),
+                        account: r.account,
+                        asset: r.asset,
+                    })
+                    .collect(),
+            })
+        })
+    })
+    .await
+}
+
+/// Chunks of an export in flight; bounds the memory an export can take.
+const CHANNEL_CHUNKS: usize = 4;
+
+/// Starts an export on a blocking thread, inside one snapshot. Returns once the snapshot is
+/// open (or with the error that prevented it), then chunks arrive on the receiver; an
+/// `Err` chunk means the export broke off.
+pub async fn export(
+    db: &Db,
+    format: Format,
+    range: Range,
+) -> Result<mpsc::Receiver<Result<String, String>>, ServiceError> {
+    let (chunks, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let (started, ready) = oneshot::channel();
+    let db = db.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _guard = span.enter();
+        let mut conn = match db.get() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = started.send(Err(ServiceError::from(e)));
+                return;
+            }
+        };
+        let mut started = Some(started);
+        let result = tx::snapshot(&mut conn, |conn| {
+            if let Some(s) = started.take() {
+                let _ = s.send(Ok(()));
+            }
+            let mut sink = |chunk: String| {
+                chunks.blocking_send(Ok(chunk)).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away")
+                })
+            };
+            export::write(conn, format, range, &mut sink, &mut |_| {})
+        });
+        match result {
+            Ok(n) => tracing::info!(entries = n, "export finished"),
+            Err(ExportError::Sink(e)) => {
+                tracing::info!(error = %e, "export abandoned by the client")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "export failed");
+                if let Some(s) = started.take() {
+                    let _ = s.send(Err(ServiceError::Internal(e.to_string())));
+                } else {
+                    let _ = chunks.blocking_send(Err(e.to_string()));
+                }
+            }
+        }
+    });
+    match ready.await {
+        Ok(Ok(())) => Ok(rx),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ServiceError::Internal(
+            "export task ended before starting".into(),
+        )),
+    }
+}
+
+impl From<ExportError> for ServiceError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Db(d) => d.into(),
+            ExportError::Sink(io) => ServiceError::Internal(io.to_string()),
+        }
+    }
+}
