@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::openapi::ReadErrors;
 use super::query;
 use super::AppState;
-use crate::domain::time::parse_rfc3339;
+use crate::domain::time::parse_bound;
 use crate::ledger::export::Format;
 use crate::ledger::read::Range;
 use crate::ledger::verify::VerifyReport;
@@ -13,7 +13,7 @@ use crate::services::ledger::{self as svc, Balances, EntryPage};
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -43,22 +43,9 @@ pub async fn entries(
     Ok(HttpResponse::Ok().json(svc::entries(&state.db, after, page).await?))
 }
 
-/// A time bound: RFC 3339, or a date meaning 00:00 UTC of it.
 fn time_bound(name: &str, value: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
     value
-        .map(|v| {
-            parse_rfc3339(v)
-                .or_else(|_| {
-                    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-                        .map_err(|_| ())
-                })
-                .map_err(|_| {
-                    ApiError::malformed(format!(
-                        "{name} must be an RFC 3339 time or a YYYY-MM-DD date"
-                    ))
-                })
-        })
+        .map(|v| parse_bound(v).map_err(|e| ApiError::malformed(format!("{name} {e}"))))
         .transpose()
 }
 

@@ -19,6 +19,15 @@ pub fn parse_rfc3339(text: &str) -> Result<NaiveDateTime, String> {
         .map_err(|_| "must be an RFC 3339 time such as 2026-03-01T12:00:00Z".into())
 }
 
+/// A time bound of a query: RFC 3339, or a `YYYY-MM-DD` date meaning 00:00 UTC of it.
+pub fn parse_bound(text: &str) -> Result<NaiveDateTime, String> {
+    parse_rfc3339(text).or_else(|_| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|d| d.and_time(chrono::NaiveTime::MIN))
+            .map_err(|_| "must be an RFC 3339 time or a YYYY-MM-DD date".into())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +39,10 @@ mod tests {
         let t = parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
         assert_eq!(format_rfc3339(&t), "2026-03-01T12:00:00.000000Z");
         assert!(parse_rfc3339("2026-03-01").is_err());
+        assert_eq!(
+            format_rfc3339(&parse_bound("2026-03-01").unwrap()),
+            "2026-03-01T00:00:00.000000Z"
+        );
+        assert!(parse_bound("2026-02-30").is_err());
     }
 }

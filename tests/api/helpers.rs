@@ -67,6 +67,10 @@ impl Drop for TestDatabase {
     }
 }
 
+pub fn is_postgres() -> bool {
+    std::env::var("STOCKPILE_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -148,6 +152,85 @@ impl TestApp {
         let res = self.post_as(&self.admin(), "/v1/materials", &body).await;
         assert_eq!(res.status(), 201, "creating material {code}");
         res.json().await.unwrap()
+    }
+
+    /// A pool on the test's database, for checks below the API.
+    pub fn db(&self) -> stockpile::db::Db {
+        stockpile::db::Db::open(
+            &self.settings.database.url,
+            2,
+            std::time::Duration::from_secs(10),
+        )
+        .expect("test database")
+    }
+
+    /// Runs raw SQL on the test's database (to tamper with it, as an intruder would).
+    pub async fn sql(&self, statements: &str) {
+        let statements = statements.to_owned();
+        self.db()
+            .run(move |conn| {
+                diesel::connection::SimpleConnection::batch_execute(conn, &statements)
+                    .map_err(stockpile::db::DbError::from)
+            })
+            .await
+            .expect("sql");
+    }
+
+    pub async fn create_facility(&self, code: &str) {
+        let body = json!({"code": code, "name": format!("Depot {code}"), "country": "US"});
+        let res = self.post_as(&self.admin(), "/v1/facilities", &body).await;
+        assert_eq!(res.status(), 201, "creating facility {code}");
+    }
+
+    /// Receives a lot and returns it.
+    pub async fn receive(
+        &self,
+        material: &str,
+        facility: &str,
+        quantity: &str,
+        received_at: &str,
+    ) -> Value {
+        let body = json!({"material": material, "facility": facility, "quantity": quantity,
+                          "grade": "99.5", "origin_country": "AU", "supplier": "Lynas",
+                          "unit_cost_usd": "52.5", "received_at": received_at});
+        let res = self
+            .post_as(&self.token(Role::Operator, "op-1"), "/v1/lots", &body)
+            .await;
+        assert_eq!(
+            res.status(),
+            201,
+            "receiving {quantity} {material} at {facility}"
+        );
+        res.json().await.unwrap()
+    }
+
+    /// A material's live figures.
+    pub async fn figures(&self, code: &str) -> Value {
+        self.get_as(&self.admin(), &format!("/v1/materials/{code}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Every journal entry, through the export.
+    pub async fn export_jsonl(&self) -> Vec<Value> {
+        let res = self
+            .get_as(&self.admin(), "/v1/ledger/export?format=jsonl")
+            .await;
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub async fn verify(&self) -> Value {
+        self.get_as(&self.admin(), "/v1/ledger/verify")
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn audit_events(&self) -> Vec<Value> {

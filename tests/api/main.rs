@@ -6,5 +6,7 @@ mod auth;
 mod errors;
 mod helpers;
 mod idempotency;
+mod inventory;
+mod ledger;
 mod reference_data;
 mod service;

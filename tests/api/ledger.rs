@@ -1,0 +1,447 @@
+//! The hash-chained journal: recomputed independently from the export, tamper detection,
+//! exports and balances as of a time, holds.
+
+use crate::helpers::{assert_problem, spawn_app, TestApp};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use stockpile::domain::actor::Role;
+use stockpile::ledger::holds;
+use stockpile::services::ServiceError;
+
+/// RFC 8785 canonical JSON for the values an entry holds (objects, arrays, strings, integers,
+/// null), written here without the service's code.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&map[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Recomputes the chain of an export: returns the head hash.
+fn recompute(entries: &[Value]) -> String {
+    let mut prev = "0".repeat(64);
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e["seq"], i as i64 + 1, "gapless seq");
+        assert_eq!(e["prev_hash"], prev.as_str(), "link at seq {}", i + 1);
+        let mut body = e.clone();
+        let obj = body.as_object_mut().unwrap();
+        let hash = obj.remove("hash").unwrap();
+        obj.remove("prev_hash");
+        let digest = Sha256::digest(format!("{prev}{}", canonical(&body)).as_bytes());
+        assert_eq!(hash, hex::encode(digest).as_str(), "hash of seq {}", i + 1);
+        let accounts: Vec<(&str, &str)> = e["postings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["account"].as_str().unwrap(), p["asset"].as_str().unwrap()))
+            .collect();
+        let mut sorted = accounts.clone();
+        sorted.sort();
+        assert_eq!(accounts, sorted, "postings sorted by account then asset");
+        prev = hash.as_str().unwrap().to_owned();
+    }
+    prev
+}
+
+async fn stocked() -> TestApp {
+    let app = spawn_app().await;
+    app.create_material("GA", 3, "0").await;
+    app.create_material("W_APT", 2, "0").await;
+    app.create_facility("NV1").await;
+    app.create_facility("TX2").await;
+    app.receive("GA", "NV1", "12.5", "2026-01-01T00:00:00Z")
+        .await;
+    app.receive("W_APT", "TX2", "400.25", "2026-01-02T00:00:00Z")
+        .await;
+    let op = app.token(Role::Operator, "op");
+    let t =
+        json!({"material": "GA", "from_facility": "NV1", "to_facility": "TX2", "quantity": "2.5"});
+    assert_eq!(
+        app.post_as(&op, "/v1/inventory/transfers", &t)
+            .await
+            .status(),
+        201
+    );
+    let a = json!({"material": "W_APT", "facility": "TX2", "quantity": "-0.25", "reason": "assay \"sample\", lab B"});
+    assert_eq!(
+        app.post_as(&op, "/v1/inventory/adjustments", &a)
+            .await
+            .status(),
+        201
+    );
+    app
+}
+
+#[tokio::test]
+async fn the_export_recomputes_independently_and_matches_verify() {
+    let app = stocked().await;
+    let entries = app.export_jsonl().await;
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0]["kind"], "lot_received");
+    assert_eq!(
+        entries[0]["postings"][0],
+        json!({"account": "inventory:NV1:GA", "asset": "GA", "amount": "12.5"})
+    );
+    let head = recompute(&entries);
+    let v = app.verify().await;
+    assert_eq!(v, json!({"ok": true, "entries": 4, "head_hash": head}));
+
+    // The paged entries endpoint shows the same entries.
+    let page: Value = app
+        .get_as(&app.admin(), "/v1/ledger/entries?limit=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().as_slice(), &entries[..3]);
+    assert_eq!(page["next"], "3");
+    let rest: Value = app
+        .get_as(&app.admin(), "/v1/ledger/entries?after_seq=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().as_slice(), &entries[3..]);
+    assert_eq!(rest["next"], Value::Null);
+}
+
+#[tokio::test]
+async fn csv_export_has_one_row_per_posting_and_ranges_filter() {
+    let app = stocked().await;
+    let res = app
+        .get_as(&app.admin(), "/v1/ledger/export?format=csv")
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = res.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "seq,entry_id,recorded_at,kind,reference,account,asset,amount,hash,prev_hash"
+    );
+    let rows: Vec<&str> = lines.collect();
+    // 4 entries of 2 postings, and the adjustment reason is not in the CSV (entries hold ids).
+    assert_eq!(rows.len(), 8);
+    assert!(rows[0].starts_with("1,"));
+    assert!(rows[7].starts_with("4,"));
+
+    let entries = app.export_jsonl().await;
+    let third = entries[2]["recorded_at"].as_str().unwrap();
+    let from: Vec<Value> = app
+        .get_as(&app.admin(), &format!("/v1/ledger/export?from={third}"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(from, entries[2..].to_vec(), "from is inclusive");
+    let to: Vec<Value> = app
+        .get_as(&app.admin(), &format!("/v1/ledger/export?to={third}"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(to, entries[..2].to_vec(), "to is exclusive");
+    for bad in ["format=xml", "from=yesterday", "to=2026-13-01", "limit=5"] {
+        assert_problem(
+            app.get_as(&app.admin(), &format!("/v1/ledger/export?{bad}"))
+                .await,
+            400,
+            "malformed_request",
+        )
+        .await;
+    }
+    let m = app.token(Role::Manufacturer, "m");
+    assert_problem(app.get_as(&m, "/v1/ledger/export").await, 403, "forbidden").await;
+    let auditor = app.token(Role::Auditor, "aud");
+    assert_eq!(
+        app.get_as(&auditor, "/v1/ledger/export").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn balances_as_of_a_time_come_from_the_postings() {
+    let app = stocked().await;
+    let entries = app.export_jsonl().await;
+    let first = entries[0]["recorded_at"].as_str().unwrap();
+    let then: Value = app
+        .get_as(
+            &app.admin(),
+            &format!("/v1/ledger/balances?as_of={first}&asset=GA"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        then["items"],
+        json!([{"account": "inventory:NV1:GA", "asset": "GA", "balance": "12.5"},
+               {"account": "supplier:GA", "asset": "GA", "balance": "-12.5"}])
+    );
+    let now: Value = app
+        .get_as(&app.admin(), "/v1/ledger/balances?asset=GA")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        now["items"],
+        json!([{"account": "inventory:NV1:GA", "asset": "GA", "balance": "10"},
+               {"account": "inventory:TX2:GA", "asset": "GA", "balance": "2.5"},
+               {"account": "supplier:GA", "asset": "GA", "balance": "-12.5"}])
+    );
+    // The cache agrees with the sums of the postings.
+    let summed: Value = app
+        .get_as(&app.admin(), "/v1/ledger/balances?as_of=2999-01-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cached: Value = app
+        .get_as(&app.admin(), "/v1/ledger/balances")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summed["items"], cached["items"]);
+    // A prefix with `_` matches literally.
+    let w: Value = app
+        .get_as(
+            &app.admin(),
+            "/v1/ledger/balances?account_prefix=inventory:TX2:W_",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(w["items"].as_array().unwrap().len(), 1);
+}
+
+/// Runs `f` on the test database in a write transaction.
+async fn in_tx<T: Send + 'static>(
+    app: &TestApp,
+    f: impl FnMut(&mut stockpile::db::DbConnection) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    app.db()
+        .run(move |conn| stockpile::db::tx::write(conn, f))
+        .await
+}
+
+#[tokio::test]
+async fn tampering_with_a_stored_posting_is_found_at_its_seq() {
+    let app = stocked().await;
+    assert_eq!(app.verify().await["ok"], true);
+    let tamper = if crate::helpers::is_postgres() {
+        "ALTER TABLE postings DISABLE TRIGGER postings_append_only; \
+         UPDATE postings SET amount = amount + 1 WHERE entry_seq = 3 AND amount > 0;"
+    } else {
+        "DROP TRIGGER postings_no_update; \
+         UPDATE postings SET amount = amount + 1 WHERE entry_seq = 3 AND amount > 0;"
+    };
+    app.sql(tamper).await;
+    let v = app.verify().await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_bad_seq"], 3, "{v}");
+    assert_eq!(v["entries"], 2);
+
+    // The command-line verifier agrees, with a non-zero exit.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
+        .arg("verify")
+        .env("STOCKPILE_ENV", "test")
+        .env("STOCKPILE__DATABASE__URL", &app.settings.database.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["first_bad_seq"], 3);
+}
+
+#[tokio::test]
+async fn the_journal_refuses_updates_and_deletes() {
+    let app = stocked().await;
+    let db = app.db();
+    for sql in [
+        "UPDATE postings SET amount = 0",
+        "DELETE FROM journal_entries WHERE seq = 4",
+    ] {
+        let r = db
+            .run(move |conn| {
+                diesel::connection::SimpleConnection::batch_execute(conn, sql)
+                    .map_err(stockpile::db::DbError::from)
+            })
+            .await;
+        assert!(r.is_err(), "{sql} must be refused");
+    }
+    assert_eq!(app.verify().await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_truncated_chain_is_found() {
+    let app = stocked().await;
+    let drop_last = if crate::helpers::is_postgres() {
+        "SET session_replication_role = replica; DELETE FROM postings WHERE entry_seq = 4; \
+         DELETE FROM journal_entries WHERE seq = 4;"
+    } else {
+        "PRAGMA foreign_keys = OFF; DROP TRIGGER postings_no_delete; DROP TRIGGER journal_entries_no_delete; \
+         DELETE FROM postings WHERE entry_seq = 4; DELETE FROM journal_entries WHERE seq = 4;"
+    };
+    app.sql(drop_last).await;
+    let v = app.verify().await;
+    assert_eq!(
+        (v["ok"].clone(), v["first_bad_seq"].clone()),
+        (json!(false), json!(4)),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_exports_what_the_api_exports() {
+    let app = stocked().await;
+    let file =
+        std::env::temp_dir().join(format!("stockpile-export-{}.jsonl", uuid::Uuid::now_v7()));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
+        .args(["export", "--format", "jsonl", "--output"])
+        .arg(&file)
+        .env("STOCKPILE_ENV", "test")
+        .env("STOCKPILE__DATABASE__URL", &app.settings.database.url)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+    let cli: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(cli, app.export_jsonl().await);
+}
+
+#[tokio::test]
+async fn holds_reserve_then_post_oldest_first_or_void() {
+    let app = spawn_app().await;
+    app.create_material("GA", 0, "10").await;
+    app.create_facility("NV1").await;
+    app.create_facility("TX2").await;
+    let old = app.receive("GA", "TX2", "30", "2026-01-01T00:00:00Z").await;
+    let new = app.receive("GA", "NV1", "70", "2026-03-01T00:00:00Z").await;
+
+    // Leaving at least the floor (10) available: 90 fits, 91 does not.
+    let err = in_tx(&app, |c| Ok(holds::place(c, "GA", 91, 10, None)?))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "insufficient_stock");
+    let h1 = in_tx(&app, |c| {
+        Ok(holds::place(c, "GA", 50, 10, Some("d1".into()))?)
+    })
+    .await
+    .unwrap();
+    let h2 = in_tx(&app, |c| {
+        Ok(holds::place(c, "GA", 40, 10, Some("d2".into()))?)
+    })
+    .await
+    .unwrap();
+    let f = app.figures("GA").await;
+    assert_eq!(
+        (
+            f["held"].as_str(),
+            f["available"].as_str(),
+            f["releasable"].as_str()
+        ),
+        (Some("90"), Some("10"), Some("0"))
+    );
+    assert_eq!(
+        in_tx(&app, |c| Ok(holds::place(c, "GA", 1, 10, None)?))
+            .await
+            .unwrap_err()
+            .code(),
+        "insufficient_stock"
+    );
+
+    // Post 35 of the 50: oldest lot (TX2, 30) first, then 5 from NV1; the other 15 returns.
+    let h = h1.clone();
+    let (picks, entry) = in_tx(&app, move |c| {
+        Ok(holds::post(
+            c,
+            &h,
+            35,
+            "released:m1:GA",
+            "release",
+            Some("d1".into()),
+        )?)
+    })
+    .await
+    .unwrap();
+    let taken: Vec<(String, i64)> = picks
+        .iter()
+        .map(|p| (p.lot.id.clone(), p.quantity))
+        .collect();
+    assert_eq!(
+        taken,
+        vec![
+            (old["id"].as_str().unwrap().to_owned(), 30),
+            (new["id"].as_str().unwrap().to_owned(), 5)
+        ]
+    );
+    let f = app.figures("GA").await;
+    assert_eq!(
+        (
+            f["on_hand"].as_str(),
+            f["held"].as_str(),
+            f["available"].as_str()
+        ),
+        (Some("65"), Some("40"), Some("25"))
+    );
+    let e = &app.export_jsonl().await[entry.seq as usize - 1];
+    assert_eq!(
+        e["postings"],
+        json!([{"account": "inventory:NV1:GA", "asset": "GA", "amount": "-5"},
+               {"account": "inventory:TX2:GA", "asset": "GA", "amount": "-30"},
+               {"account": "released:m1:GA", "asset": "GA", "amount": "35"}])
+    );
+    // A hold is closed once: posting or voiding it again is an invalid state.
+    let h = h1.clone();
+    assert_eq!(
+        in_tx(&app, move |c| Ok(holds::void(c, &h)?))
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid_state"
+    );
+    let h = h2.clone();
+    in_tx(&app, move |c| Ok(holds::void(c, &h)?)).await.unwrap();
+    let h = h2.clone();
+    assert_eq!(
+        in_tx(&app, move |c| Ok(holds::void(c, &h)?))
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid_state"
+    );
+    let f = app.figures("GA").await;
+    assert_eq!(
+        (f["held"].as_str(), f["available"].as_str()),
+        (Some("0"), Some("65"))
+    );
+    assert_eq!(app.verify().await["ok"], true);
+}
