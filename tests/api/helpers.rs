@@ -94,6 +94,53 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// A second service process (the release or debug binary) on the same database.
+pub struct ServiceProcess {
+    pub address: String,
+    child: std::process::Child,
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn spawn_process(app: &TestApp) -> ServiceProcess {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
+        .arg("serve")
+        .env("STOCKPILE_ENV", "test")
+        .env("STOCKPILE__DATABASE__URL", &app.settings.database.url)
+        .env("STOCKPILE__SERVER__PORT", port.to_string())
+        .env("STOCKPILE__SERVER__WORKERS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a second service process");
+    let process = ServiceProcess {
+        address: format!("http://127.0.0.1:{port}"),
+        child,
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        let ready = client
+            .get(format!("{}/health/ready", process.address))
+            .send()
+            .await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            return process;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the second service process did not become ready");
+}
+
 impl TestApp {
     /// A valid token of `role` for `sub` (manufacturers act for org `m-<sub>`).
     pub fn token(&self, role: Role, sub: &str) -> String {

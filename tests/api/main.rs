@@ -3,10 +3,12 @@
 
 mod audit;
 mod auth;
+mod concurrency;
 mod errors;
 mod helpers;
 mod idempotency;
 mod inventory;
 mod ledger;
+mod properties;
 mod reference_data;
 mod service;

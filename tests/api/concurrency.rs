@@ -1,0 +1,141 @@
+//! Invariants under real concurrency: many requests racing for scarce stock, through one
+//! server and through two service processes on one database. Meaningful on PostgreSQL
+//! (SQLite serializes writers); they run on both.
+
+use crate::helpers::{spawn_app_with, spawn_process, TestApp};
+use futures_util::future::join_all;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::str::FromStr;
+use stockpile::domain::actor::Role;
+
+async fn scarce(workers: usize) -> TestApp {
+    let app = spawn_app_with(|s| {
+        s.server.workers = workers;
+        s.database.max_connections = 16;
+    })
+    .await;
+    app.create_material("GA", 0, "0").await;
+    app.create_facility("NV1").await;
+    app.create_facility("TX2").await;
+    app.receive("GA", "NV1", "100", "2026-01-01T00:00:00Z")
+        .await;
+    app
+}
+
+/// The books agree with themselves: verify passes, the balance cache equals the postings,
+/// per-facility balances equal the lots, and nothing is negative.
+pub async fn assert_books_consistent(app: &TestApp, material: &str) {
+    let v = app.verify().await;
+    assert_eq!(v["ok"], true, "{v}");
+    let admin = app.admin();
+    let cached: Value = app
+        .get_as(&admin, "/v1/ledger/balances")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let summed: Value = app
+        .get_as(&admin, "/v1/ledger/balances?as_of=2999-01-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cached["items"], summed["items"]);
+    let lots: Value = app
+        .get_as(&admin, &format!("/v1/lots?material={material}&limit=1000"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dec = |v: &Value| Decimal::from_str(v.as_str().unwrap()).unwrap();
+    let mut by_facility = std::collections::BTreeMap::<String, Decimal>::new();
+    for l in lots["items"].as_array().unwrap() {
+        let q = dec(&l["quantity_on_hand"]);
+        assert!(q >= Decimal::ZERO);
+        *by_facility
+            .entry(l["facility"].as_str().unwrap().to_owned())
+            .or_default() += q;
+    }
+    let mut total = Decimal::ZERO;
+    for item in cached["items"].as_array().unwrap() {
+        let account = item["account"].as_str().unwrap();
+        if let Some(facility) = account
+            .strip_prefix("inventory:")
+            .and_then(|r| r.strip_suffix(&format!(":{material}")))
+        {
+            let b = dec(&item["balance"]);
+            assert!(b >= Decimal::ZERO, "{account} is negative");
+            assert_eq!(
+                b,
+                by_facility.get(facility).copied().unwrap_or_default(),
+                "{account} vs its lots"
+            );
+            total += b;
+        }
+    }
+    let f = app.figures(material).await;
+    assert_eq!(dec(&f["on_hand"]), total, "on_hand vs inventory balances");
+}
+
+#[tokio::test]
+async fn racing_adjustments_take_exactly_what_exists() {
+    let app = scarce(2).await;
+    let op = app.token(Role::Operator, "op");
+    let body = json!({"material": "GA", "facility": "NV1", "quantity": "-7", "reason": "loss"});
+    let results =
+        join_all((0..40).map(|_| app.post_as(&op, "/v1/inventory/adjustments", &body))).await;
+    let mut ok = 0;
+    for r in results {
+        match r.status().as_u16() {
+            201 => ok += 1,
+            422 => assert_eq!(
+                r.json::<Value>().await.unwrap()["code"],
+                "insufficient_stock"
+            ),
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!(ok, 14, "100 / 7 = 14 fit");
+    assert_eq!(app.figures("GA").await["on_hand"], "2");
+    assert_books_consistent(&app, "GA").await;
+}
+
+#[tokio::test]
+async fn racing_transfers_and_adjustments_through_two_processes() {
+    let app = scarce(2).await;
+    let second = spawn_process(&app).await;
+    let op = app.token(Role::Operator, "op");
+    let client = reqwest::Client::new();
+    let requests = (0..48).map(|i| {
+        let base = if i % 2 == 0 { app.address.clone() } else { second.address.clone() };
+        let (path, body) = match i % 3 {
+            0 => ("/v1/inventory/adjustments", json!({"material": "GA", "facility": "NV1", "quantity": "-3", "reason": "loss"})),
+            1 => ("/v1/inventory/transfers", json!({"material": "GA", "from_facility": "NV1", "to_facility": "TX2", "quantity": "5"})),
+            _ => ("/v1/inventory/transfers", json!({"material": "GA", "from_facility": "TX2", "to_facility": "NV1", "quantity": "4"})),
+        };
+        let req = client.post(format!("{base}{path}")).bearer_auth(&op).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap();
+            (path, status, body)
+        }
+    });
+    let mut lost = 0;
+    for (path, status, body) in join_all(requests).await {
+        match status {
+            201 if path.ends_with("adjustments") => lost += 3,
+            201 => {}
+            422 => assert_eq!(body["code"], "insufficient_stock", "{body}"),
+            s => panic!("unexpected {s}: {body}"),
+        }
+    }
+    assert!(lost > 0);
+    let f = app.figures("GA").await;
+    assert_eq!(
+        f["on_hand"].as_str().unwrap().parse::<i64>().unwrap(),
+        100 - lost
+    );
+    assert_books_consistent(&app, "GA").await;
+}
