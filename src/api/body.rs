@@ -14,6 +14,12 @@ use serde::de::DeserializeOwned;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The body of commands that take no fields (confirm, end, cancel, suspend ...): empty, or
+/// an empty JSON object.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
 pub struct Body<T> {
     pub value: T,
     pub bytes: Bytes,

@@ -4,14 +4,18 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod command;
+pub mod disruptions;
 pub mod docs;
+pub mod drawdowns;
 pub mod error;
 pub mod facilities;
 pub mod inventory;
 pub mod ledger;
+pub mod manufacturers;
 pub mod materials;
 pub mod metrics;
 pub mod middleware;
+pub mod obligations;
 pub mod openapi;
 pub mod query;
 pub mod reply;
@@ -104,6 +108,83 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/ledger/export").route(web::get().to(ledger::export)))
                 .service(resource("/ledger/verify").route(web::get().to(ledger::verify)))
                 .service(resource("/ledger/balances").route(web::get().to(ledger::balances)))
+                .service(
+                    resource("/manufacturers")
+                        .app_data(Actions(&[("POST", "manufacturer.create")]))
+                        .route(web::get().to(manufacturers::list))
+                        .route(web::post().to(manufacturers::create)),
+                )
+                .service(resource("/manufacturers/{id}").route(web::get().to(manufacturers::get)))
+                .service(
+                    resource("/manufacturers/{id}/suspend")
+                        .app_data(Actions(&[("POST", "manufacturer.suspend")]))
+                        .route(web::post().to(manufacturers::suspend)),
+                )
+                .service(
+                    resource("/manufacturers/{id}/reinstate")
+                        .app_data(Actions(&[("POST", "manufacturer.reinstate")]))
+                        .route(web::post().to(manufacturers::reinstate)),
+                )
+                .service(
+                    resource("/manufacturers/{id}/allocations")
+                        .route(web::get().to(manufacturers::allocations)),
+                )
+                .service(
+                    resource("/manufacturers/{id}/allocations/{material_code}")
+                        .app_data(Actions(&[("PUT", "allocation.put")]))
+                        .route(web::put().to(manufacturers::put_allocation)),
+                )
+                .service(
+                    resource("/disruptions")
+                        .app_data(Actions(&[("POST", "disruption.propose")]))
+                        .route(web::get().to(disruptions::list))
+                        .route(web::post().to(disruptions::propose)),
+                )
+                .service(resource("/disruptions/{id}").route(web::get().to(disruptions::get)))
+                .service(
+                    resource("/disruptions/{id}/confirm")
+                        .app_data(Actions(&[("POST", "disruption.confirm")]))
+                        .route(web::post().to(disruptions::confirm)),
+                )
+                .service(
+                    resource("/disruptions/{id}/end")
+                        .app_data(Actions(&[("POST", "disruption.end")]))
+                        .route(web::post().to(disruptions::end)),
+                )
+                .service(
+                    resource("/drawdowns")
+                        .app_data(Actions(&[("POST", "drawdown.submit")]))
+                        .route(web::get().to(drawdowns::list))
+                        .route(web::post().to(drawdowns::submit)),
+                )
+                .service(resource("/drawdowns/{id}").route(web::get().to(drawdowns::get)))
+                .service(
+                    resource("/drawdowns/{id}/approve")
+                        .app_data(Actions(&[("POST", "drawdown.approve")]))
+                        .route(web::post().to(drawdowns::approve)),
+                )
+                .service(
+                    resource("/drawdowns/{id}/reject")
+                        .app_data(Actions(&[("POST", "drawdown.reject")]))
+                        .route(web::post().to(drawdowns::reject)),
+                )
+                .service(
+                    resource("/drawdowns/{id}/cancel")
+                        .app_data(Actions(&[("POST", "drawdown.cancel")]))
+                        .route(web::post().to(drawdowns::cancel)),
+                )
+                .service(resource("/obligations").route(web::get().to(obligations::list)))
+                .service(resource("/obligations/{id}").route(web::get().to(obligations::get)))
+                .service(
+                    resource("/obligations/{id}/replenishments")
+                        .app_data(Actions(&[("POST", "obligation.replenish")]))
+                        .route(web::post().to(obligations::replenish)),
+                )
+                .service(
+                    resource("/obligations/{id}/reschedule")
+                        .app_data(Actions(&[("POST", "obligation.reschedule")]))
+                        .route(web::post().to(obligations::reschedule)),
+                )
                 .service(resource("/audit-events").route(web::get().to(audit::list))),
         );
 }

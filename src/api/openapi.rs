@@ -1,7 +1,10 @@
 //! The OpenAPI document, generated from the handlers and types.
 
 use super::error::Problem;
-use super::{audit, facilities, inventory, ledger, materials, service};
+use super::{
+    audit, disruptions, drawdowns, facilities, inventory, ledger, manufacturers, materials,
+    obligations, service,
+};
 use std::collections::BTreeMap;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
@@ -20,6 +23,11 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         service::live, service::ready, service::metrics,
         materials::create, materials::list, materials::get,
         facilities::create, facilities::list, facilities::get,
+        manufacturers::create, manufacturers::list, manufacturers::get, manufacturers::suspend,
+        manufacturers::reinstate, manufacturers::put_allocation, manufacturers::allocations,
+        disruptions::propose, disruptions::confirm, disruptions::end, disruptions::list, disruptions::get,
+        drawdowns::submit, drawdowns::approve, drawdowns::reject, drawdowns::cancel, drawdowns::list, drawdowns::get,
+        obligations::list, obligations::get, obligations::replenish, obligations::reschedule,
         inventory::receive, inventory::list, inventory::get, inventory::transfer, inventory::adjust,
         ledger::entries, ledger::export, ledger::verify, ledger::balances,
         audit::list,
@@ -29,6 +37,10 @@ use utoipa::{IntoResponses, Modify, OpenApi};
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
         (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
+        (name = "manufacturers", description = "Manufacturers and their allocations (admin writes)"),
+        (name = "disruptions", description = "Declared supply disruptions: proposed, confirmed by a second operator, ended"),
+        (name = "drawdowns", description = "Manufacturers' drawdown requests under the release rules; operators approve releases"),
+        (name = "obligations", description = "Replenishment obligations created by releases"),
         (name = "inventory", description = "Lots, transfers and adjustments (operators write; staff read)"),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
     )

@@ -59,3 +59,16 @@ pub fn pending_total(conn: &mut DbConnection, material: &str) -> QueryResult<i64
         .load(conn)?;
     Ok(rows.iter().sum())
 }
+
+/// Lowers a pending hold to `quantity`; returns whether it was pending and larger.
+pub fn lower(conn: &mut DbConnection, id: &str, quantity: i64) -> QueryResult<bool> {
+    diesel::update(
+        holds::table
+            .find(id)
+            .filter(holds::status.eq("pending"))
+            .filter(holds::quantity.gt(quantity)),
+    )
+    .set(holds::quantity.eq(quantity))
+    .execute(conn)
+    .map(|n| n == 1)
+}

@@ -2,14 +2,18 @@
 //! this module as small `match` arms.
 
 pub mod audit;
+pub mod disruptions;
+pub mod drawdowns;
 pub mod facilities;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;
 pub mod lots;
+pub mod manufacturers;
 pub mod materials;
 pub mod migrations;
 pub mod movements;
+pub mod obligations;
 pub mod pool;
 pub mod schema;
 pub mod tx;

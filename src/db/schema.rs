@@ -147,3 +147,137 @@ diesel::table! {
 
 diesel::joinable!(postings -> journal_entries (entry_seq));
 diesel::allow_tables_to_appear_in_same_query!(journal_entries, postings);
+
+diesel::table! {
+    manufacturers (id) {
+        id -> Text,
+        name -> Text,
+        priority_tier -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    allocations (manufacturer_id, material_code) {
+        manufacturer_id -> Text,
+        material_code -> Text,
+        quantity -> BigInt,
+        locked_price_micros -> BigInt,
+        outstanding -> BigInt,
+        held -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    disruptions (id) {
+        id -> Text,
+        title -> Text,
+        severity -> Text,
+        reason -> Text,
+        status -> Text,
+        proposed_by -> Text,
+        confirmed_by -> Nullable<Text>,
+        ended_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    disruption_materials (disruption_id, material_code) {
+        disruption_id -> Text,
+        material_code -> Text,
+        on_hand_at_activation -> Nullable<BigInt>,
+        released -> BigInt,
+        held -> BigInt,
+    }
+}
+
+diesel::table! {
+    drawdowns (id) {
+        id -> Text,
+        manufacturer_id -> Text,
+        material_code -> Text,
+        disruption_id -> Text,
+        quantity_requested -> BigInt,
+        quantity -> BigInt,
+        status -> Text,
+        required_approvals -> Integer,
+        hold_id -> Text,
+        justification -> Text,
+        needed_by -> Nullable<Date>,
+        policy -> Text,
+        reject_reason -> Nullable<Text>,
+        obligation_id -> Nullable<Text>,
+        release_entry_seq -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    drawdown_approvals (drawdown_id, operator) {
+        drawdown_id -> Text,
+        operator -> Text,
+        quantity -> BigInt,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    release_picks (drawdown_id, idx) {
+        drawdown_id -> Text,
+        idx -> Integer,
+        lot_id -> Text,
+        facility -> Text,
+        quantity -> BigInt,
+    }
+}
+
+diesel::table! {
+    obligations (id) {
+        id -> Text,
+        drawdown_id -> Text,
+        manufacturer_id -> Text,
+        material_code -> Text,
+        base_quantity -> BigInt,
+        quantity_due -> BigInt,
+        quantity_returned -> BigInt,
+        base_returned -> BigInt,
+        due_date -> Date,
+        status -> Text,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    replenishments (id) {
+        id -> Text,
+        obligation_id -> Text,
+        lot_id -> Text,
+        quantity -> BigInt,
+        base_share -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    obligation_reschedules (id) {
+        id -> Text,
+        obligation_id -> Text,
+        old_due_date -> Date,
+        new_due_date -> Date,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(disruption_materials -> disruptions (disruption_id));
+diesel::allow_tables_to_appear_in_same_query!(disruptions, disruption_materials);

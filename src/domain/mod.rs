@@ -4,6 +4,7 @@ pub mod actor;
 pub mod code;
 pub mod country;
 pub mod decimal;
+pub mod drawdown;
 pub mod facility;
 pub mod lot;
 pub mod material;

@@ -106,3 +106,444 @@ mod tests {
         assert!(Policy::parse(&t).is_err());
     }
 }
+
+/// Severity of a declared disruption, in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Limited,
+    Severe,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Limited => "limited",
+            Severity::Severe => "severe",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "limited" => Ok(Severity::Limited),
+            "severe" => Ok(Severity::Severe),
+            "critical" => Ok(Severity::Critical),
+            _ => Err("must be one of limited, severe, critical".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Defense,
+    Critical,
+    Commercial,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Defense => "defense",
+            Tier::Critical => "critical",
+            Tier::Commercial => "commercial",
+        }
+    }
+}
+
+impl FromStr for Tier {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "defense" => Ok(Tier::Defense),
+            "critical" => Ok(Tier::Critical),
+            "commercial" => Ok(Tier::Commercial),
+            _ => Err("must be one of defense, critical, commercial".into()),
+        }
+    }
+}
+
+impl Policy {
+    pub fn share(&self, s: Severity) -> Decimal {
+        match s {
+            Severity::Limited => self.share_limited,
+            Severity::Severe => self.share_severe,
+            Severity::Critical => self.share_critical,
+        }
+    }
+}
+
+/// `floor(share × quantity)`: the largest whole number of minor units within the share.
+fn floor_share(share: Decimal, quantity: i64) -> i64 {
+    (share * Decimal::from(quantity))
+        .floor()
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+/// What the release rules look at, in minor units of the material.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub requested: i64,
+    /// The active disruption covering the material with the highest severity.
+    pub disruption: Option<DisruptionFacts>,
+    /// None when the token's organisation names no manufacturer.
+    pub manufacturer: Option<ManufacturerFacts>,
+    pub allocation: Option<AllocationFacts>,
+    /// The manufacturer's earliest overdue obligation, if any.
+    pub overdue: Option<OverdueFacts>,
+    pub available: i64,
+    pub strategic_floor: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DisruptionFacts {
+    pub severity: Severity,
+    pub on_hand_at_activation: i64,
+    pub released_under: i64,
+    pub held_under: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ManufacturerFacts {
+    pub suspended: bool,
+    pub tier: Tier,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AllocationFacts {
+    pub quantity: i64,
+    pub outstanding: i64,
+    pub held: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OverdueFacts {
+    pub obligation_id: String,
+    pub due_date: chrono::NaiveDate,
+    pub remaining: i64,
+}
+
+/// The rule that refused a request and the figures that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NoActiveDisruption,
+    NotEligible {
+        suspended: bool,
+        allocation: i64,
+    },
+    ObligationOverdue {
+        obligation_id: String,
+        due_date: chrono::NaiveDate,
+        remaining: i64,
+    },
+    AllocationExceeded {
+        requested: i64,
+        outstanding: i64,
+        held: i64,
+        allocation: i64,
+        share: Decimal,
+        limit: i64,
+    },
+    DisruptionCapExceeded {
+        requested: i64,
+        released_under: i64,
+        held_under: i64,
+        on_hand_at_activation: i64,
+        cap_share: Decimal,
+        cap: i64,
+    },
+    InsufficientStock {
+        requested: i64,
+        available: i64,
+    },
+    FloorBreach {
+        requested: i64,
+        available: i64,
+        strategic_floor: i64,
+    },
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NoActiveDisruption => "no_active_disruption",
+            Refusal::NotEligible { .. } => "not_eligible",
+            Refusal::ObligationOverdue { .. } => "obligation_overdue",
+            Refusal::AllocationExceeded { .. } => "allocation_exceeded",
+            Refusal::DisruptionCapExceeded { .. } => "disruption_cap_exceeded",
+            Refusal::InsufficientStock { .. } => "insufficient_stock",
+            Refusal::FloorBreach { .. } => "floor_breach",
+        }
+    }
+}
+
+/// What an accepted request was decided under: the limits its holds must respect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub severity: Severity,
+    pub share: Decimal,
+    /// q + outstanding + held may not exceed this.
+    pub allocation_limit: i64,
+    /// Limited disruptions: q + released + held under the disruption may not exceed this.
+    pub cap: Option<i64>,
+    /// `available` after the hold may not fall below this (the floor, or 0 when waived).
+    pub min_available_after: i64,
+    pub floor_waived: bool,
+}
+
+/// The release rules of API.md, checked in their order; the first that fails refuses.
+pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
+    let d = f.disruption.ok_or(Refusal::NoActiveDisruption)?;
+    let allocation = f.allocation.filter(|a| a.quantity > 0);
+    let (m, a) = match (f.manufacturer, allocation) {
+        (Some(m), Some(a)) if !m.suspended => (m, a),
+        (m, a) => {
+            return Err(Refusal::NotEligible {
+                suspended: m.is_some_and(|m| m.suspended),
+                allocation: a.map_or(0, |a| a.quantity),
+            })
+        }
+    };
+    if let Some(o) = &f.overdue {
+        return Err(Refusal::ObligationOverdue {
+            obligation_id: o.obligation_id.clone(),
+            due_date: o.due_date,
+            remaining: o.remaining,
+        });
+    }
+    let q = f.requested;
+    let share = p.share(d.severity);
+    let allocation_limit = floor_share(share, a.quantity);
+    if q + a.outstanding + a.held > allocation_limit {
+        return Err(Refusal::AllocationExceeded {
+            requested: q,
+            outstanding: a.outstanding,
+            held: a.held,
+            allocation: a.quantity,
+            share,
+            limit: allocation_limit,
+        });
+    }
+    let cap = (d.severity == Severity::Limited)
+        .then(|| floor_share(p.limited_cap_share, d.on_hand_at_activation));
+    if let Some(cap) = cap {
+        if q + d.released_under + d.held_under > cap {
+            return Err(Refusal::DisruptionCapExceeded {
+                requested: q,
+                released_under: d.released_under,
+                held_under: d.held_under,
+                on_hand_at_activation: d.on_hand_at_activation,
+                cap_share: p.limited_cap_share,
+                cap,
+            });
+        }
+    }
+    if q > f.available {
+        return Err(Refusal::InsufficientStock {
+            requested: q,
+            available: f.available,
+        });
+    }
+    let floor_waived =
+        p.floor_waiver && d.severity == Severity::Critical && m.tier == Tier::Defense;
+    if !floor_waived && f.available - q < f.strategic_floor {
+        return Err(Refusal::FloorBreach {
+            requested: q,
+            available: f.available,
+            strategic_floor: f.strategic_floor,
+        });
+    }
+    Ok(Decision {
+        severity: d.severity,
+        share,
+        allocation_limit,
+        cap,
+        min_available_after: if floor_waived { 0 } else { f.strategic_floor },
+        floor_waived,
+    })
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::parse(&PolicyText {
+            share_limited: "0.5",
+            share_severe: "1.0",
+            share_critical: "1.0",
+            limited_cap_share: "0.30",
+            floor_waiver: true,
+            dual_approval_threshold_usd: "25000000.00",
+            replenish_premium: "0.05",
+            replenish_term_days: 365,
+        })
+        .unwrap()
+    }
+
+    /// A request that passes every rule by a margin; tests move one figure to a boundary.
+    fn facts() -> Facts {
+        Facts {
+            requested: 100,
+            disruption: Some(DisruptionFacts {
+                severity: Severity::Limited,
+                on_hand_at_activation: 10_000,
+                released_under: 0,
+                held_under: 0,
+            }),
+            manufacturer: Some(ManufacturerFacts {
+                suspended: false,
+                tier: Tier::Commercial,
+            }),
+            allocation: Some(AllocationFacts {
+                quantity: 1_000,
+                outstanding: 0,
+                held: 0,
+            }),
+            overdue: None,
+            available: 10_000,
+            strategic_floor: 1_000,
+        }
+    }
+
+    fn code(f: &Facts) -> Result<Decision, &'static str> {
+        check_release(&policy(), f).map_err(|r| r.code())
+    }
+
+    #[test]
+    fn passes_when_every_rule_holds() {
+        let d = code(&facts()).unwrap();
+        assert_eq!(d.allocation_limit, 500);
+        assert_eq!(d.cap, Some(3_000));
+        assert_eq!(d.min_available_after, 1_000);
+    }
+
+    #[test]
+    fn rule_1_no_active_disruption() {
+        let mut f = facts();
+        f.disruption = None;
+        f.manufacturer = None;
+        assert_eq!(code(&f), Err("no_active_disruption"), "checked first");
+    }
+
+    #[test]
+    fn rule_2_not_eligible() {
+        for tweak in [
+            |f: &mut Facts| f.manufacturer = None,
+            |f: &mut Facts| f.manufacturer.as_mut().unwrap().suspended = true,
+            |f: &mut Facts| f.allocation = None,
+            |f: &mut Facts| f.allocation.as_mut().unwrap().quantity = 0,
+        ] {
+            let mut f = facts();
+            tweak(&mut f);
+            f.overdue = Some(OverdueFacts {
+                obligation_id: "o".into(),
+                due_date: chrono::NaiveDate::MIN,
+                remaining: 1,
+            });
+            assert_eq!(code(&f), Err("not_eligible"));
+        }
+    }
+
+    #[test]
+    fn rule_3_obligation_overdue() {
+        let mut f = facts();
+        f.overdue = Some(OverdueFacts {
+            obligation_id: "o".into(),
+            due_date: chrono::NaiveDate::MIN,
+            remaining: 1,
+        });
+        f.requested = 1_000_000;
+        assert_eq!(
+            code(&f),
+            Err("obligation_overdue"),
+            "before the quantity rules"
+        );
+    }
+
+    #[test]
+    fn rule_4_allocation_at_its_boundary() {
+        let mut f = facts();
+        f.allocation = Some(AllocationFacts {
+            quantity: 1_001,
+            outstanding: 200,
+            held: 100,
+        });
+        // floor(0.5 × 1001) = 500: 200 + 100 + 200 fits, one more does not.
+        f.requested = 200;
+        assert!(code(&f).is_ok());
+        f.requested = 201;
+        assert_eq!(code(&f), Err("allocation_exceeded"));
+        let Err(Refusal::AllocationExceeded { limit, .. }) = check_release(&policy(), &f) else {
+            panic!()
+        };
+        assert_eq!(limit, 500);
+        // Severe: the whole allocation.
+        f.disruption.as_mut().unwrap().severity = Severity::Severe;
+        f.requested = 701;
+        assert!(code(&f).is_ok());
+        f.requested = 702;
+        assert_eq!(code(&f), Err("allocation_exceeded"));
+    }
+
+    #[test]
+    fn rule_5_limited_cap_at_its_boundary() {
+        let mut f = facts();
+        f.allocation.as_mut().unwrap().quantity = 100_000;
+        let d = f.disruption.as_mut().unwrap();
+        d.on_hand_at_activation = 1_001; // cap floor(300.3) = 300
+        d.released_under = 100;
+        d.held_under = 50;
+        f.requested = 150;
+        assert!(code(&f).is_ok());
+        f.requested = 151;
+        assert_eq!(code(&f), Err("disruption_cap_exceeded"));
+        f.disruption.as_mut().unwrap().severity = Severity::Severe;
+        assert!(code(&f).is_ok(), "no cap beyond limited");
+    }
+
+    #[test]
+    fn rules_6_and_7_stock_and_floor() {
+        let mut f = facts();
+        f.allocation.as_mut().unwrap().quantity = 1_000_000;
+        f.disruption.as_mut().unwrap().severity = Severity::Severe;
+        f.available = 1_500;
+        f.strategic_floor = 1_000;
+        f.requested = 500;
+        assert!(code(&f).is_ok());
+        f.requested = 501;
+        assert_eq!(code(&f), Err("floor_breach"));
+        f.requested = 1_501;
+        assert_eq!(code(&f), Err("insufficient_stock"), "stock before floor");
+    }
+
+    #[test]
+    fn the_floor_is_waived_only_for_defense_in_a_critical_disruption() {
+        let mut f = facts();
+        f.allocation.as_mut().unwrap().quantity = 1_000_000;
+        f.available = 1_500;
+        f.requested = 1_500;
+        f.disruption.as_mut().unwrap().severity = Severity::Critical;
+        assert_eq!(code(&f), Err("floor_breach"), "commercial");
+        f.manufacturer.as_mut().unwrap().tier = Tier::Defense;
+        let d = code(&f).unwrap();
+        assert!(d.floor_waived);
+        assert_eq!(d.min_available_after, 0);
+        f.disruption.as_mut().unwrap().severity = Severity::Severe;
+        assert_eq!(code(&f), Err("floor_breach"), "severe is not enough");
+        let mut p = policy();
+        p.floor_waiver = false;
+        f.disruption.as_mut().unwrap().severity = Severity::Critical;
+        assert_eq!(
+            check_release(&p, &f).map_err(|r| r.code()),
+            Err("floor_breach"),
+            "waiver off"
+        );
+    }
+}

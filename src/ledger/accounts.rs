@@ -5,7 +5,8 @@
 //! | `inventory:<FACILITY>:<MATERIAL>` | material | stock on hand at a facility (never negative) |
 //! | `supplier:<MATERIAL>` | material | counterpart of receipts (negative: what suppliers delivered) |
 //! | `adjustment:<MATERIAL>` | material | counterpart of count corrections and losses |
-//! | `released:<MANUFACTURER>:<MATERIAL>` | material | stock released to a manufacturer |
+//! | `released:<MANUFACTURER>:<MATERIAL>` | material | stock released to a manufacturer, less what it returned |
+//! | `replenishment_premium:<MATERIAL>` | material | counterpart of the premium returned on top of releases |
 
 pub fn inventory(facility: &str, material: &str) -> String {
     format!("inventory:{facility}:{material}")
@@ -31,3 +32,8 @@ pub fn must_stay_non_negative(account: &str) -> bool {
 /// The asset of US dollars (cents in storage).
 pub const USD: &str = "USD";
 pub const USD_SCALE: u32 = 2;
+
+/// Premium returned on top of the base quantity when a drawdown is replenished.
+pub fn replenishment_premium(material: &str) -> String {
+    format!("replenishment_premium:{material}")
+}

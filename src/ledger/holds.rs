@@ -68,6 +68,20 @@ pub fn void(conn: &mut DbConnection, hold_id: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// Lowers a pending hold to `quantity` (> 0); the difference becomes available again.
+pub fn lower(conn: &mut DbConnection, hold_id: &str, quantity: i64) -> Result<(), LedgerError> {
+    let hold = pending(conn, hold_id)?;
+    if quantity <= 0 || quantity >= hold.quantity {
+        return Ok(());
+    }
+    if !hq::lower(conn, hold_id, quantity)?
+        || !mq::unhold(conn, &hold.material_code, hold.quantity - quantity)?
+    {
+        return Err(LedgerError::Race);
+    }
+    Ok(())
+}
+
 /// Releases `quantity` (at most the hold's) from the oldest lots to `to_account`; the rest
 /// of the hold is released back to `available`. One journal entry of kind `kind`.
 pub fn post(

@@ -67,7 +67,7 @@ pub struct LotView {
 }
 
 impl LotView {
-    fn new(r: LotRow, scale: u32) -> Self {
+    pub(crate) fn new(r: LotRow, scale: u32) -> Self {
         Self {
             id: r.id,
             material: r.material_code,

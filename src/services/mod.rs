@@ -1,12 +1,16 @@
 //! Use cases: one function per command, one transaction each. The only place that decides.
 
 pub mod audit;
+pub mod disruptions;
+pub mod drawdowns;
 pub mod error;
 pub mod facilities;
 pub mod health;
 pub mod inventory;
 pub mod ledger;
+pub mod manufacturers;
 pub mod materials;
+pub mod obligations;
 mod write;
 
 pub use error::ServiceError;
@@ -44,6 +48,20 @@ impl<T> Page<T> {
             items: rows.into_iter().map(view).collect(),
             next,
         }
+    }
+}
+
+/// Manufacturers see only their own objects; anything else is "not found", so that
+/// existence is not disclosed.
+pub(crate) fn ensure_visible(
+    actor: &crate::domain::actor::Actor,
+    manufacturer_id: &str,
+) -> Result<(), ServiceError> {
+    match (actor.role, actor.org.as_deref()) {
+        (crate::domain::actor::Role::Manufacturer, Some(org)) if org != manufacturer_id => {
+            Err(ServiceError::NotFound("no such object".into()))
+        }
+        _ => Ok(()),
     }
 }
 

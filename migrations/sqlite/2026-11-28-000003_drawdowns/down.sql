@@ -1,0 +1,10 @@
+DROP TABLE obligation_reschedules;
+DROP TABLE replenishments;
+DROP TABLE obligations;
+DROP TABLE release_picks;
+DROP TABLE drawdown_approvals;
+DROP TABLE drawdowns;
+DROP TABLE disruption_materials;
+DROP TABLE disruptions;
+DROP TABLE allocations;
+DROP TABLE manufacturers;

@@ -1,0 +1,128 @@
+//! /v1/disruptions
+
+use super::auth::{Auth, Operator, Staff};
+use super::body::{Body, NoFields};
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query;
+use super::reply::written;
+use super::AppState;
+use crate::services::disruptions::{self as svc, DisruptionView, Proposal};
+use crate::services::Page;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisruptionInput {
+    #[schema(example = "Export controls on heavy rare earths")]
+    pub title: String,
+    /// Material codes covered.
+    #[schema(example = json!(["DY_OXIDE", "TB_OXIDE"]))]
+    pub materials: Vec<String>,
+    /// `limited`, `severe` or `critical`
+    #[schema(example = "severe")]
+    pub severity: String,
+    pub reason: String,
+}
+
+/// Propose a disruption (operator); another operator confirms it.
+#[utoipa::path(post, path = "/v1/disruptions", tag = "disruptions", request_body = DisruptionInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "proposed", body = DisruptionView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn propose(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    body: Body<DisruptionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    let b = body.value;
+    let p = Proposal {
+        title: b.title,
+        materials: b.materials,
+        severity: b.severity,
+        reason: b.reason,
+    };
+    Ok(written(svc::propose(&state.db, ctx, p).await?))
+}
+
+/// Confirm a proposed disruption: it becomes active (operator, not the proposer:
+/// `self_confirmation_forbidden`). Records each material's on-hand stock at activation.
+#[utoipa::path(post, path = "/v1/disruptions/{id}/confirm", tag = "disruptions",
+    params(("id" = String, Path, description = "disruption id")),
+    responses((status = 200, body = DisruptionView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(
+        svc::confirm(&state.db, ctx, id.into_inner()).await?,
+    ))
+}
+
+/// End a disruption (operator): open drawdowns under it expire and their holds are released.
+#[utoipa::path(post, path = "/v1/disruptions/{id}/end", tag = "disruptions",
+    params(("id" = String, Path, description = "disruption id")),
+    responses((status = 200, body = DisruptionView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn end(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(svc::end(&state.db, ctx, id.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DisruptionQuery {
+    /// `proposed`, `active` or `ended`
+    pub status: Option<String>,
+    pub after: Option<String>,
+    /// Page size, 1-1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// List disruptions.
+#[utoipa::path(get, path = "/v1/disruptions", tag = "disruptions", params(DisruptionQuery),
+    responses((status = 200, body = Page<DisruptionView>), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<DisruptionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    if q.status
+        .as_deref()
+        .is_some_and(|s| !["proposed", "active", "ended"].contains(&s))
+    {
+        return Err(ApiError::malformed(
+            "status must be proposed, active or ended",
+        ));
+    }
+    let page = query::page(q.limit, q.after)?;
+    Ok(HttpResponse::Ok().json(svc::list(&state.db, q.status, page).await?))
+}
+
+/// One disruption.
+#[utoipa::path(get, path = "/v1/disruptions/{id}", tag = "disruptions",
+    params(("id" = String, Path, description = "disruption id")),
+    responses((status = 200, body = DisruptionView), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, id.into_inner()).await?))
+}

@@ -1,0 +1,165 @@
+//! /v1/drawdowns
+
+use super::auth::{AnyRole, Auth, Manufacturer, Operator};
+use super::body::{Body, NoFields};
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query;
+use super::reply::written;
+use super::AppState;
+use crate::db::drawdowns::DrawdownFilter;
+use crate::domain::drawdown::Status;
+use crate::services::drawdowns::{self as svc, DrawdownView, Submission};
+use crate::services::Page;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrawdownInput {
+    #[schema(example = "DY_OXIDE")]
+    pub material: String,
+    /// Decimal string in the material's unit, > 0.
+    #[schema(example = "250")]
+    pub quantity: String,
+    /// The emergency, its impact, why no other source serves; 1-4000 characters.
+    pub justification: String,
+    /// YYYY-MM-DD
+    pub needed_by: Option<String>,
+}
+
+/// Request a drawdown (manufacturer). The release rules are checked in order and the
+/// quantity is held at once; the first rule that fails is returned with its figures.
+#[utoipa::path(post, path = "/v1/drawdowns", tag = "drawdowns", request_body = DrawdownInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "pending approval", body = DrawdownView), WriteErrors),
+    security(("bearer" = ["manufacturer"])))]
+pub async fn submit(
+    state: web::Data<AppState>,
+    cmd: Command<Manufacturer>,
+    body: Body<DrawdownInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    let b = body.value;
+    let s = Submission {
+        material: b.material,
+        quantity: b.quantity,
+        justification: b.justification,
+        needed_by: b.needed_by,
+    };
+    Ok(written(
+        svc::submit(&state.db, state.policy.clone(), ctx, s).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveInput {
+    /// Lower the quantity; the rest of the hold is released.
+    pub quantity: Option<String>,
+}
+
+/// Approve a drawdown (operator). The last required approval releases the stock from the
+/// oldest lots and creates the replenishment obligation in the same transaction.
+#[utoipa::path(post, path = "/v1/drawdowns/{id}/approve", tag = "drawdowns", request_body = Option<ApproveInput>,
+    params(("id" = String, Path, description = "drawdown id")),
+    responses((status = 200, body = DrawdownView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn approve(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<ApproveInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(
+        svc::approve(&state.db, ctx, id.into_inner(), body.value.quantity).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectInput {
+    pub reason: String,
+}
+
+/// Reject a drawdown (operator); its hold is released.
+#[utoipa::path(post, path = "/v1/drawdowns/{id}/reject", tag = "drawdowns", request_body = RejectInput,
+    params(("id" = String, Path, description = "drawdown id")),
+    responses((status = 200, body = DrawdownView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn reject(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<RejectInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(
+        svc::reject(&state.db, ctx, id.into_inner(), body.value.reason).await?,
+    ))
+}
+
+/// Cancel one's own drawdown (manufacturer); its hold is released.
+#[utoipa::path(post, path = "/v1/drawdowns/{id}/cancel", tag = "drawdowns",
+    params(("id" = String, Path, description = "drawdown id")),
+    responses((status = 200, body = DrawdownView), WriteErrors),
+    security(("bearer" = ["manufacturer"])))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    cmd: Command<Manufacturer>,
+    id: web::Path<String>,
+    body: Body<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(svc::cancel(&state.db, ctx, id.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DrawdownQuery {
+    pub status: Option<String>,
+    pub material: Option<String>,
+    pub manufacturer_id: Option<String>,
+    pub after: Option<String>,
+    /// Page size, 1-1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// List drawdowns (manufacturers see only their own).
+#[utoipa::path(get, path = "/v1/drawdowns", tag = "drawdowns", params(DrawdownQuery),
+    responses((status = 200, body = Page<DrawdownView>), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    q: web::Query<DrawdownQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    if let Some(s) = &q.status {
+        s.parse::<Status>().map_err(ApiError::malformed)?;
+    }
+    let page = query::page(q.limit, q.after)?;
+    let filter = DrawdownFilter {
+        manufacturer: q.manufacturer_id,
+        material: q.material,
+        status: q.status,
+        after: None,
+    };
+    Ok(HttpResponse::Ok().json(svc::list(&state.db, auth.actor, filter, page).await?))
+}
+
+/// One drawdown with its approvals (and picks once released).
+#[utoipa::path(get, path = "/v1/drawdowns/{id}", tag = "drawdowns",
+    params(("id" = String, Path, description = "drawdown id")),
+    responses((status = 200, body = DrawdownView), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
+}

@@ -1,0 +1,154 @@
+//! /v1/manufacturers and their allocations.
+
+use super::auth::{Admin, AnyRole, Auth, Staff};
+use super::body::{Body, NoFields};
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query::ListQuery;
+use super::reply::written;
+use super::AppState;
+use crate::services::manufacturers::{self as svc, AllocationView, ManufacturerView};
+use crate::services::Page;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManufacturerInput {
+    #[schema(example = "Acme Magnetics")]
+    pub name: String,
+    /// `defense`, `critical` or `commercial`
+    #[schema(example = "defense")]
+    pub priority_tier: String,
+}
+
+/// Register a manufacturer (admin).
+#[utoipa::path(post, path = "/v1/manufacturers", tag = "manufacturers", request_body = ManufacturerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = ManufacturerView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    body: Body<ManufacturerInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    let b = body.value;
+    Ok(written(
+        svc::create(&state.db, ctx, b.name, b.priority_tier).await?,
+    ))
+}
+
+/// List manufacturers.
+#[utoipa::path(get, path = "/v1/manufacturers", tag = "manufacturers", params(ListQuery),
+    responses((status = 200, body = Page<ManufacturerView>), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::list(&state.db, q.into_inner().page()?).await?))
+}
+
+/// One manufacturer (a manufacturer sees only itself).
+#[utoipa::path(get, path = "/v1/manufacturers/{id}", tag = "manufacturers",
+    params(("id" = String, Path, description = "manufacturer id")),
+    responses((status = 200, body = ManufacturerView), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
+}
+
+/// Suspend a manufacturer: it may not submit drawdowns (admin).
+#[utoipa::path(post, path = "/v1/manufacturers/{id}/suspend", tag = "manufacturers",
+    params(("id" = String, Path, description = "manufacturer id")),
+    responses((status = 200, body = ManufacturerView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn suspend(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    id: web::Path<String>,
+    body: Body<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(
+        svc::set_status(&state.db, ctx, id.into_inner(), true).await?,
+    ))
+}
+
+/// Reinstate a suspended manufacturer (admin).
+#[utoipa::path(post, path = "/v1/manufacturers/{id}/reinstate", tag = "manufacturers",
+    params(("id" = String, Path, description = "manufacturer id")),
+    responses((status = 200, body = ManufacturerView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn reinstate(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    id: web::Path<String>,
+    body: Body<NoFields>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    Ok(written(
+        svc::set_status(&state.db, ctx, id.into_inner(), false).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationInput {
+    /// The entitlement, in the material's unit (>= 0).
+    #[schema(example = "5000")]
+    pub quantity: String,
+    /// USD per unit, at most 6 decimals.
+    #[schema(example = "52.5")]
+    pub locked_price_usd: String,
+}
+
+/// Set a manufacturer's entitlement to a material and its locked price (admin).
+#[utoipa::path(put, path = "/v1/manufacturers/{id}/allocations/{material_code}", tag = "manufacturers",
+    request_body = AllocationInput,
+    params(("id" = String, Path, description = "manufacturer id"), ("material_code" = String, Path, description = "material code")),
+    responses((status = 200, body = AllocationView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn put_allocation(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    path: web::Path<(String, String)>,
+    body: Body<AllocationInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    let (id, material) = path.into_inner();
+    let b = body.value;
+    let reply = svc::put_allocation(
+        &state.db,
+        state.policy.clone(),
+        ctx,
+        id,
+        material,
+        b.quantity,
+        b.locked_price_usd,
+    )
+    .await?;
+    Ok(written(reply))
+}
+
+/// A manufacturer's allocations with what is outstanding, held and drawable now.
+#[utoipa::path(get, path = "/v1/manufacturers/{id}/allocations", tag = "manufacturers",
+    params(("id" = String, Path, description = "manufacturer id")),
+    responses((status = 200, body = Page<AllocationView>), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn allocations(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let items =
+        svc::allocations(&state.db, state.policy.clone(), auth.actor, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(Page { items, next: None }))
+}

@@ -1,0 +1,131 @@
+//! /v1/obligations
+
+use super::auth::{AnyRole, Auth, Operator};
+use super::body::Body;
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query;
+use super::reply::written;
+use super::AppState;
+use crate::db::obligations::ObligationFilter;
+use crate::services::obligations::{self as svc, ObligationView, Replenishment, ReplenishmentView};
+use crate::services::Page;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ObligationQuery {
+    pub manufacturer_id: Option<String>,
+    /// `open` or `settled`
+    pub status: Option<String>,
+    pub after: Option<String>,
+    /// Page size, 1-1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// List obligations (manufacturers see only their own).
+#[utoipa::path(get, path = "/v1/obligations", tag = "obligations", params(ObligationQuery),
+    responses((status = 200, body = Page<ObligationView>), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    q: web::Query<ObligationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    if q.status
+        .as_deref()
+        .is_some_and(|s| s != "open" && s != "settled")
+    {
+        return Err(ApiError::malformed("status must be open or settled"));
+    }
+    let page = query::page(q.limit, q.after)?;
+    let filter = ObligationFilter {
+        manufacturer: q.manufacturer_id,
+        status: q.status,
+        after: None,
+    };
+    Ok(HttpResponse::Ok().json(svc::list(&state.db, auth.actor, filter, page).await?))
+}
+
+/// One obligation.
+#[utoipa::path(get, path = "/v1/obligations/{id}", tag = "obligations",
+    params(("id" = String, Path, description = "obligation id")),
+    responses((status = 200, body = ObligationView), ReadErrors),
+    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplenishmentInput {
+    /// Facility receiving the returned material.
+    pub facility: String,
+    /// At most what is still due.
+    pub quantity: String,
+    /// Purity in percent.
+    pub grade: String,
+    /// RFC 3339; default now.
+    pub received_at: Option<String>,
+    /// ISO 3166-1 alpha-2 origin of the returned material, when known.
+    pub origin_country: Option<String>,
+}
+
+/// Receive returned material against an obligation as a new lot (operator).
+#[utoipa::path(post, path = "/v1/obligations/{id}/replenishments", tag = "obligations", request_body = ReplenishmentInput,
+    params(("id" = String, Path, description = "obligation id")),
+    responses((status = 201, body = ReplenishmentView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn replenish(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<ReplenishmentInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    let b = body.value;
+    let r = Replenishment {
+        facility: b.facility,
+        quantity: b.quantity,
+        grade: b.grade,
+        received_at: b.received_at,
+        origin_country: b.origin_country,
+    };
+    Ok(written(
+        svc::replenish(&state.db, ctx, id.into_inner(), r).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleInput {
+    /// YYYY-MM-DD; a past date makes the obligation overdue at once.
+    pub due_date: String,
+    pub reason: String,
+}
+
+/// Move an obligation's due date (operator).
+#[utoipa::path(post, path = "/v1/obligations/{id}/reschedule", tag = "obligations", request_body = RescheduleInput,
+    params(("id" = String, Path, description = "obligation id")),
+    responses((status = 200, body = ObligationView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn reschedule(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<RescheduleInput>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = cmd.ctx(&body.bytes);
+    let b = body.value;
+    Ok(written(
+        svc::reschedule(&state.db, ctx, id.into_inner(), b.due_date, b.reason).await?,
+    ))
+}

@@ -1,0 +1,177 @@
+//! Queries of `disruptions` and the materials they cover.
+
+use super::schema::{disruption_materials, disruptions};
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = disruptions)]
+pub struct DisruptionRow {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub reason: String,
+    pub status: String,
+    pub proposed_by: String,
+    pub confirmed_by: Option<String>,
+    pub ended_by: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub activated_at: Option<chrono::NaiveDateTime>,
+    pub ended_at: Option<chrono::NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = disruption_materials)]
+pub struct CoveredRow {
+    pub disruption_id: String,
+    pub material_code: String,
+    pub on_hand_at_activation: Option<i64>,
+    pub released: i64,
+    pub held: i64,
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &DisruptionRow,
+    covered: &[CoveredRow],
+) -> QueryResult<()> {
+    diesel::insert_into(disruptions::table)
+        .values(row)
+        .execute(conn)?;
+    super::insert_batch!(conn, disruption_materials::table, covered)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DisruptionRow>> {
+    disruptions::table
+        .find(id)
+        .select(DisruptionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn covered(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<CoveredRow>> {
+    disruption_materials::table
+        .filter(disruption_materials::disruption_id.eq(id))
+        .select(CoveredRow::as_select())
+        .order(disruption_materials::material_code.asc())
+        .load(conn)
+}
+
+/// Moves a disruption from `from` to `to`, setting who and when; returns whether it was in
+/// `from` (the row lock also serializes concurrent transitions).
+pub fn transition(
+    conn: &mut DbConnection,
+    id: &str,
+    from: &str,
+    to: &str,
+    by: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = disruptions::table
+        .find(id)
+        .filter(disruptions::status.eq(from));
+    let n = match to {
+        "active" => diesel::update(target)
+            .set((
+                disruptions::status.eq(to),
+                disruptions::confirmed_by.eq(by),
+                disruptions::activated_at.eq(at),
+            ))
+            .execute(conn)?,
+        _ => diesel::update(target)
+            .set((
+                disruptions::status.eq(to),
+                disruptions::ended_by.eq(by),
+                disruptions::ended_at.eq(at),
+            ))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+pub fn set_on_hand_at_activation(
+    conn: &mut DbConnection,
+    id: &str,
+    material: &str,
+    on_hand: i64,
+) -> QueryResult<()> {
+    diesel::update(disruption_materials::table.find((id, material)))
+        .set(disruption_materials::on_hand_at_activation.eq(on_hand))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Active disruptions covering `material`, with their figures for it.
+pub fn active_covering(
+    conn: &mut DbConnection,
+    material: &str,
+) -> QueryResult<Vec<(DisruptionRow, CoveredRow)>> {
+    disruptions::table
+        .inner_join(disruption_materials::table)
+        .filter(disruptions::status.eq("active"))
+        .filter(disruption_materials::material_code.eq(material))
+        .select((DisruptionRow::as_select(), CoveredRow::as_select()))
+        .order(disruptions::activated_at.asc())
+        .load(conn)
+}
+
+/// Adds `q` to what is held under the disruption while held + released + q <= cap (rule 5).
+pub fn hold(
+    conn: &mut DbConnection,
+    id: &str,
+    material: &str,
+    q: i64,
+    cap: Option<i64>,
+) -> QueryResult<bool> {
+    let target = disruption_materials::table.find((id, material));
+    let n = match cap {
+        Some(cap) => diesel::update(
+            target
+                .filter((disruption_materials::held + disruption_materials::released + q).le(cap)),
+        )
+        .set(disruption_materials::held.eq(disruption_materials::held + q))
+        .execute(conn)?,
+        None => diesel::update(target)
+            .set(disruption_materials::held.eq(disruption_materials::held + q))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Changes held and released under the disruption by the given amounts.
+pub fn shift(
+    conn: &mut DbConnection,
+    id: &str,
+    material: &str,
+    held: i64,
+    released: i64,
+) -> QueryResult<bool> {
+    diesel::update(disruption_materials::table.find((id, material)))
+        .set((
+            disruption_materials::held.eq(disruption_materials::held + held),
+            disruption_materials::released.eq(disruption_materials::released + released),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DisruptionRow>> {
+    let mut q = disruptions::table
+        .select(DisruptionRow::as_select())
+        .order(disruptions::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(disruptions::status.eq(s.to_owned()));
+    }
+    if let Some(after) = after {
+        q = q.filter(disruptions::id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}

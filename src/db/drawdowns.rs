@@ -1,0 +1,156 @@
+//! Queries of `drawdowns`, their approvals and the lots a release drew.
+
+use super::schema::{drawdown_approvals, drawdowns, release_picks};
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = drawdowns)]
+pub struct DrawdownRow {
+    pub id: String,
+    pub manufacturer_id: String,
+    pub material_code: String,
+    pub disruption_id: String,
+    pub quantity_requested: i64,
+    pub quantity: i64,
+    pub status: String,
+    pub required_approvals: i32,
+    pub hold_id: String,
+    pub justification: String,
+    pub needed_by: Option<chrono::NaiveDate>,
+    pub policy: String,
+    pub reject_reason: Option<String>,
+    pub obligation_id: Option<String>,
+    pub release_entry_seq: Option<i64>,
+    pub created_at: chrono::NaiveDateTime,
+    pub closed_at: Option<chrono::NaiveDateTime>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = drawdown_approvals)]
+pub struct ApprovalRow {
+    pub drawdown_id: String,
+    pub operator: String,
+    pub quantity: i64,
+    pub at: chrono::NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = release_picks)]
+pub struct PickRow {
+    pub drawdown_id: String,
+    pub idx: i32,
+    pub lot_id: String,
+    pub facility: String,
+    pub quantity: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
+    diesel::insert_into(drawdowns::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DrawdownRow>> {
+    drawdowns::table
+        .find(id)
+        .select(DrawdownRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Takes the drawdown's row lock (bumping its version) so that its transitions serialize;
+/// returns false when there is no such drawdown.
+pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::update(drawdowns::table.find(id))
+        .set(drawdowns::version.eq(drawdowns::version + 1))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Writes the changed fields of a drawdown (status, quantity, closing details).
+pub fn update(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
+    diesel::update(drawdowns::table.find(&row.id))
+        .set((
+            drawdowns::status.eq(&row.status),
+            drawdowns::quantity.eq(row.quantity),
+            drawdowns::reject_reason.eq(&row.reject_reason),
+            drawdowns::obligation_id.eq(&row.obligation_id),
+            drawdowns::release_entry_seq.eq(row.release_entry_seq),
+            drawdowns::closed_at.eq(row.closed_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn approvals(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<ApprovalRow>> {
+    drawdown_approvals::table
+        .filter(drawdown_approvals::drawdown_id.eq(id))
+        .select(ApprovalRow::as_select())
+        .order(drawdown_approvals::at.asc())
+        .load(conn)
+}
+
+pub fn insert_approval(conn: &mut DbConnection, row: &ApprovalRow) -> QueryResult<()> {
+    diesel::insert_into(drawdown_approvals::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn picks(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<PickRow>> {
+    release_picks::table
+        .filter(release_picks::drawdown_id.eq(id))
+        .select(PickRow::as_select())
+        .order(release_picks::idx.asc())
+        .load(conn)
+}
+
+pub fn insert_picks(conn: &mut DbConnection, rows: &[PickRow]) -> QueryResult<()> {
+    super::insert_batch!(conn, release_picks::table, rows).map(drop)
+}
+
+/// Ids of the open drawdowns submitted under a disruption.
+pub fn open_under(conn: &mut DbConnection, disruption: &str) -> QueryResult<Vec<String>> {
+    drawdowns::table
+        .filter(drawdowns::disruption_id.eq(disruption))
+        .filter(drawdowns::status.eq_any(crate::domain::drawdown::Status::OPEN))
+        .select(drawdowns::id)
+        .order(drawdowns::id.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct DrawdownFilter {
+    pub manufacturer: Option<String>,
+    pub material: Option<String>,
+    pub status: Option<String>,
+    pub after: Option<String>,
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    f: &DrawdownFilter,
+    limit: i64,
+) -> QueryResult<Vec<DrawdownRow>> {
+    let mut q = drawdowns::table
+        .select(DrawdownRow::as_select())
+        .order(drawdowns::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(m) = &f.manufacturer {
+        q = q.filter(drawdowns::manufacturer_id.eq(m.clone()));
+    }
+    if let Some(m) = &f.material {
+        q = q.filter(drawdowns::material_code.eq(m.clone()));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(drawdowns::status.eq(s.clone()));
+    }
+    if let Some(after) = &f.after {
+        q = q.filter(drawdowns::id.gt(after.clone()));
+    }
+    q.load(conn)
+}

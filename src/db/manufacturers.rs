@@ -1,0 +1,149 @@
+//! Queries of `manufacturers` and their `allocations`.
+
+use super::schema::{allocations, manufacturers};
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = manufacturers)]
+pub struct ManufacturerRow {
+    pub id: String,
+    pub name: String,
+    pub priority_tier: String,
+    pub status: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = allocations)]
+pub struct AllocationRow {
+    pub manufacturer_id: String,
+    pub material_code: String,
+    pub quantity: i64,
+    pub locked_price_micros: i64,
+    pub outstanding: i64,
+    pub held: i64,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ManufacturerRow) -> QueryResult<()> {
+    diesel::insert_into(manufacturers::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ManufacturerRow>> {
+    manufacturers::table
+        .find(id)
+        .select(ManufacturerRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Moves a manufacturer from `from` to `to` status; returns whether it was in `from`.
+pub fn set_status(conn: &mut DbConnection, id: &str, from: &str, to: &str) -> QueryResult<bool> {
+    diesel::update(
+        manufacturers::table
+            .find(id)
+            .filter(manufacturers::status.eq(from)),
+    )
+    .set(manufacturers::status.eq(to))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ManufacturerRow>> {
+    let mut q = manufacturers::table
+        .select(ManufacturerRow::as_select())
+        .order(manufacturers::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(manufacturers::id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}
+
+pub fn allocation(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+    material: &str,
+) -> QueryResult<Option<AllocationRow>> {
+    allocations::table
+        .find((manufacturer, material))
+        .select(AllocationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn allocations_of(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+) -> QueryResult<Vec<AllocationRow>> {
+    allocations::table
+        .filter(allocations::manufacturer_id.eq(manufacturer))
+        .select(AllocationRow::as_select())
+        .order(allocations::material_code.asc())
+        .load(conn)
+}
+
+/// Sets the entitlement and locked price, creating the allocation if needed.
+pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResult<()> {
+    let changed =
+        diesel::update(allocations::table.find((&row.manufacturer_id, &row.material_code)))
+            .set((
+                allocations::quantity.eq(row.quantity),
+                allocations::locked_price_micros.eq(row.locked_price_micros),
+                allocations::updated_at.eq(row.updated_at),
+            ))
+            .execute(conn)?;
+    if changed == 0 {
+        diesel::insert_into(allocations::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Adds `q` to the allocation's held quantity while `held + outstanding + q <= limit` and
+/// the entitlement is still `quantity` (rule 4, enforced by the write itself).
+pub fn hold(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+    material: &str,
+    q: i64,
+    quantity: i64,
+    limit: i64,
+) -> QueryResult<bool> {
+    diesel::update(
+        allocations::table
+            .find((manufacturer, material))
+            .filter(allocations::quantity.eq(quantity))
+            .filter((allocations::held + allocations::outstanding + q).le(limit)),
+    )
+    .set(allocations::held.eq(allocations::held + q))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Changes held and outstanding by the given amounts (releases, voids, replenishments).
+pub fn shift(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+    material: &str,
+    held: i64,
+    outstanding: i64,
+) -> QueryResult<bool> {
+    diesel::update(allocations::table.find((manufacturer, material)))
+        .set((
+            allocations::held.eq(allocations::held + held),
+            allocations::outstanding.eq(allocations::outstanding + outstanding),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -1,0 +1,161 @@
+//! Queries of `obligations`, their replenishments and reschedules.
+
+use super::schema::{obligation_reschedules, obligations, replenishments};
+use super::DbConnection;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = obligations)]
+pub struct ObligationRow {
+    pub id: String,
+    pub drawdown_id: String,
+    pub manufacturer_id: String,
+    pub material_code: String,
+    pub base_quantity: i64,
+    pub quantity_due: i64,
+    pub quantity_returned: i64,
+    pub base_returned: i64,
+    pub due_date: chrono::NaiveDate,
+    pub status: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub settled_at: Option<chrono::NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = replenishments)]
+pub struct ReplenishmentRow {
+    pub id: String,
+    pub obligation_id: String,
+    pub lot_id: String,
+    pub quantity: i64,
+    pub base_share: i64,
+    pub created_by: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = obligation_reschedules)]
+pub struct RescheduleRow {
+    pub id: String,
+    pub obligation_id: String,
+    pub old_due_date: chrono::NaiveDate,
+    pub new_due_date: chrono::NaiveDate,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ObligationRow) -> QueryResult<()> {
+    diesel::insert_into(obligations::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ObligationRow>> {
+    obligations::table
+        .find(id)
+        .select(ObligationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records `quantity` returned (base share `base`) if `returned_before` is still what was
+/// returned and no more than due comes back;
+/// settles the obligation when it reaches what is due. Returns whether it applied.
+pub fn record_return(
+    conn: &mut DbConnection,
+    id: &str,
+    returned_before: i64,
+    quantity: i64,
+    base: i64,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        obligations::table
+            .find(id)
+            .filter(obligations::status.eq("open"))
+            .filter(obligations::quantity_returned.eq(returned_before))
+            .filter((obligations::quantity_returned + quantity).le(obligations::quantity_due)),
+    )
+    .set((
+        obligations::quantity_returned.eq(obligations::quantity_returned + quantity),
+        obligations::base_returned.eq(obligations::base_returned + base),
+    ))
+    .execute(conn)?;
+    if n == 1 {
+        diesel::update(
+            obligations::table
+                .find(id)
+                .filter(obligations::quantity_returned.eq(obligations::quantity_due)),
+        )
+        .set((
+            obligations::status.eq("settled"),
+            obligations::settled_at.eq(at),
+        ))
+        .execute(conn)?;
+    }
+    Ok(n == 1)
+}
+
+pub fn insert_replenishment(conn: &mut DbConnection, row: &ReplenishmentRow) -> QueryResult<()> {
+    diesel::insert_into(replenishments::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<()> {
+    diesel::update(obligations::table.find(&row.obligation_id))
+        .set(obligations::due_date.eq(row.new_due_date))
+        .execute(conn)?;
+    diesel::insert_into(obligation_reschedules::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// The manufacturer's open obligation with the earliest due date before `today`.
+pub fn first_overdue(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+    today: chrono::NaiveDate,
+) -> QueryResult<Option<ObligationRow>> {
+    obligations::table
+        .filter(obligations::manufacturer_id.eq(manufacturer))
+        .filter(obligations::status.eq("open"))
+        .filter(obligations::due_date.lt(today))
+        .select(ObligationRow::as_select())
+        .order(obligations::due_date.asc())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Default)]
+pub struct ObligationFilter {
+    pub manufacturer: Option<String>,
+    pub status: Option<String>,
+    pub after: Option<String>,
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    f: &ObligationFilter,
+    limit: i64,
+) -> QueryResult<Vec<ObligationRow>> {
+    let mut q = obligations::table
+        .select(ObligationRow::as_select())
+        .order(obligations::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(m) = &f.manufacturer {
+        q = q.filter(obligations::manufacturer_id.eq(m.clone()));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(obligations::status.eq(s.clone()));
+    }
+    if let Some(after) = &f.after {
+        q = q.filter(obligations::id.gt(after.clone()));
+    }
+    q.load(conn)
+}

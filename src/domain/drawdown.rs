@@ -1,0 +1,136 @@
+//! The drawdown state machine and the arithmetic of approvals and replenishment.
+
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    PendingApproval,
+    PartiallyApproved,
+    Released,
+    Rejected,
+    Cancelled,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingApproval => "pending_approval",
+            Status::PartiallyApproved => "partially_approved",
+            Status::Released => "released",
+            Status::Rejected => "rejected",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
+        }
+    }
+
+    /// Open requests hold stock and may still be approved, rejected, cancelled or expired;
+    /// every other state is final.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::PendingApproval | Status::PartiallyApproved)
+    }
+
+    pub const OPEN: [&'static str; 2] = ["pending_approval", "partially_approved"];
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Status::PendingApproval,
+            Status::PartiallyApproved,
+            Status::Released,
+            Status::Rejected,
+            Status::Cancelled,
+            Status::Expired,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| format!("unknown drawdown status {s:?}"))
+    }
+}
+
+/// Two approvals when the value `quantity × locked price` reaches the threshold.
+/// `quantity` is in 10^-scale units, the price in micro-USD per unit, the threshold in cents.
+pub fn required_approvals(
+    quantity: i64,
+    scale: u32,
+    price_micros: i64,
+    threshold_cents: i64,
+) -> u8 {
+    // value_cents = quantity / 10^scale × price_micros / 10^6 × 100; compared exactly.
+    let value = i128::from(quantity) * i128::from(price_micros) * 100;
+    let threshold = i128::from(threshold_cents) * 10i128.pow(scale + 6);
+    if value >= threshold {
+        2
+    } else {
+        1
+    }
+}
+
+/// What must come back: `approved × (1 + premium)`, rounded up to the material's scale
+/// (a whole number of minor units).
+pub fn quantity_due(approved: i64, premium: Decimal) -> i64 {
+    (Decimal::from(approved) * (Decimal::ONE + premium))
+        .ceil()
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+/// The base quantity covered once `returned` of `due` has come back: the base share of the
+/// cumulative return, so that partial returns never drift and a full return covers it all.
+pub fn base_covered(returned: i64, due: i64, base: i64) -> i64 {
+    if due == 0 {
+        return base;
+    }
+    i64::try_from(i128::from(returned) * i128::from(base) / i128::from(due)).unwrap_or(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states() {
+        assert!(Status::PendingApproval.is_open());
+        assert!(Status::PartiallyApproved.is_open());
+        for s in [
+            Status::Released,
+            Status::Rejected,
+            Status::Cancelled,
+            Status::Expired,
+        ] {
+            assert!(!s.is_open());
+            assert_eq!(s.as_str().parse::<Status>(), Ok(s));
+        }
+        assert!("done".parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn dual_approval_at_the_threshold() {
+        // 500 kg (scale 3) at 50,000.00 USD/kg = 25,000,000.00 USD: exactly the threshold.
+        let threshold = 2_500_000_000;
+        assert_eq!(required_approvals(500_000, 3, 50_000_000_000, threshold), 2);
+        assert_eq!(required_approvals(499_999, 3, 50_000_000_000, threshold), 1);
+        assert_eq!(required_approvals(1, 0, 0, threshold), 1);
+    }
+
+    #[test]
+    fn premium_rounds_up_to_the_scale() {
+        let p = Decimal::new(5, 2);
+        assert_eq!(quantity_due(100_000, p), 105_000);
+        assert_eq!(quantity_due(1, p), 2, "1.05 units round up to 2");
+        assert_eq!(quantity_due(20, p), 21);
+        assert_eq!(quantity_due(7, Decimal::ZERO), 7);
+    }
+
+    #[test]
+    fn base_covered_is_cumulative() {
+        // base 100, due 105: returning 52 then 53 covers 49 then all 100.
+        assert_eq!(base_covered(52, 105, 100), 49);
+        assert_eq!(base_covered(105, 105, 100), 100);
+        assert_eq!(base_covered(0, 105, 100), 0);
+    }
+}

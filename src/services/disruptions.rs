@@ -1,0 +1,246 @@
+//! Disruptions: proposed by one person, confirmed by another, ended; ending one expires the
+//! drawdowns still open under it.
+
+use super::drawdowns::close_open;
+use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
+use crate::db::disruptions::{CoveredRow, DisruptionRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::decimal::format_fixed;
+use crate::domain::drawdown::Status;
+use crate::domain::policy::Severity;
+use crate::domain::time;
+use crate::domain::validation::{text, Problems};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CoveredMaterial {
+    pub code: String,
+    /// On-hand stock when the disruption became active (null until then).
+    pub on_hand_at_activation: Option<String>,
+    /// Released and held under this disruption.
+    pub released: String,
+    pub held: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DisruptionView {
+    pub id: String,
+    pub title: String,
+    /// `limited`, `severe` or `critical`
+    pub severity: String,
+    pub reason: String,
+    /// `proposed`, `active` or `ended`
+    pub status: String,
+    pub proposed_by: String,
+    pub confirmed_by: Option<String>,
+    pub ended_by: Option<String>,
+    pub created_at: String,
+    pub activated_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub materials: Vec<CoveredMaterial>,
+}
+
+fn view(conn: &mut DbConnection, d: DisruptionRow) -> Result<DisruptionView, ServiceError> {
+    let scales = db::materials::scales(conn)?;
+    let covered = db::disruptions::covered(conn, &d.id)?
+        .into_iter()
+        .map(|c| {
+            let s = scales.get(&c.material_code).copied().unwrap_or(0);
+            CoveredMaterial {
+                on_hand_at_activation: c.on_hand_at_activation.map(|q| format_fixed(q, s)),
+                released: format_fixed(c.released, s),
+                held: format_fixed(c.held, s),
+                code: c.material_code,
+            }
+        })
+        .collect();
+    let ts = |t: Option<chrono::NaiveDateTime>| t.as_ref().map(time::format_rfc3339);
+    Ok(DisruptionView {
+        id: d.id,
+        title: d.title,
+        severity: d.severity,
+        reason: d.reason,
+        status: d.status,
+        proposed_by: d.proposed_by,
+        confirmed_by: d.confirmed_by,
+        ended_by: d.ended_by,
+        created_at: time::format_rfc3339(&d.created_at),
+        activated_at: ts(d.activated_at),
+        ended_at: ts(d.ended_at),
+        materials: covered,
+    })
+}
+
+pub struct Proposal {
+    pub title: String,
+    pub materials: Vec<String>,
+    pub severity: String,
+    pub reason: String,
+}
+
+pub async fn propose(db: &Db, ctx: WriteCtx, p: Proposal) -> Result<Reply, ServiceError> {
+    let mut problems = Problems::default();
+    let title = problems.check("title", text(&p.title, 200));
+    let reason = problems.check("reason", text(&p.reason, 4000));
+    let severity = problems.check("severity", p.severity.parse::<Severity>());
+    let codes: BTreeSet<String> = p.materials.iter().cloned().collect();
+    let materials = problems.check(
+        "materials",
+        if codes.is_empty() {
+            Err("must name at least one material")
+        } else if codes.len() != p.materials.len() {
+            Err("must not repeat a material")
+        } else {
+            Ok(codes)
+        },
+    );
+    let (title, reason, severity, materials) = problems
+        .finish(|| Some((title?, reason?, severity?, materials?)))
+        .map_err(ServiceError::Validation)?;
+    let by = ctx.actor.sub.clone();
+    write(db, ctx, 201, move |conn| {
+        for code in &materials {
+            if db::materials::find_by_code(conn, code)?.is_none() {
+                return Err(ServiceError::validation(
+                    "materials",
+                    format!("no material {code:?}"),
+                ));
+            }
+        }
+        let row = DisruptionRow {
+            id: db::new_id(),
+            title: title.clone(),
+            severity: severity.as_str().to_owned(),
+            reason: reason.clone(),
+            status: "proposed".into(),
+            proposed_by: by.clone(),
+            confirmed_by: None,
+            ended_by: None,
+            created_at: time::now(),
+            activated_at: None,
+            ended_at: None,
+        };
+        let covered: Vec<CoveredRow> = materials
+            .iter()
+            .map(|code| CoveredRow {
+                disruption_id: row.id.clone(),
+                material_code: code.clone(),
+                on_hand_at_activation: None,
+                released: 0,
+                held: 0,
+            })
+            .collect();
+        db::disruptions::insert(conn, &row, &covered)?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: view(conn, row)?,
+        })
+    })
+    .await
+}
+
+fn find(conn: &mut DbConnection, id: &str) -> Result<DisruptionRow, ServiceError> {
+    db::disruptions::find(conn, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no disruption {id}")))
+}
+
+/// Activates a proposed disruption; the proposer may not confirm their own proposal.
+pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
+    let by = ctx.actor.sub.clone();
+    write(db, ctx, 200, move |conn| {
+        let d = find(conn, &id)?;
+        if d.status != "proposed" {
+            return Err(ServiceError::InvalidState(format!(
+                "disruption {id} is {}, not proposed",
+                d.status
+            )));
+        }
+        if d.proposed_by == by {
+            return Err(ServiceError::Rule {
+                code: "self_confirmation_forbidden",
+                detail: "a disruption must be confirmed by someone other than its proposer".into(),
+                figures: json!({"proposed_by": d.proposed_by, "confirmed_by": by}),
+            });
+        }
+        let now = time::now();
+        if !db::disruptions::transition(conn, &id, "proposed", "active", &by, now)? {
+            return Err(ServiceError::InvalidState(format!(
+                "disruption {id} is no longer proposed"
+            )));
+        }
+        // The base of the limited cap: stock on hand at this moment.
+        for c in db::disruptions::covered(conn, &id)? {
+            let m = db::materials::find_by_code(conn, &c.material_code)?
+                .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
+            db::disruptions::set_on_hand_at_activation(conn, &id, &m.code, m.on_hand)?;
+        }
+        let d = find(conn, &id)?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(conn, d)?,
+        })
+    })
+    .await
+}
+
+/// Ends a proposed or active disruption and expires the drawdowns still open under it.
+pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
+    let by = ctx.actor.sub.clone();
+    write(db, ctx, 200, move |conn| {
+        let d = find(conn, &id)?;
+        let now = time::now();
+        if d.status == "ended"
+            || !db::disruptions::transition(conn, &id, &d.status, "ended", &by, now)?
+        {
+            return Err(ServiceError::InvalidState(format!(
+                "disruption {id} has already ended"
+            )));
+        }
+        for drawdown in db::drawdowns::open_under(conn, &id)? {
+            close_open(conn, &drawdown, Status::Expired, None)?;
+        }
+        let d = find(conn, &id)?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(conn, d)?,
+        })
+    })
+    .await
+}
+
+pub async fn get(db: &Db, id: String) -> Result<DisruptionView, ServiceError> {
+    db.run(move |conn| {
+        let d = find(conn, &id)?;
+        view(conn, d)
+    })
+    .await
+}
+
+pub async fn list(
+    db: &Db,
+    status: Option<String>,
+    page: PageRequest,
+) -> Result<Page<DisruptionView>, ServiceError> {
+    db.run(move |conn| {
+        let rows = db::disruptions::page(
+            conn,
+            status.as_deref(),
+            page.after.as_deref(),
+            fetch_limit(&page),
+        )?;
+        let more = rows.len() > page.limit;
+        let mut items = Vec::new();
+        for r in rows.into_iter().take(page.limit) {
+            items.push(view(conn, r)?);
+        }
+        let next = if more {
+            items.last().map(|d: &DisruptionView| d.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    })
+    .await
+}

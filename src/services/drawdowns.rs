@@ -1,0 +1,717 @@
+//! Drawdowns: a manufacturer's request to draw stock during a declared disruption. Submit
+//! checks the release rules and holds the quantity; approvals (one or two operators) release
+//! it from the oldest lots in the same transaction and create the obligation to replenish.
+
+use super::{
+    ensure_visible, fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
+};
+use crate::db::disruptions::{CoveredRow, DisruptionRow};
+use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
+use crate::db::materials::MaterialRow;
+use crate::db::obligations::ObligationRow;
+use crate::db::{self, Db, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::decimal::format_fixed;
+use crate::domain::drawdown::{quantity_due, required_approvals, Status};
+use crate::domain::lot::positive_quantity;
+use crate::domain::policy::{
+    check_release, AllocationFacts, Decision, DisruptionFacts, Facts, ManufacturerFacts,
+    OverdueFacts, Policy, Refusal, Severity,
+};
+use crate::domain::time;
+use crate::ledger::{accounts, holds, LedgerError};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The policy values a request was decided under, stored with it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PolicyRecord {
+    pub severity: String,
+    /// Share of the allocation drawable under that severity.
+    pub share: String,
+    /// q + outstanding + held could not exceed this.
+    pub allocation_limit: String,
+    /// Limited disruptions: the cap on released + held under the disruption.
+    pub disruption_cap: Option<String>,
+    pub strategic_floor: String,
+    pub floor_waived: bool,
+    pub dual_approval_threshold_usd: String,
+    pub replenish_premium: String,
+    pub replenish_term_days: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApprovalView {
+    pub operator: String,
+    pub at: String,
+    /// The quantity standing after this approval.
+    pub quantity: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PickView {
+    pub lot_id: String,
+    pub facility: String,
+    pub quantity: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DrawdownView {
+    pub id: String,
+    pub manufacturer_id: String,
+    pub material: String,
+    /// The quantity standing (approvals may lower it).
+    pub quantity: String,
+    pub quantity_requested: String,
+    /// pending_approval, partially_approved, released, rejected, cancelled, expired
+    pub status: String,
+    pub disruption_id: String,
+    pub required_approvals: i32,
+    pub approvals: Vec<ApprovalView>,
+    pub justification: String,
+    pub needed_by: Option<String>,
+    pub created_at: String,
+    pub released_at: Option<String>,
+    pub closed_at: Option<String>,
+    /// The lots drawn, oldest first (released drawdowns).
+    pub picks: Vec<PickView>,
+    pub obligation_id: Option<String>,
+    pub reject_reason: Option<String>,
+    pub policy: PolicyRecord,
+}
+
+fn scale_of(m: &MaterialRow) -> u32 {
+    u32::try_from(m.scale).unwrap_or(0)
+}
+
+fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, ServiceError> {
+    db::materials::find_by_code(conn, code)?
+        .ok_or_else(|| ServiceError::Internal(format!("material {code} vanished")))
+}
+
+fn view(conn: &mut DbConnection, d: DrawdownRow) -> Result<DrawdownView, ServiceError> {
+    let scale = scale_of(&material(conn, &d.material_code)?);
+    let approvals = db::drawdowns::approvals(conn, &d.id)?;
+    let picks = db::drawdowns::picks(conn, &d.id)?;
+    Ok(render(d, approvals, picks, scale))
+}
+
+fn render(
+    d: DrawdownRow,
+    approvals: Vec<ApprovalRow>,
+    picks: Vec<PickRow>,
+    scale: u32,
+) -> DrawdownView {
+    let q = |v: i64| format_fixed(v, scale);
+    let ts = |t: &chrono::NaiveDateTime| time::format_rfc3339(t);
+    let released = d.status == Status::Released.as_str();
+    DrawdownView {
+        quantity: q(d.quantity),
+        quantity_requested: q(d.quantity_requested),
+        approvals: approvals
+            .into_iter()
+            .map(|a| ApprovalView {
+                operator: a.operator,
+                at: ts(&a.at),
+                quantity: q(a.quantity),
+            })
+            .collect(),
+        picks: picks
+            .into_iter()
+            .map(|p| PickView {
+                lot_id: p.lot_id,
+                facility: p.facility,
+                quantity: q(p.quantity),
+            })
+            .collect(),
+        needed_by: d.needed_by.map(|n| n.to_string()),
+        created_at: ts(&d.created_at),
+        released_at: d.closed_at.as_ref().filter(|_| released).map(ts),
+        closed_at: d.closed_at.as_ref().map(ts),
+        policy: serde_json::from_str(&d.policy).unwrap_or_else(|_| PolicyRecord {
+            severity: String::new(),
+            share: String::new(),
+            allocation_limit: String::new(),
+            disruption_cap: None,
+            strategic_floor: String::new(),
+            floor_waived: false,
+            dual_approval_threshold_usd: String::new(),
+            replenish_premium: String::new(),
+            replenish_term_days: 0,
+        }),
+        id: d.id,
+        manufacturer_id: d.manufacturer_id,
+        material: d.material_code,
+        status: d.status,
+        disruption_id: d.disruption_id,
+        required_approvals: d.required_approvals,
+        justification: d.justification,
+        obligation_id: d.obligation_id,
+        reject_reason: d.reject_reason,
+    }
+}
+
+/// The active disruption covering `material` with the highest severity (the earliest
+/// activated among equals).
+fn governing_disruption(
+    conn: &mut DbConnection,
+    material: &str,
+) -> Result<Option<(DisruptionRow, CoveredRow, Severity)>, ServiceError> {
+    let mut best: Option<(DisruptionRow, CoveredRow, Severity)> = None;
+    for (d, c) in db::disruptions::active_covering(conn, material)? {
+        let Ok(s) = d.severity.parse::<Severity>() else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(_, _, b)| s > *b) {
+            best = Some((d, c, s));
+        }
+    }
+    Ok(best)
+}
+
+/// Turns a refusal into the rule error of API.md, figures in the material's unit.
+fn refusal(r: Refusal, scale: u32) -> ServiceError {
+    let q = |v: i64| format_fixed(v, scale);
+    let code = r.code();
+    let (detail, figures) = match r {
+        Refusal::NoActiveDisruption => (
+            "no active disruption covers this material".to_owned(),
+            json!({}),
+        ),
+        Refusal::NotEligible { suspended, allocation } => (
+            if suspended {
+                "the manufacturer is suspended".to_owned()
+            } else {
+                "the manufacturer has no allocation of this material".to_owned()
+            },
+            json!({"suspended": suspended, "allocation": q(allocation)}),
+        ),
+        Refusal::ObligationOverdue { obligation_id, due_date, remaining } => (
+            format!("obligation {obligation_id} was due on {due_date} and is not settled"),
+            json!({"obligation_id": obligation_id, "due_date": due_date.to_string(), "quantity_remaining": q(remaining)}),
+        ),
+        Refusal::AllocationExceeded { requested, outstanding, held, allocation, share, limit } => (
+            format!(
+                "{} requested + {} outstanding + {} held exceeds {} × allocation {} = {}",
+                q(requested), q(outstanding), q(held), share.normalize(), q(allocation), q(limit)
+            ),
+            json!({"requested": q(requested), "outstanding": q(outstanding), "held": q(held),
+                   "allocation": q(allocation), "share": share.normalize().to_string(), "limit": q(limit)}),
+        ),
+        Refusal::DisruptionCapExceeded { requested, released_under, held_under, on_hand_at_activation, cap_share, cap } => (
+            format!(
+                "{} requested + {} released + {} held under this limited disruption exceeds {} × {} = {}",
+                q(requested), q(released_under), q(held_under), cap_share.normalize(), q(on_hand_at_activation), q(cap)
+            ),
+            json!({"requested": q(requested), "released_under": q(released_under), "held_under": q(held_under),
+                   "on_hand_at_activation": q(on_hand_at_activation), "cap_share": cap_share.normalize().to_string(),
+                   "limit": q(cap)}),
+        ),
+        Refusal::InsufficientStock { requested, available } => (
+            format!("{} requested, {} available", q(requested), q(available)),
+            json!({"requested": q(requested), "available": q(available)}),
+        ),
+        Refusal::FloorBreach { requested, available, strategic_floor } => (
+            format!(
+                "{} requested would leave {} available, below the strategic floor {}",
+                q(requested), q(available - requested), q(strategic_floor)
+            ),
+            json!({"requested": q(requested), "available": q(available), "strategic_floor": q(strategic_floor)}),
+        ),
+    };
+    ServiceError::Rule {
+        code,
+        detail,
+        figures,
+    }
+}
+
+pub struct Submission {
+    pub material: String,
+    pub quantity: String,
+    pub justification: String,
+    pub needed_by: Option<String>,
+}
+
+fn justification(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > 4000 {
+        return Err("must be 1-4000 characters".into());
+    }
+    if t.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(t.to_owned())
+}
+
+/// Everything the rules look at, read now.
+fn facts(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+    m: &MaterialRow,
+    requested: i64,
+    governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
+) -> Result<Facts, ServiceError> {
+    let today = time::now().date();
+    let mfr = db::manufacturers::find(conn, manufacturer)?;
+    let allocation = db::manufacturers::allocation(conn, manufacturer, &m.code)?;
+    let overdue = db::obligations::first_overdue(conn, manufacturer, today)?;
+    let stock = material(conn, &m.code)?;
+    Ok(Facts {
+        requested,
+        disruption: governing.map(|(_, c, s)| DisruptionFacts {
+            severity: *s,
+            on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
+            released_under: c.released,
+            held_under: c.held,
+        }),
+        manufacturer: mfr.map(|r| ManufacturerFacts {
+            suspended: r.status != "active",
+            tier: r
+                .priority_tier
+                .parse()
+                .unwrap_or(crate::domain::policy::Tier::Commercial),
+        }),
+        allocation: allocation.map(|a| AllocationFacts {
+            quantity: a.quantity,
+            outstanding: a.outstanding,
+            held: a.held,
+        }),
+        overdue: overdue.map(|o| OverdueFacts {
+            obligation_id: o.id,
+            due_date: o.due_date,
+            remaining: o.quantity_due - o.quantity_returned,
+        }),
+        available: stock.on_hand - stock.held,
+        strategic_floor: stock.strategic_floor,
+    })
+}
+
+pub async fn submit(
+    db: &Db,
+    policy: Policy,
+    ctx: WriteCtx,
+    s: Submission,
+) -> Result<Reply, ServiceError> {
+    let manufacturer = ctx.actor.org.clone().unwrap_or_default();
+    let justification = justification(&s.justification)
+        .map_err(|e| ServiceError::validation("justification", e))?;
+    let needed_by = s
+        .needed_by
+        .as_deref()
+        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+        .transpose()
+        .map_err(|_| ServiceError::validation("needed_by", "must be a date YYYY-MM-DD"))?;
+    write(db, ctx, 201, move |conn| {
+        let m = db::materials::find_by_code(conn, &s.material)?.ok_or_else(|| {
+            ServiceError::validation("material", format!("no material {:?}", s.material))
+        })?;
+        let scale = scale_of(&m);
+        let q = positive_quantity(&s.quantity, scale)
+            .map_err(|e| ServiceError::validation("quantity", e))?;
+        let governing = governing_disruption(conn, &m.code)?;
+        let decision = check_release(
+            &policy,
+            &facts(conn, &manufacturer, &m, q, governing.as_ref())?,
+        )
+        .map_err(|r| refusal(r, scale))?;
+        let (d, _, _) = governing
+            .as_ref()
+            .ok_or_else(|| ServiceError::Internal("rules passed without a disruption".into()))?;
+        let allocation = db::manufacturers::allocation(conn, &manufacturer, &m.code)?
+            .ok_or_else(|| ServiceError::Internal("rules passed without an allocation".into()))?;
+        hold_everything(
+            conn,
+            &policy,
+            &manufacturer,
+            &m,
+            q,
+            &decision,
+            &d.id,
+            allocation.quantity,
+            governing.as_ref(),
+        )?;
+        let id = db::new_id();
+        let hold = match holds::place(
+            conn,
+            &m.code,
+            q,
+            decision.min_available_after,
+            Some(id.clone()),
+        ) {
+            Ok(hold) => hold,
+            Err(LedgerError::Short { .. }) => {
+                // Rules 4 and 5 held in the writes above; stock is what failed: say which
+                // stock rule, with the figures as they are now.
+                let f = facts(conn, &manufacturer, &m, q, governing.as_ref())?;
+                let stock_rule = if q > f.available {
+                    Refusal::InsufficientStock {
+                        requested: q,
+                        available: f.available,
+                    }
+                } else {
+                    Refusal::FloorBreach {
+                        requested: q,
+                        available: f.available,
+                        strategic_floor: f.strategic_floor,
+                    }
+                };
+                return Err(refusal(stock_rule, scale));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let record = PolicyRecord {
+            severity: decision.severity.as_str().to_owned(),
+            share: decision.share.normalize().to_string(),
+            allocation_limit: format_fixed(decision.allocation_limit, scale),
+            disruption_cap: decision.cap.map(|c| format_fixed(c, scale)),
+            strategic_floor: format_fixed(m.strategic_floor, scale),
+            floor_waived: decision.floor_waived,
+            dual_approval_threshold_usd: format_fixed(policy.dual_approval_threshold_cents, 2),
+            replenish_premium: policy.replenish_premium.normalize().to_string(),
+            replenish_term_days: policy.replenish_term_days,
+        };
+        let row = DrawdownRow {
+            id: id.clone(),
+            manufacturer_id: manufacturer.clone(),
+            material_code: m.code.clone(),
+            disruption_id: d.id.clone(),
+            quantity_requested: q,
+            quantity: q,
+            status: Status::PendingApproval.as_str().to_owned(),
+            required_approvals: i32::from(required_approvals(
+                q,
+                scale,
+                allocation.locked_price_micros,
+                policy.dual_approval_threshold_cents,
+            )),
+            hold_id: hold,
+            justification: justification.clone(),
+            needed_by,
+            policy: serde_json::to_string(&record)?,
+            reject_reason: None,
+            obligation_id: None,
+            release_entry_seq: None,
+            created_at: time::now(),
+            closed_at: None,
+            version: 0,
+        };
+        db::drawdowns::insert(conn, &row)?;
+        Ok(Effect {
+            target: Some(id),
+            body: render(row, Vec::new(), Vec::new(), scale),
+        })
+    })
+    .await
+}
+
+/// Raises the allocation's and the disruption's held figures, each under its rule's limit
+/// in the write itself; a refused write reports its rule with the figures as they are now.
+#[allow(clippy::too_many_arguments)]
+fn hold_everything(
+    conn: &mut DbConnection,
+    policy: &Policy,
+    manufacturer: &str,
+    m: &MaterialRow,
+    q: i64,
+    decision: &Decision,
+    disruption: &str,
+    allocation_quantity: i64,
+    governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
+) -> Result<(), ServiceError> {
+    let scale = scale_of(m);
+    if !db::manufacturers::hold(
+        conn,
+        manufacturer,
+        &m.code,
+        q,
+        allocation_quantity,
+        decision.allocation_limit,
+    )? {
+        // Re-read: the entitlement or what is held against it changed since the check.
+        return Err(
+            match check_release(policy, &facts(conn, manufacturer, m, q, governing)?) {
+                Err(r) => refusal(r, scale),
+                Ok(_) => ServiceError::Transient("allocation changed while holding".into()),
+            },
+        );
+    }
+    if !db::disruptions::hold(conn, disruption, &m.code, q, decision.cap)? {
+        let c = db::disruptions::covered(conn, disruption)?
+            .into_iter()
+            .find(|c| c.material_code == m.code)
+            .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
+        return Err(refusal(
+            Refusal::DisruptionCapExceeded {
+                requested: q,
+                released_under: c.released,
+                held_under: c.held,
+                on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
+                cap_share: policy.limited_cap_share,
+                cap: decision.cap.unwrap_or(0),
+            },
+            scale,
+        ));
+    }
+    Ok(())
+}
+
+fn locked(conn: &mut DbConnection, id: &str) -> Result<DrawdownRow, ServiceError> {
+    if !db::drawdowns::lock(conn, id)? {
+        return Err(ServiceError::NotFound(format!("no drawdown {id}")));
+    }
+    db::drawdowns::find(conn, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id}")))
+}
+
+fn ensure_open(d: &DrawdownRow, action: &str) -> Result<(), ServiceError> {
+    let open = d.status.parse::<Status>().is_ok_and(Status::is_open);
+    if open {
+        Ok(())
+    } else {
+        Err(ServiceError::InvalidState(format!(
+            "drawdown {} is {}: it cannot be {action}",
+            d.id, d.status
+        )))
+    }
+}
+
+/// Closes an open drawdown without releasing it (rejected, cancelled, expired): the hold is
+/// voided and the allocation's and disruption's held figures fall back.
+pub(crate) fn close_open(
+    conn: &mut DbConnection,
+    id: &str,
+    status: Status,
+    reason: Option<String>,
+) -> Result<DrawdownRow, ServiceError> {
+    let mut d = locked(conn, id)?;
+    ensure_open(&d, status.as_str())?;
+    holds::void(conn, &d.hold_id)?;
+    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -d.quantity, 0)?
+        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -d.quantity, 0)?
+    {
+        return Err(ServiceError::Internal(
+            "held figures out of step with the drawdown".into(),
+        ));
+    }
+    d.status = status.as_str().to_owned();
+    d.reject_reason = reason;
+    d.closed_at = Some(time::now());
+    db::drawdowns::update(conn, &d)?;
+    Ok(d)
+}
+
+pub async fn approve(
+    db: &Db,
+    ctx: WriteCtx,
+    id: String,
+    quantity: Option<String>,
+) -> Result<Reply, ServiceError> {
+    let operator = ctx.actor.sub.clone();
+    write(db, ctx, 200, move |conn| {
+        let mut d = locked(conn, &id)?;
+        ensure_open(&d, "approved")?;
+        let m = material(conn, &d.material_code)?;
+        let scale = scale_of(&m);
+        if governing_disruption(conn, &m.code)?.is_none() {
+            return Err(refusal(Refusal::NoActiveDisruption, scale));
+        }
+        let approvals = db::drawdowns::approvals(conn, &id)?;
+        if approvals.iter().any(|a| a.operator == operator) {
+            return Err(ServiceError::Rule {
+                code: "duplicate_approval",
+                detail: format!("{operator} has already approved this drawdown; a second approval must come from another operator"),
+                figures: json!({"operator": operator, "approvals": approvals.len(), "required_approvals": d.required_approvals}),
+            });
+        }
+        if let Some(text) = &quantity {
+            let lowered = positive_quantity(text, scale).map_err(|e| ServiceError::validation("quantity", e))?;
+            if lowered > d.quantity {
+                return Err(ServiceError::validation(
+                    "quantity",
+                    format!("may only lower the request ({} standing)", format_fixed(d.quantity, scale)),
+                ));
+            }
+            lower(conn, &d, lowered)?;
+            d.quantity = lowered;
+        }
+        let now = time::now();
+        db::drawdowns::insert_approval(
+            conn,
+            &ApprovalRow {
+                drawdown_id: id.clone(),
+                operator: operator.clone(),
+                quantity: d.quantity,
+                at: now,
+            },
+        )?;
+        if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
+            release(conn, &mut d)?;
+        } else {
+            d.status = Status::PartiallyApproved.as_str().to_owned();
+            db::drawdowns::update(conn, &d)?;
+        }
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(conn, d)?,
+        })
+    })
+    .await
+}
+
+/// Lowers the standing quantity: the difference leaves every hold at once.
+fn lower(conn: &mut DbConnection, d: &DrawdownRow, to: i64) -> Result<(), ServiceError> {
+    let freed = d.quantity - to;
+    if freed == 0 {
+        return Ok(());
+    }
+    holds::lower(conn, &d.hold_id, to)?;
+    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -freed, 0)?
+        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -freed, 0)?
+    {
+        return Err(ServiceError::Internal(
+            "held figures out of step with the drawdown".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The final approval: stock leaves the oldest lots to the manufacturer in one journal
+/// entry, and the obligation to return it with the premium is created.
+fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceError> {
+    let record: PolicyRecord = serde_json::from_str(&d.policy)?;
+    let premium: rust_decimal::Decimal = record
+        .replenish_premium
+        .parse()
+        .map_err(|_| ServiceError::Internal("stored premium unreadable".into()))?;
+    let q = d.quantity;
+    let (picks, entry) = holds::post(
+        conn,
+        &d.hold_id,
+        q,
+        &accounts::released(&d.manufacturer_id, &d.material_code),
+        "release",
+        Some(d.id.clone()),
+    )?;
+    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -q, q)?
+        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -q, q)?
+    {
+        return Err(ServiceError::Internal(
+            "held figures out of step with the drawdown".into(),
+        ));
+    }
+    let rows: Vec<PickRow> = picks
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PickRow {
+            drawdown_id: d.id.clone(),
+            idx: i32::try_from(i).unwrap_or(i32::MAX),
+            lot_id: p.lot.id.clone(),
+            facility: p.lot.facility_code.clone(),
+            quantity: p.quantity,
+        })
+        .collect();
+    db::drawdowns::insert_picks(conn, &rows)?;
+    let now = time::now();
+    let obligation = ObligationRow {
+        id: db::new_id(),
+        drawdown_id: d.id.clone(),
+        manufacturer_id: d.manufacturer_id.clone(),
+        material_code: d.material_code.clone(),
+        base_quantity: q,
+        quantity_due: quantity_due(q, premium),
+        quantity_returned: 0,
+        base_returned: 0,
+        due_date: now.date() + chrono::Days::new(u64::from(record.replenish_term_days)),
+        status: "open".into(),
+        created_at: now,
+        settled_at: None,
+    };
+    db::obligations::insert(conn, &obligation)?;
+    d.status = Status::Released.as_str().to_owned();
+    d.obligation_id = Some(obligation.id);
+    d.release_entry_seq = Some(entry.seq);
+    d.closed_at = Some(now);
+    db::drawdowns::update(conn, d)?;
+    Ok(())
+}
+
+pub async fn reject(
+    db: &Db,
+    ctx: WriteCtx,
+    id: String,
+    reason: String,
+) -> Result<Reply, ServiceError> {
+    let reason = crate::domain::validation::text(&reason, 4000)
+        .map_err(|e| ServiceError::validation("reason", e))?;
+    write(db, ctx, 200, move |conn| {
+        let d = close_open(conn, &id, Status::Rejected, Some(reason.clone()))?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(conn, d)?,
+        })
+    })
+    .await
+}
+
+pub async fn cancel(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
+    let actor = ctx.actor.clone();
+    write(db, ctx, 200, move |conn| {
+        let d = db::drawdowns::find(conn, &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id}")))?;
+        ensure_visible(&actor, &d.manufacturer_id)?;
+        let d = close_open(conn, &id, Status::Cancelled, None)?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(conn, d)?,
+        })
+    })
+    .await
+}
+
+pub async fn get(db: &Db, actor: Actor, id: String) -> Result<DrawdownView, ServiceError> {
+    db.run(move |conn| {
+        let d = db::drawdowns::find(conn, &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id}")))?;
+        ensure_visible(&actor, &d.manufacturer_id)?;
+        view(conn, d)
+    })
+    .await
+}
+
+pub async fn list(
+    db: &Db,
+    actor: Actor,
+    mut filter: DrawdownFilter,
+    page: PageRequest,
+) -> Result<Page<DrawdownView>, ServiceError> {
+    if let Some(org) = actor.org.clone() {
+        // A manufacturer lists its own drawdowns, whatever filter it passed.
+        if filter.manufacturer.as_ref().is_some_and(|m| *m != org) {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        filter.manufacturer = Some(org);
+    }
+    filter.after = page.after.clone();
+    db.run(move |conn| {
+        let rows = db::drawdowns::page(conn, &filter, fetch_limit(&page))?;
+        let more = rows.len() > page.limit;
+        let mut items = Vec::new();
+        for r in rows.into_iter().take(page.limit) {
+            items.push(view(conn, r)?);
+        }
+        let next = if more {
+            items.last().map(|d: &DrawdownView| d.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    })
+    .await
+}

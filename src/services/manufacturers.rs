@@ -1,0 +1,265 @@
+//! Manufacturers and their allocations (entitlements with a locked price).
+
+use super::{
+    ensure_visible, fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
+};
+use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::decimal::{format_fixed, parse_fixed};
+use crate::domain::lot::UNIT_PRICE_SCALE;
+use crate::domain::policy::{Policy, Severity, Tier};
+use crate::domain::time;
+use crate::domain::validation::{text, Problems};
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ManufacturerView {
+    pub id: String,
+    pub name: String,
+    /// `defense`, `critical` or `commercial`
+    pub priority_tier: String,
+    /// `active` or `suspended`
+    pub status: String,
+    pub created_at: String,
+}
+
+impl From<ManufacturerRow> for ManufacturerView {
+    fn from(r: ManufacturerRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            priority_tier: r.priority_tier,
+            status: r.status,
+            created_at: time::format_rfc3339(&r.created_at),
+        }
+    }
+}
+
+pub async fn create(
+    db: &Db,
+    ctx: WriteCtx,
+    name: String,
+    tier: String,
+) -> Result<Reply, ServiceError> {
+    let mut p = Problems::default();
+    let name = p.check("name", text(&name, 200));
+    let tier = p.check("priority_tier", tier.parse::<Tier>());
+    let (name, tier) = p
+        .finish(|| Some((name?, tier?)))
+        .map_err(ServiceError::Validation)?;
+    write(db, ctx, 201, move |conn| {
+        let row = ManufacturerRow {
+            id: db::new_id(),
+            name: name.clone(),
+            priority_tier: tier.as_str().to_owned(),
+            status: "active".into(),
+            created_at: time::now(),
+        };
+        db::manufacturers::insert(conn, &row)
+            .map_err(ServiceError::from)
+            .map_err(ServiceError::unique_as_conflict(format!(
+                "a manufacturer named {name:?} already exists"
+            )))?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: ManufacturerView::from(row),
+        })
+    })
+    .await
+}
+
+pub(crate) fn find(conn: &mut DbConnection, id: &str) -> Result<ManufacturerRow, ServiceError> {
+    db::manufacturers::find(conn, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no manufacturer {id}")))
+}
+
+pub async fn get(db: &Db, actor: Actor, id: String) -> Result<ManufacturerView, ServiceError> {
+    ensure_visible(&actor, &id)?;
+    db.run(move |conn| Ok(find(conn, &id)?.into())).await
+}
+
+pub async fn list(db: &Db, page: PageRequest) -> Result<Page<ManufacturerView>, ServiceError> {
+    db.run(move |conn| {
+        let rows = db::manufacturers::page(conn, page.after.as_deref(), fetch_limit(&page))?;
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |r| r.id.clone(),
+            ManufacturerView::from,
+        ))
+    })
+    .await
+}
+
+/// Suspends (`active` → `suspended`) or reinstates (`suspended` → `active`).
+pub async fn set_status(
+    db: &Db,
+    ctx: WriteCtx,
+    id: String,
+    suspend: bool,
+) -> Result<Reply, ServiceError> {
+    let (from, to) = if suspend {
+        ("active", "suspended")
+    } else {
+        ("suspended", "active")
+    };
+    write(db, ctx, 200, move |conn| {
+        let m = find(conn, &id)?;
+        if !db::manufacturers::set_status(conn, &id, from, to)? {
+            return Err(ServiceError::InvalidState(format!(
+                "manufacturer {id} is {}, not {from}",
+                m.status
+            )));
+        }
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: ManufacturerView::from(find(conn, &id)?),
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AllocationView {
+    pub manufacturer_id: String,
+    pub material: String,
+    /// The entitlement, in the material's unit.
+    pub quantity: String,
+    /// USD per unit locked in.
+    pub locked_price_usd: String,
+    /// Released and not yet replenished (base quantity).
+    pub outstanding: String,
+    /// Held by pending drawdowns.
+    pub held: String,
+    /// What a new drawdown may ask for now under the release rules' share of the entitlement
+    /// (0 without an active disruption covering the material, or while suspended); stock
+    /// and floor limits apply on top.
+    pub drawable_now: String,
+    pub updated_at: String,
+}
+
+/// The share of the entitlement left under the highest-severity active disruption.
+fn drawable_now(
+    conn: &mut DbConnection,
+    policy: &Policy,
+    m: &ManufacturerRow,
+    a: &AllocationRow,
+) -> Result<i64, ServiceError> {
+    if m.status != "active" {
+        return Ok(0);
+    }
+    let severity = db::disruptions::active_covering(conn, &a.material_code)?
+        .into_iter()
+        .filter_map(|(d, _)| d.severity.parse::<Severity>().ok())
+        .max();
+    Ok(severity.map_or(0, |s| {
+        let limit = (policy.share(s) * rust_decimal::Decimal::from(a.quantity))
+            .floor()
+            .try_into()
+            .unwrap_or(i64::MAX);
+        (limit - a.outstanding - a.held).max(0)
+    }))
+}
+
+fn allocation_view(
+    conn: &mut DbConnection,
+    policy: &Policy,
+    m: &ManufacturerRow,
+    a: AllocationRow,
+) -> Result<AllocationView, ServiceError> {
+    let scale = db::materials::find_by_code(conn, &a.material_code)?
+        .map_or(0, |mat| u32::try_from(mat.scale).unwrap_or(0));
+    let drawable = drawable_now(conn, policy, m, &a)?;
+    Ok(AllocationView {
+        manufacturer_id: a.manufacturer_id,
+        material: a.material_code,
+        quantity: format_fixed(a.quantity, scale),
+        locked_price_usd: format_fixed(a.locked_price_micros, UNIT_PRICE_SCALE),
+        outstanding: format_fixed(a.outstanding, scale),
+        held: format_fixed(a.held, scale),
+        drawable_now: format_fixed(drawable, scale),
+        updated_at: time::format_rfc3339(&a.updated_at),
+    })
+}
+
+pub async fn put_allocation(
+    db: &Db,
+    policy: Policy,
+    ctx: WriteCtx,
+    manufacturer: String,
+    material: String,
+    quantity: String,
+    price: String,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 200, move |conn| {
+        let m = find(conn, &manufacturer)?;
+        let mat = db::materials::find_by_code(conn, &material)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no material {material}")))?;
+        let mut p = Problems::default();
+        let scale = u32::try_from(mat.scale).unwrap_or(0);
+        let q = p.check(
+            "quantity",
+            parse_fixed(&quantity, scale)
+                .map_err(|e| e.to_string())
+                .and_then(|q| {
+                    if q < 0 {
+                        Err("must not be negative".to_owned())
+                    } else {
+                        Ok(q)
+                    }
+                }),
+        );
+        let price = p.check(
+            "locked_price_usd",
+            parse_fixed(&price, UNIT_PRICE_SCALE)
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    if c < 0 {
+                        Err("must not be negative".to_owned())
+                    } else {
+                        Ok(c)
+                    }
+                }),
+        );
+        let (q, price) = p
+            .finish(|| Some((q?, price?)))
+            .map_err(ServiceError::Validation)?;
+        db::manufacturers::put_allocation(
+            conn,
+            &AllocationRow {
+                manufacturer_id: m.id.clone(),
+                material_code: mat.code.clone(),
+                quantity: q,
+                locked_price_micros: price,
+                outstanding: 0,
+                held: 0,
+                updated_at: time::now(),
+            },
+        )?;
+        let row = db::manufacturers::allocation(conn, &m.id, &mat.code)?
+            .ok_or_else(|| ServiceError::Internal("allocation vanished".into()))?;
+        Ok(Effect {
+            target: Some(format!("{}/{}", m.id, mat.code)),
+            body: allocation_view(conn, &policy, &m, row)?,
+        })
+    })
+    .await
+}
+
+pub async fn allocations(
+    db: &Db,
+    policy: Policy,
+    actor: Actor,
+    manufacturer: String,
+) -> Result<Vec<AllocationView>, ServiceError> {
+    ensure_visible(&actor, &manufacturer)?;
+    db.run(move |conn| {
+        let m = find(conn, &manufacturer)?;
+        db::manufacturers::allocations_of(conn, &m.id)?
+            .into_iter()
+            .map(|a| allocation_view(conn, &policy, &m, a))
+            .collect()
+    })
+    .await
+}

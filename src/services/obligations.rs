@@ -1,0 +1,308 @@
+//! Obligations to replenish released stock: returns received as new lots, settlement,
+//! rescheduling, and `overdue` derived from today's date.
+
+use super::inventory::LotView;
+use super::{
+    ensure_visible, fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
+};
+use crate::db::lots::LotRow;
+use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, RescheduleRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::country::parse_country;
+use crate::domain::decimal::format_fixed;
+use crate::domain::drawdown::base_covered;
+use crate::domain::lot::{grade, positive_quantity};
+use crate::domain::time;
+use crate::domain::validation::{text, Problems};
+use crate::ledger::{self, accounts, NewEntry, Posting};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ObligationView {
+    pub id: String,
+    pub drawdown_id: String,
+    pub manufacturer_id: String,
+    pub material: String,
+    /// The quantity released.
+    pub base_quantity: String,
+    /// What must come back: base × (1 + premium), rounded up to the material's scale.
+    pub quantity_due: String,
+    pub quantity_returned: String,
+    pub due_date: String,
+    /// `open` or `settled`
+    pub status: String,
+    /// Today (UTC) is after the due date and it is not settled.
+    pub overdue: bool,
+    pub created_at: String,
+    pub settled_at: Option<String>,
+}
+
+fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
+    let q = |v: i64| format_fixed(v, scale);
+    ObligationView {
+        overdue: o.status == "open" && today > o.due_date,
+        base_quantity: q(o.base_quantity),
+        quantity_due: q(o.quantity_due),
+        quantity_returned: q(o.quantity_returned),
+        due_date: o.due_date.to_string(),
+        created_at: time::format_rfc3339(&o.created_at),
+        settled_at: o.settled_at.as_ref().map(time::format_rfc3339),
+        id: o.id,
+        drawdown_id: o.drawdown_id,
+        manufacturer_id: o.manufacturer_id,
+        material: o.material_code,
+        status: o.status,
+    }
+}
+
+fn scale(conn: &mut DbConnection, material: &str) -> Result<u32, ServiceError> {
+    Ok(db::materials::find_by_code(conn, material)?
+        .map_or(0, |m| u32::try_from(m.scale).unwrap_or(0)))
+}
+
+fn find(conn: &mut DbConnection, id: &str) -> Result<ObligationRow, ServiceError> {
+    db::obligations::find(conn, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no obligation {id}")))
+}
+
+pub async fn get(db: &Db, actor: Actor, id: String) -> Result<ObligationView, ServiceError> {
+    db.run(move |conn| {
+        let o = find(conn, &id)?;
+        ensure_visible(&actor, &o.manufacturer_id)?;
+        let s = scale(conn, &o.material_code)?;
+        Ok(view(o, s, time::now().date()))
+    })
+    .await
+}
+
+pub async fn list(
+    db: &Db,
+    actor: Actor,
+    mut filter: ObligationFilter,
+    page: PageRequest,
+) -> Result<Page<ObligationView>, ServiceError> {
+    if let Some(org) = actor.org.clone() {
+        if filter.manufacturer.as_ref().is_some_and(|m| *m != org) {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        filter.manufacturer = Some(org);
+    }
+    filter.after = page.after.clone();
+    db.run(move |conn| {
+        let rows = db::obligations::page(conn, &filter, fetch_limit(&page))?;
+        let scales = db::materials::scales(conn)?;
+        let today = time::now().date();
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |r| r.id.clone(),
+            |r| {
+                let s = scales.get(&r.material_code).copied().unwrap_or(0);
+                view(r, s, today)
+            },
+        ))
+    })
+    .await
+}
+
+pub struct Replenishment {
+    pub facility: String,
+    pub quantity: String,
+    pub grade: String,
+    pub received_at: Option<String>,
+    pub origin_country: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReplenishmentView {
+    pub id: String,
+    pub quantity: String,
+    /// The part of the base quantity this return covered (outstanding fell by it).
+    pub base_share: String,
+    pub entry_seq: i64,
+    pub obligation: ObligationView,
+    pub lot: LotView,
+}
+
+/// Receives returned material as a new lot and lowers what is due.
+pub async fn replenish(
+    db: &Db,
+    ctx: WriteCtx,
+    id: String,
+    r: Replenishment,
+) -> Result<Reply, ServiceError> {
+    let by = ctx.actor.sub.clone();
+    write(db, ctx, 201, move |conn| {
+        let o = find(conn, &id)?;
+        if o.status != "open" {
+            return Err(ServiceError::InvalidState(format!(
+                "obligation {id} is settled"
+            )));
+        }
+        let s = scale(conn, &o.material_code)?;
+        let facility = db::facilities::find_by_code(conn, &r.facility)?
+            .map(|f| f.code)
+            .ok_or_else(|| {
+                ServiceError::validation("facility", format!("no facility {:?}", r.facility))
+            })?;
+        let now = time::now();
+        let mut p = Problems::default();
+        let remaining = o.quantity_due - o.quantity_returned;
+        let q = p.check(
+            "quantity",
+            positive_quantity(&r.quantity, s).and_then(|q| {
+                if q > remaining {
+                    Err(format!(
+                        "is more than the {} still due",
+                        format_fixed(remaining, s)
+                    ))
+                } else {
+                    Ok(q)
+                }
+            }),
+        );
+        let grade = p.check("grade", grade(&r.grade));
+        let origin = match &r.origin_country {
+            Some(c) => p.check("origin_country", parse_country(c)),
+            None => Some(String::new()),
+        };
+        let received_at = match &r.received_at {
+            None => Some(now),
+            Some(t) => p.check("received_at", time::parse_rfc3339(t)),
+        };
+        let (q, grade, origin, received_at) = p
+            .finish(|| Some((q?, grade?, origin?, received_at?)))
+            .map_err(ServiceError::Validation)?;
+        let base_share = base_covered(o.quantity_returned + q, o.quantity_due, o.base_quantity)
+            - o.base_returned;
+        // Guarded on the figures read above, so a concurrent return cannot skew the shares.
+        if !db::obligations::record_return(conn, &id, o.quantity_returned, q, base_share, now)? {
+            return Err(ServiceError::Transient(
+                "obligation changed concurrently".into(),
+            ));
+        }
+        let manufacturer = db::manufacturers::find(conn, &o.manufacturer_id)?;
+        let allocation = db::manufacturers::allocation(conn, &o.manufacturer_id, &o.material_code)?;
+        db::materials::change_on_hand(conn, &o.material_code, q)?;
+        db::manufacturers::shift(conn, &o.manufacturer_id, &o.material_code, 0, -base_share)?;
+        let replenishment_id = db::new_id();
+        let posting = |account: String, amount: i64| Posting {
+            account,
+            asset: o.material_code.clone(),
+            scale: s,
+            amount,
+        };
+        let entry = ledger::append(
+            conn,
+            NewEntry {
+                kind: "replenishment",
+                reference: Some(replenishment_id.clone()),
+                postings: vec![
+                    posting(accounts::inventory(&facility, &o.material_code), q),
+                    posting(
+                        accounts::released(&o.manufacturer_id, &o.material_code),
+                        -base_share,
+                    ),
+                    posting(
+                        accounts::replenishment_premium(&o.material_code),
+                        base_share - q,
+                    ),
+                ],
+            },
+        )?;
+        let lot = LotRow {
+            id: db::new_id(),
+            material_code: o.material_code.clone(),
+            facility_code: facility,
+            quantity_received: q,
+            quantity_on_hand: q,
+            grade,
+            origin_country: origin,
+            supplier: manufacturer.map_or_else(|| o.manufacturer_id.clone(), |m| m.name),
+            unit_cost_micros: allocation.map_or(0, |a| a.locked_price_micros),
+            received_at,
+            created_at: now,
+            source_lot_id: None,
+            tranche_id: None,
+            entry_seq: entry.seq,
+        };
+        db::lots::insert(conn, std::slice::from_ref(&lot))?;
+        db::obligations::insert_replenishment(
+            conn,
+            &ReplenishmentRow {
+                id: replenishment_id.clone(),
+                obligation_id: id.clone(),
+                lot_id: lot.id.clone(),
+                quantity: q,
+                base_share,
+                created_by: by.clone(),
+                created_at: now,
+            },
+        )?;
+        let o = find(conn, &id)?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: ReplenishmentView {
+                id: replenishment_id,
+                quantity: format_fixed(q, s),
+                base_share: format_fixed(base_share, s),
+                entry_seq: entry.seq,
+                obligation: view(o, s, now.date()),
+                lot: LotView::new(lot, s),
+            },
+        })
+    })
+    .await
+}
+
+/// Moves the due date (any valid date; a past one makes the obligation overdue at once).
+pub async fn reschedule(
+    db: &Db,
+    ctx: WriteCtx,
+    id: String,
+    due_date: String,
+    reason: String,
+) -> Result<Reply, ServiceError> {
+    let mut p = Problems::default();
+    let date = p.check(
+        "due_date",
+        NaiveDate::parse_from_str(&due_date, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD"),
+    );
+    let reason = p.check("reason", text(&reason, 4000));
+    let (date, reason) = p
+        .finish(|| Some((date?, reason?)))
+        .map_err(ServiceError::Validation)?;
+    let by = ctx.actor.sub.clone();
+    write(db, ctx, 200, move |conn| {
+        let o = find(conn, &id)?;
+        if o.status != "open" {
+            return Err(ServiceError::InvalidState(format!(
+                "obligation {id} is settled"
+            )));
+        }
+        db::obligations::reschedule(
+            conn,
+            &RescheduleRow {
+                id: db::new_id(),
+                obligation_id: id.clone(),
+                old_due_date: o.due_date,
+                new_due_date: date,
+                reason: reason.clone(),
+                created_by: by.clone(),
+                created_at: time::now(),
+            },
+        )?;
+        let s = scale(conn, &o.material_code)?;
+        let o = find(conn, &id)?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(o, s, time::now().date()),
+        })
+    })
+    .await
+}
