@@ -547,3 +547,89 @@ mod rule_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod rule_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn severity() -> impl Strategy<Value = Severity> {
+        prop_oneof![
+            Just(Severity::Limited),
+            Just(Severity::Severe),
+            Just(Severity::Critical)
+        ]
+    }
+
+    fn tier() -> impl Strategy<Value = Tier> {
+        prop_oneof![
+            Just(Tier::Defense),
+            Just(Tier::Critical),
+            Just(Tier::Commercial)
+        ]
+    }
+
+    fn share() -> impl Strategy<Value = Decimal> {
+        (1..=100i64).prop_map(|p| Decimal::new(p, 2))
+    }
+
+    proptest! {
+        /// Requests accepted one after another (each adding to what is held) never take a
+        /// manufacturer past its share, a limited disruption past its cap, or the stock
+        /// below the floor unless the waiver applies.
+        #[test]
+        fn accepted_requests_never_break_an_invariant(
+            shares in (share(), share(), share(), share()),
+            waiver in any::<bool>(),
+            sev in severity(),
+            on_hand in 0..5_000i64,
+            floor in 0..3_000i64,
+            manufacturers in prop::collection::vec((tier(), 0..2_000i64), 1..6),
+            requests in prop::collection::vec((0..6usize, 1..800i64), 1..40),
+        ) {
+            let policy = Policy {
+                share_limited: shares.0,
+                share_severe: shares.1,
+                share_critical: shares.2,
+                limited_cap_share: shares.3,
+                floor_waiver: waiver,
+                dual_approval_threshold_cents: 0,
+                replenish_premium: Decimal::ZERO,
+                replenish_term_days: 1,
+            };
+            let mut held = vec![0i64; manufacturers.len()];
+            let mut held_total = 0i64;
+            for (who, q) in requests {
+                let who = who % manufacturers.len();
+                let (tier, allocation) = manufacturers[who];
+                let facts = Facts {
+                    requested: q,
+                    disruption: Some(DisruptionFacts {
+                        severity: sev,
+                        on_hand_at_activation: on_hand,
+                        released_under: 0,
+                        held_under: held_total,
+                    }),
+                    manufacturer: Some(ManufacturerFacts { suspended: false, tier }),
+                    allocation: Some(AllocationFacts { quantity: allocation, outstanding: 0, held: held[who] }),
+                    overdue: None,
+                    available: on_hand - held_total,
+                    strategic_floor: floor,
+                };
+                if let Ok(d) = check_release(&policy, &facts) {
+                    held[who] += q;
+                    held_total += q;
+                    let waived = waiver && sev == Severity::Critical && tier == Tier::Defense;
+                    prop_assert_eq!(d.floor_waived, waived);
+                    prop_assert!(held_total <= on_hand);
+                    prop_assert!(waived || on_hand - held_total >= floor);
+                    let limit = policy.share(sev) * Decimal::from(allocation);
+                    prop_assert!(Decimal::from(held[who]) <= limit);
+                    if sev == Severity::Limited {
+                        prop_assert!(Decimal::from(held_total) <= policy.limited_cap_share * Decimal::from(on_hand));
+                    }
+                }
+            }
+        }
+    }
+}

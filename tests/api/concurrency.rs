@@ -139,3 +139,108 @@ async fn racing_transfers_and_adjustments_through_two_processes() {
     );
     assert_books_consistent(&app, "GA").await;
 }
+
+/// Many manufacturers racing for stock just above the floor, through two service processes:
+/// exactly what fits is held, no allocation or floor is breached, and racing approvals
+/// release each drawdown once.
+#[tokio::test]
+async fn racing_drawdowns_hold_exactly_what_fits_above_the_floor() {
+    use crate::drawdowns::Reserve;
+    let r = Reserve::new(1000, 800).await;
+    let second = spawn_process(&r.app).await;
+    r.disruption("severe").await;
+    let mut manufacturers = Vec::new();
+    for i in 0..30 {
+        manufacturers.push(
+            r.manufacturer(&format!("M{i:02}"), "commercial", "15", "1")
+                .await,
+        );
+    }
+    let client = reqwest::Client::new();
+    let body = json!({"material": "GA", "quantity": "10", "justification": "line stopped"});
+    let sends = manufacturers
+        .iter()
+        .flat_map(|m| [m, m])
+        .enumerate()
+        .map(|(i, m)| {
+            let base = if i % 2 == 0 {
+                r.app.address.clone()
+            } else {
+                second.address.clone()
+            };
+            let req = client
+                .post(format!("{base}/v1/drawdowns"))
+                .bearer_auth(r.token_of(m))
+                .json(&body);
+            async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        });
+    let mut held_ids = Vec::new();
+    for (status, body) in join_all(sends).await {
+        match status {
+            201 => held_ids.push(body["id"].as_str().unwrap().to_owned()),
+            422 => assert!(
+                ["allocation_exceeded", "floor_breach"].contains(&body["code"].as_str().unwrap()),
+                "{body}"
+            ),
+            s => panic!("unexpected {s}: {body}"),
+        }
+    }
+    assert_eq!(held_ids.len(), 20, "200 above the floor / 10 each");
+    assert_eq!(
+        r.figures().await,
+        ("1000".into(), "200".into(), "800".into())
+    );
+    for m in &manufacturers {
+        let a: Value = r
+            .app
+            .get_as(
+                &r.app.admin(),
+                &format!("/v1/manufacturers/{m}/allocations"),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let held: i64 = a["items"][0]["held"].as_str().unwrap().parse().unwrap();
+        assert!(held <= 10, "{m} holds {held}, over its allocation share");
+    }
+    let pending: Value = r
+        .app
+        .get_as(&r.app.admin(), "/v1/drawdowns?status=pending_approval")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["items"].as_array().unwrap().len(), 20);
+
+    // Two operators approve every drawdown at once: each is released exactly once.
+    let approvals = held_ids
+        .iter()
+        .flat_map(|id| [(id, 1u8), (id, 2u8)])
+        .map(|(id, op)| {
+            let base = if op == 1 {
+                r.app.address.clone()
+            } else {
+                second.address.clone()
+            };
+            let req = client
+                .post(format!("{base}/v1/drawdowns/{id}/approve"))
+                .bearer_auth(r.op(op));
+            async move { (id.clone(), req.send().await.unwrap().status().as_u16()) }
+        });
+    let mut released = std::collections::BTreeMap::<String, u32>::new();
+    for (id, status) in join_all(approvals).await {
+        match status {
+            200 => *released.entry(id).or_default() += 1,
+            409 => {}
+            s => panic!("unexpected approval status {s}"),
+        }
+    }
+    assert_eq!(released.len(), 20);
+    assert!(released.values().all(|n| *n == 1), "{released:?}");
+    assert_eq!(r.figures().await, ("800".into(), "0".into(), "800".into()));
+    assert_books_consistent(&r.app, "GA").await;
+}

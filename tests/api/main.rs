@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod concurrency;
+pub mod drawdowns;
 mod errors;
 mod helpers;
 mod idempotency;
