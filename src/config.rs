@@ -168,3 +168,53 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_settings() -> Settings {
+        Settings::load_env("test").expect("test settings load")
+    }
+
+    #[test]
+    fn production_refuses_weak_or_missing_secrets() {
+        let mut s = test_settings();
+        s.env = "production".into();
+        assert!(s.validate().is_ok(), "a 32+ byte secret is accepted");
+        s.auth.hs256_secret = "short".into();
+        assert!(s.validate().is_err(), "short secret");
+        s.auth.hs256_secret = DEVELOPMENT_SECRET.into();
+        assert!(s.validate().is_err(), "the public development secret");
+        s.auth.hs256_secret = String::new();
+        assert!(s.validate().is_err(), "no secret and no key");
+        s.auth.public_key_pem = "-----BEGIN PUBLIC KEY-----".into();
+        assert!(s.validate().is_ok(), "a public key alone");
+    }
+
+    #[test]
+    fn development_falls_back_to_the_built_in_secret_only_without_keys() {
+        let mut s = test_settings();
+        s.env = "development".into();
+        s.auth.hs256_secret = String::new();
+        assert_eq!(s.hs256_secret(), Some(DEVELOPMENT_SECRET));
+        s.auth.public_key_pem = "pem".into();
+        assert_eq!(s.hs256_secret(), None);
+    }
+
+    #[test]
+    fn bounds_are_checked() {
+        let mut s = test_settings();
+        s.auth.leeway_secs = 61;
+        assert!(s.validate().is_err());
+        let mut s = test_settings();
+        s.idempotency.retention_hours = 23;
+        assert!(s.validate().is_err());
+        let mut s = test_settings();
+        s.policy.share_limited = "0".into();
+        assert!(s.validate().is_err());
+        let mut s = test_settings();
+        s.auth.public_key_algorithm = "HS512".into();
+        assert!(s.validate().is_err());
+    }
+}
