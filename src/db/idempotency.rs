@@ -27,10 +27,29 @@ pub fn find(
         .optional()
 }
 
-/// Fails with a unique violation when another request stored the same key first.
-pub fn insert(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
+/// Claims a key for the transaction in progress (status 0, no body yet). Fails with a unique
+/// violation when another request holds or stored the key; on PostgreSQL it first waits for
+/// that request's transaction to end, which is what serializes same-key requests.
+pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table)
         .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Stores the answer of the request that claimed the key.
+pub fn complete(
+    conn: &mut DbConnection,
+    actor_sub: &str,
+    key: &str,
+    status: i32,
+    body: &str,
+) -> QueryResult<()> {
+    diesel::update(idempotency_keys::table.find((actor_sub, key)))
+        .set((
+            idempotency_keys::status_code.eq(status),
+            idempotency_keys::response_body.eq(body),
+        ))
         .execute(conn)
         .map(drop)
 }

@@ -55,32 +55,40 @@ where
 {
     db.run(move |conn| {
         tx::write(conn, |conn| {
+            let now = time::now();
             if let Some(idem) = &ctx.idempotency {
                 if let Some(stored) = db::idempotency::find(conn, &ctx.actor.sub, &idem.key)? {
                     return replay(stored, idem);
                 }
-            }
-            let done = effect(conn)?;
-            let body = serde_json::to_string(&done.body)?;
-            let now = time::now();
-            db::audit::insert(conn, &audit_row(&ctx, done.target, "ok", now))?;
-            if let Some(idem) = &ctx.idempotency {
-                let row = IdempotencyRow {
+                // Claim the key before the effect, so that a concurrent request with the same
+                // key waits for this one and then replays its answer (or runs, if this one
+                // was refused and rolled back).
+                let claim = IdempotencyRow {
                     actor_sub: ctx.actor.sub.clone(),
                     idem_key: idem.key.clone(),
                     fingerprint: idem.fingerprint.clone(),
-                    status_code: i32::from(status),
-                    response_body: body.clone(),
+                    status_code: 0,
+                    response_body: String::new(),
                     created_at: now,
                 };
-                db::idempotency::insert(conn, &row).map_err(|e| match e {
-                    // A concurrent request with the same key committed first: roll this one
-                    // back and let the retry replay that answer.
+                db::idempotency::claim(conn, &claim).map_err(|e| match e {
                     DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                         ServiceError::KeyRace
                     }
                     other => other.into(),
                 })?;
+            }
+            let done = effect(conn)?;
+            let body = serde_json::to_string(&done.body)?;
+            db::audit::insert(conn, &audit_row(&ctx, done.target, "ok", now))?;
+            if let Some(idem) = &ctx.idempotency {
+                db::idempotency::complete(
+                    conn,
+                    &ctx.actor.sub,
+                    &idem.key,
+                    i32::from(status),
+                    &body,
+                )?;
             }
             Ok(Reply {
                 status,
