@@ -25,6 +25,8 @@ pub struct DisruptionRow {
 pub struct CoveredRow {
     pub disruption_id: String,
     pub material_code: String,
+    /// True while the disruption is active (see the migration).
+    pub open: bool,
     pub on_hand_at_activation: Option<i64>,
     pub released: i64,
     pub held: i64,
@@ -58,19 +60,19 @@ pub fn covered(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<CoveredRow>
         .load(conn)
 }
 
-/// Moves a disruption from `from` to `to`, setting who and when; returns whether it was in
-/// `from` (the row lock also serializes concurrent transitions).
+/// Moves a disruption from one of `from` to `to`, setting who and when; returns whether it
+/// was in `from` (the row lock also serializes concurrent transitions).
 pub fn transition(
     conn: &mut DbConnection,
     id: &str,
-    from: &str,
+    from: &[&str],
     to: &str,
     by: &str,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
     let target = disruptions::table
         .find(id)
-        .filter(disruptions::status.eq(from));
+        .filter(disruptions::status.eq_any(from.to_vec()));
     let n = match to {
         "active" => diesel::update(target)
             .set((
@@ -90,16 +92,40 @@ pub fn transition(
     Ok(n == 1)
 }
 
-pub fn set_on_hand_at_activation(
+/// Opens a covered material for drawdowns, recording its stock at activation.
+pub fn open_material(
     conn: &mut DbConnection,
     id: &str,
     material: &str,
     on_hand: i64,
 ) -> QueryResult<()> {
     diesel::update(disruption_materials::table.find((id, material)))
-        .set(disruption_materials::on_hand_at_activation.eq(on_hand))
+        .set((
+            disruption_materials::open.eq(true),
+            disruption_materials::on_hand_at_activation.eq(on_hand),
+        ))
         .execute(conn)
         .map(drop)
+}
+
+/// Closes every covered material to new holds. Ending a disruption does this first: a
+/// submission holding against one of these rows either commits before (and is then seen and
+/// expired) or finds the row closed.
+pub fn close_materials(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(disruption_materials::table.filter(disruption_materials::disruption_id.eq(id)))
+        .set(disruption_materials::open.eq(false))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Whether the disruption is still active for `material`.
+pub fn is_open(conn: &mut DbConnection, id: &str, material: &str) -> QueryResult<bool> {
+    disruption_materials::table
+        .find((id, material))
+        .select(disruption_materials::open)
+        .first(conn)
+        .optional()
+        .map(|o| o.unwrap_or(false))
 }
 
 /// Active disruptions covering `material`, with their figures for it.
@@ -116,7 +142,8 @@ pub fn active_covering(
         .load(conn)
 }
 
-/// Adds `q` to what is held under the disruption while held + released + q <= cap (rule 5).
+/// Adds `q` to what is held under the disruption while it is open and held + released + q
+/// <= cap (rule 5).
 pub fn hold(
     conn: &mut DbConnection,
     id: &str,
@@ -124,7 +151,9 @@ pub fn hold(
     q: i64,
     cap: Option<i64>,
 ) -> QueryResult<bool> {
-    let target = disruption_materials::table.find((id, material));
+    let target = disruption_materials::table
+        .find((id, material))
+        .filter(disruption_materials::open.eq(true));
     let n = match cap {
         Some(cap) => diesel::update(
             target

@@ -62,12 +62,22 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DrawdownRow
 }
 
 /// Takes the drawdown's row lock (bumping its version) so that its transitions serialize;
-/// returns false when there is no such drawdown.
-pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::update(drawdowns::table.find(id))
+/// with `only_open`, only while it is pending or partially approved. Returns whether a row
+/// was locked.
+pub fn lock(conn: &mut DbConnection, id: &str, only_open: bool) -> QueryResult<bool> {
+    let target = drawdowns::table.find(id);
+    let n = if only_open {
+        diesel::update(
+            target.filter(drawdowns::status.eq_any(crate::domain::drawdown::Status::OPEN)),
+        )
         .set(drawdowns::version.eq(drawdowns::version + 1))
-        .execute(conn)
-        .map(|n| n == 1)
+        .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set(drawdowns::version.eq(drawdowns::version + 1))
+            .execute(conn)?
+    };
+    Ok(n == 1)
 }
 
 /// Writes the changed fields of a drawdown (status, quantity, closing details).

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyRow {
-    pub actor_sub: String,
+    /// Role, organisation and subject of the caller (see `Actor::scope`).
+    pub caller: String,
     pub idem_key: String,
     pub fingerprint: String,
     pub status_code: i32,
@@ -17,11 +18,11 @@ pub struct IdempotencyRow {
 
 pub fn find(
     conn: &mut DbConnection,
-    actor_sub: &str,
+    caller: &str,
     key: &str,
 ) -> QueryResult<Option<IdempotencyRow>> {
     idempotency_keys::table
-        .find((actor_sub, key))
+        .find((caller, key))
         .select(IdempotencyRow::as_select())
         .first(conn)
         .optional()
@@ -37,21 +38,21 @@ pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Stores the answer of the request that claimed the key.
+/// Stores the answer of the request that claimed the key; returns whether the claim was there.
 pub fn complete(
     conn: &mut DbConnection,
-    actor_sub: &str,
+    caller: &str,
     key: &str,
     status: i32,
     body: &str,
-) -> QueryResult<()> {
-    diesel::update(idempotency_keys::table.find((actor_sub, key)))
+) -> QueryResult<bool> {
+    diesel::update(idempotency_keys::table.find((caller, key)))
         .set((
             idempotency_keys::status_code.eq(status),
             idempotency_keys::response_body.eq(body),
         ))
         .execute(conn)
-        .map(drop)
+        .map(|n| n == 1)
 }
 
 /// Forgets keys stored before `cutoff`; returns how many.

@@ -34,20 +34,34 @@ pub struct BalanceRow {
     pub balance: i64,
 }
 
-/// Takes the chain's lock (the head row) and returns the next seq and the previous hash.
-pub fn advance_head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
+/// Takes the chain's lock (the head row) and returns the next seq, the previous hash and
+/// the previous entry's recorded_at.
+pub fn advance_head(
+    conn: &mut DbConnection,
+) -> QueryResult<(i64, String, Option<chrono::NaiveDateTime>)> {
     diesel::update(ledger_head::table.find(1))
         .set(ledger_head::seq.eq(ledger_head::seq + 1))
         .execute(conn)?;
     ledger_head::table
         .find(1)
-        .select((ledger_head::seq, ledger_head::hash))
+        .select((
+            ledger_head::seq,
+            ledger_head::hash,
+            ledger_head::recorded_at,
+        ))
         .first(conn)
 }
 
-pub fn set_head_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<()> {
+pub fn set_head(
+    conn: &mut DbConnection,
+    hash: &str,
+    recorded_at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(ledger_head::table.find(1))
-        .set(ledger_head::hash.eq(hash))
+        .set((
+            ledger_head::hash.eq(hash),
+            ledger_head::recorded_at.eq(recorded_at),
+        ))
         .execute(conn)
         .map(drop)
 }

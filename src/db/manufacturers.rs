@@ -103,6 +103,8 @@ pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResu
             ))
             .execute(conn)?;
     if changed == 0 {
+        // Two first PUTs racing: the loser's insert fails as a unique violation, which the
+        // caller treats as transient (the retry updates instead).
         diesel::insert_into(allocations::table)
             .values(row)
             .execute(conn)?;

@@ -105,14 +105,21 @@ pub fn insert_replenishment(conn: &mut DbConnection, row: &ReplenishmentRow) -> 
         .map(drop)
 }
 
-pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<()> {
-    diesel::update(obligations::table.find(&row.obligation_id))
-        .set(obligations::due_date.eq(row.new_due_date))
-        .execute(conn)?;
-    diesel::insert_into(obligation_reschedules::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
+/// Moves an open obligation's due date and records why; returns whether it was open.
+pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<bool> {
+    let n = diesel::update(
+        obligations::table
+            .find(&row.obligation_id)
+            .filter(obligations::status.eq("open")),
+    )
+    .set(obligations::due_date.eq(row.new_due_date))
+    .execute(conn)?;
+    if n == 1 {
+        diesel::insert_into(obligation_reschedules::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(n == 1)
 }
 
 /// The manufacturer's open obligation with the earliest due date before `today`.

@@ -39,8 +39,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (actor_sub, idem_key) {
-        actor_sub -> Text,
+    idempotency_keys (caller, idem_key) {
+        caller -> Text,
         idem_key -> Text,
         fingerprint -> Text,
         status_code -> Integer,
@@ -54,6 +54,7 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        recorded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -190,6 +191,7 @@ diesel::table! {
     disruption_materials (disruption_id, material_code) {
         disruption_id -> Text,
         material_code -> Text,
+        open -> Bool,
         on_hand_at_activation -> Nullable<BigInt>,
         released -> BigInt,
         held -> BigInt,

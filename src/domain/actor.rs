@@ -51,6 +51,19 @@ pub struct Actor {
     pub org: Option<String>,
 }
 
+impl Actor {
+    /// Who a caller is for per-caller state such as idempotency keys: a subject of one
+    /// identity provider may act for several organisations or roles.
+    pub fn scope(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.role,
+            self.org.as_deref().unwrap_or(""),
+            self.sub
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,13 +60,15 @@ pub fn required_approvals(
     price_micros: i64,
     threshold_cents: i64,
 ) -> u8 {
-    // value_cents = quantity / 10^scale × price_micros / 10^6 × 100; compared exactly.
-    let value = i128::from(quantity) * i128::from(price_micros) * 100;
+    // value_cents = quantity / 10^scale × price_micros / 10^6 × 100; compared exactly. A
+    // product beyond i128 is certainly above any threshold.
+    let value = i128::from(quantity)
+        .checked_mul(i128::from(price_micros))
+        .and_then(|v| v.checked_mul(100));
     let threshold = i128::from(threshold_cents) * 10i128.pow(scale + 6);
-    if value >= threshold {
-        2
-    } else {
-        1
+    match value {
+        Some(v) if v < threshold => 1,
+        _ => 2,
     }
 }
 
@@ -115,6 +117,7 @@ mod tests {
         assert_eq!(required_approvals(500_000, 3, 50_000_000_000, threshold), 2);
         assert_eq!(required_approvals(499_999, 3, 50_000_000_000, threshold), 1);
         assert_eq!(required_approvals(1, 0, 0, threshold), 1);
+        assert_eq!(required_approvals(i64::MAX, 6, i64::MAX, threshold), 2);
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub fn grade(text: &str) -> Result<String, String> {
     Ok(format_fixed(g, GRADE_SCALE))
 }
 
+/// When stock arrived: RFC 3339, default `now`, never in the future (a minute of clock skew
+/// allowed), since receipt time orders lots for picking.
+pub fn received_at(text: Option<&str>, now: NaiveDateTime) -> Result<NaiveDateTime, String> {
+    let Some(text) = text else { return Ok(now) };
+    let at = parse_rfc3339(text)?;
+    if at > now + chrono::Duration::minutes(1) {
+        return Err("must not be in the future".to_owned());
+    }
+    Ok(at)
+}
+
 pub struct LotText<'a> {
     pub quantity: &'a str,
     pub grade: &'a str,
@@ -70,19 +81,7 @@ impl NewLot {
                     }
                 }),
         );
-        let received_at = match t.received_at {
-            None => Some(now),
-            Some(s) => p.check(
-                "received_at",
-                parse_rfc3339(s).and_then(|at| {
-                    if at > now + chrono::Duration::minutes(1) {
-                        Err("must not be in the future".to_owned())
-                    } else {
-                        Ok(at)
-                    }
-                }),
-            ),
-        };
+        let received_at = p.check("received_at", received_at(t.received_at, now));
         p.finish(|| {
             Some(NewLot {
                 quantity: quantity?,

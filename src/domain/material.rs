@@ -63,7 +63,16 @@ impl NewMaterial {
         strategic_floor: &str,
     ) -> Result<Self, Vec<FieldError>> {
         let mut p = Problems::default();
-        let code = p.check("code", Code::parse(code));
+        let code = p.check(
+            "code",
+            Code::parse(code).and_then(|c| {
+                if c.as_str() == crate::ledger::accounts::USD {
+                    Err("USD is the ledger's money asset and cannot name a material".to_owned())
+                } else {
+                    Ok(c)
+                }
+            }),
+        );
         let name = p.check("name", text(name, 200));
         let unit = p.check("unit", unit.parse::<Unit>());
         let scale = p.check(
@@ -136,6 +145,12 @@ mod tests {
         let errs = NewMaterial::parse("ndpr", "", "lb", 7, "1").unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["code", "name", "unit", "scale"]);
+    }
+
+    #[test]
+    fn usd_is_reserved() {
+        let errs = NewMaterial::parse("USD", "Dollars", "kg", 2, "0").unwrap_err();
+        assert_eq!(errs[0].field, "code");
     }
 
     #[test]

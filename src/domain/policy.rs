@@ -320,7 +320,9 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
     let q = f.requested;
     let share = p.share(d.severity);
     let allocation_limit = floor_share(share, a.quantity);
-    if q + a.outstanding + a.held > allocation_limit {
+    // Sums in i128: quantities near i64::MAX are valid input and must not wrap.
+    if i128::from(q) + i128::from(a.outstanding) + i128::from(a.held) > i128::from(allocation_limit)
+    {
         return Err(Refusal::AllocationExceeded {
             requested: q,
             outstanding: a.outstanding,
@@ -333,7 +335,8 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
     let cap = (d.severity == Severity::Limited)
         .then(|| floor_share(p.limited_cap_share, d.on_hand_at_activation));
     if let Some(cap) = cap {
-        if q + d.released_under + d.held_under > cap {
+        if i128::from(q) + i128::from(d.released_under) + i128::from(d.held_under) > i128::from(cap)
+        {
             return Err(Refusal::DisruptionCapExceeded {
                 requested: q,
                 released_under: d.released_under,
@@ -352,7 +355,7 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
     }
     let floor_waived =
         p.floor_waiver && d.severity == Severity::Critical && m.tier == Tier::Defense;
-    if !floor_waived && f.available - q < f.strategic_floor {
+    if !floor_waived && i128::from(f.available) - i128::from(q) < i128::from(f.strategic_floor) {
         return Err(Refusal::FloorBreach {
             requested: q,
             available: f.available,
@@ -506,6 +509,14 @@ mod rule_tests {
         assert_eq!(code(&f), Err("disruption_cap_exceeded"));
         f.disruption.as_mut().unwrap().severity = Severity::Severe;
         assert!(code(&f).is_ok(), "no cap beyond limited");
+    }
+
+    #[test]
+    fn huge_quantities_refuse_instead_of_wrapping() {
+        let mut f = facts();
+        f.requested = i64::MAX;
+        f.allocation.as_mut().unwrap().outstanding = 1;
+        assert_eq!(code(&f), Err("allocation_exceeded"));
     }
 
     #[test]

@@ -124,9 +124,10 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, Ledg
     for p in &postings {
         apply_to_balance(conn, p)?;
     }
-    let (seq, prev_hash) = q::advance_head(conn)?;
-    // Taken under the lock so that recorded_at never decreases along the chain.
-    let recorded_at = time::now();
+    let (seq, prev_hash, last_recorded) = q::advance_head(conn)?;
+    // Taken under the lock, and never before the previous entry's, so that recorded_at
+    // never decreases along the chain even when processes' clocks differ.
+    let recorded_at = last_recorded.map_or_else(time::now, |last| time::now().max(last));
     let id = db::new_id();
     let chain_postings: Vec<ChainPosting> = postings
         .iter()
@@ -147,7 +148,7 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, Ledg
             postings: &chain_postings,
         },
     );
-    q::set_head_hash(conn, &hash)?;
+    q::set_head(conn, &hash, recorded_at)?;
     let rows: Vec<PostingRow> = postings
         .into_iter()
         .enumerate()

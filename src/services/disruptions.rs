@@ -1,7 +1,7 @@
 //! Disruptions: proposed by one person, confirmed by another, ended; ending one expires the
 //! drawdowns still open under it.
 
-use super::drawdowns::close_open;
+use super::drawdowns::{close_open, lock_if_open};
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::{self, Db, DbConnection};
@@ -127,6 +127,7 @@ pub async fn propose(db: &Db, ctx: WriteCtx, p: Proposal) -> Result<Reply, Servi
             .map(|code| CoveredRow {
                 disruption_id: row.id.clone(),
                 material_code: code.clone(),
+                open: false,
                 on_hand_at_activation: None,
                 released: 0,
                 held: 0,
@@ -165,7 +166,7 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
             });
         }
         let now = time::now();
-        if !db::disruptions::transition(conn, &id, "proposed", "active", &by, now)? {
+        if !db::disruptions::transition(conn, &id, &["proposed"], "active", &by, now)? {
             return Err(ServiceError::InvalidState(format!(
                 "disruption {id} is no longer proposed"
             )));
@@ -174,7 +175,7 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
         for c in db::disruptions::covered(conn, &id)? {
             let m = db::materials::find_by_code(conn, &c.material_code)?
                 .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
-            db::disruptions::set_on_hand_at_activation(conn, &id, &m.code, m.on_hand)?;
+            db::disruptions::open_material(conn, &id, &m.code, m.on_hand)?;
         }
         let d = find(conn, &id)?;
         Ok(Effect {
@@ -189,17 +190,21 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
 pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
     let by = ctx.actor.sub.clone();
     write(db, ctx, 200, move |conn| {
-        let d = find(conn, &id)?;
+        find(conn, &id)?;
         let now = time::now();
-        if d.status == "ended"
-            || !db::disruptions::transition(conn, &id, &d.status, "ended", &by, now)?
-        {
+        if !db::disruptions::transition(conn, &id, &["proposed", "active"], "ended", &by, now)? {
             return Err(ServiceError::InvalidState(format!(
                 "disruption {id} has already ended"
             )));
         }
+        // Closed first: a submission racing with this either committed its hold before (and
+        // is expired below) or finds the material closed.
+        db::disruptions::close_materials(conn, &id)?;
         for drawdown in db::drawdowns::open_under(conn, &id)? {
-            close_open(conn, &drawdown, Status::Expired, None)?;
+            // One approved, rejected or cancelled meanwhile is no longer open: leave it.
+            if let Some(d) = lock_if_open(conn, &drawdown)? {
+                close_open(conn, d, Status::Expired, None)?;
+            }
         }
         let d = find(conn, &id)?;
         Ok(Effect {

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
+use crate::db::manufacturers::AllocationRow;
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
 use crate::db::{self, Db, DbConnection};
@@ -14,6 +15,7 @@ use crate::domain::actor::Actor;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::{quantity_due, required_approvals, Status};
 use crate::domain::lot::positive_quantity;
+use crate::domain::policy::Tier;
 use crate::domain::policy::{
     check_release, AllocationFacts, Decision, DisruptionFacts, Facts, ManufacturerFacts,
     OverdueFacts, Policy, Refusal, Severity,
@@ -247,17 +249,18 @@ fn justification(text: &str) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// Everything the rules look at, read now.
+/// Everything the rules look at, read now; `allocation` is read once by the caller so that
+/// the decision and the guarded write use the same entitlement.
 fn facts(
     conn: &mut DbConnection,
     manufacturer: &str,
     m: &MaterialRow,
     requested: i64,
     governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
+    allocation: Option<&AllocationRow>,
 ) -> Result<Facts, ServiceError> {
     let today = time::now().date();
     let mfr = db::manufacturers::find(conn, manufacturer)?;
-    let allocation = db::manufacturers::allocation(conn, manufacturer, &m.code)?;
     let overdue = db::obligations::first_overdue(conn, manufacturer, today)?;
     let stock = material(conn, &m.code)?;
     Ok(Facts {
@@ -270,10 +273,7 @@ fn facts(
         }),
         manufacturer: mfr.map(|r| ManufacturerFacts {
             suspended: r.status != "active",
-            tier: r
-                .priority_tier
-                .parse()
-                .unwrap_or(crate::domain::policy::Tier::Commercial),
+            tier: r.priority_tier.parse().unwrap_or(Tier::Commercial),
         }),
         allocation: allocation.map(|a| AllocationFacts {
             quantity: a.quantity,
@@ -313,56 +313,37 @@ pub async fn submit(
         let q = positive_quantity(&s.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
         let governing = governing_disruption(conn, &m.code)?;
+        let allocation = db::manufacturers::allocation(conn, &manufacturer, &m.code)?;
         let decision = check_release(
             &policy,
-            &facts(conn, &manufacturer, &m, q, governing.as_ref())?,
+            &facts(
+                conn,
+                &manufacturer,
+                &m,
+                q,
+                governing.as_ref(),
+                allocation.as_ref(),
+            )?,
         )
         .map_err(|r| refusal(r, scale))?;
-        let (d, _, _) = governing
-            .as_ref()
-            .ok_or_else(|| ServiceError::Internal("rules passed without a disruption".into()))?;
-        let allocation = db::manufacturers::allocation(conn, &manufacturer, &m.code)?
-            .ok_or_else(|| ServiceError::Internal("rules passed without an allocation".into()))?;
-        hold_everything(
-            conn,
-            &policy,
-            &manufacturer,
-            &m,
-            q,
-            &decision,
-            &d.id,
-            allocation.quantity,
-            governing.as_ref(),
-        )?;
-        let id = db::new_id();
-        let hold = match holds::place(
-            conn,
-            &m.code,
-            q,
-            decision.min_available_after,
-            Some(id.clone()),
-        ) {
-            Ok(hold) => hold,
-            Err(LedgerError::Short { .. }) => {
-                // Rules 4 and 5 held in the writes above; stock is what failed: say which
-                // stock rule, with the figures as they are now.
-                let f = facts(conn, &manufacturer, &m, q, governing.as_ref())?;
-                let stock_rule = if q > f.available {
-                    Refusal::InsufficientStock {
-                        requested: q,
-                        available: f.available,
-                    }
-                } else {
-                    Refusal::FloorBreach {
-                        requested: q,
-                        available: f.available,
-                        strategic_floor: f.strategic_floor,
-                    }
-                };
-                return Err(refusal(stock_rule, scale));
-            }
-            Err(e) => return Err(e.into()),
+        let (Some((d, _, _)), Some(allocation)) = (governing.as_ref(), allocation) else {
+            return Err(ServiceError::Internal(
+                "rules passed without a disruption or an allocation".into(),
+            ));
         };
+        let id = db::new_id();
+        // Locks in the order every drawdown path takes them: allocation, disruption, material.
+        let guard = Guard {
+            policy: &policy,
+            manufacturer: &manufacturer,
+            m: &m,
+            q,
+            decision: &decision,
+            disruption: &d.id,
+        };
+        guard.allocation(conn, &allocation)?;
+        guard.disruption(conn)?;
+        let hold = guard.stock(conn, &id)?;
         let record = PolicyRecord {
             severity: decision.severity.as_str().to_owned(),
             share: decision.share.normalize().to_string(),
@@ -408,68 +389,148 @@ pub async fn submit(
     .await
 }
 
-/// Raises the allocation's and the disruption's held figures, each under its rule's limit
-/// in the write itself; a refused write reports its rule with the figures as they are now.
-#[allow(clippy::too_many_arguments)]
-fn hold_everything(
-    conn: &mut DbConnection,
-    policy: &Policy,
-    manufacturer: &str,
-    m: &MaterialRow,
+/// The guarded writes of a submission: each raises a held figure only within its rule's
+/// limit, in the write itself. When one refuses, the figures are read again; if they still
+/// break the rule the refusal carries them, if not (they changed in between) the
+/// transaction is run again.
+struct Guard<'a> {
+    policy: &'a Policy,
+    manufacturer: &'a str,
+    m: &'a MaterialRow,
     q: i64,
-    decision: &Decision,
-    disruption: &str,
-    allocation_quantity: i64,
-    governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
-) -> Result<(), ServiceError> {
-    let scale = scale_of(m);
-    if !db::manufacturers::hold(
-        conn,
-        manufacturer,
-        &m.code,
-        q,
-        allocation_quantity,
-        decision.allocation_limit,
-    )? {
-        // Re-read: the entitlement or what is held against it changed since the check.
-        return Err(
-            match check_release(policy, &facts(conn, manufacturer, m, q, governing)?) {
-                Err(r) => refusal(r, scale),
-                Ok(_) => ServiceError::Transient("allocation changed while holding".into()),
-            },
-        );
+    decision: &'a Decision,
+    disruption: &'a str,
+}
+
+impl Guard<'_> {
+    fn scale(&self) -> u32 {
+        scale_of(self.m)
     }
-    if !db::disruptions::hold(conn, disruption, &m.code, q, decision.cap)? {
-        let c = db::disruptions::covered(conn, disruption)?
+
+    /// Rule 4, against the entitlement the decision was made on.
+    fn allocation(&self, conn: &mut DbConnection, a: &AllocationRow) -> Result<(), ServiceError> {
+        let (m, q) = (self.m, self.q);
+        if db::manufacturers::hold(
+            conn,
+            self.manufacturer,
+            &m.code,
+            q,
+            a.quantity,
+            self.decision.allocation_limit,
+        )? {
+            return Ok(());
+        }
+        let now = db::manufacturers::allocation(conn, self.manufacturer, &m.code)?;
+        let governing = governing_disruption(conn, &m.code)?;
+        let f = facts(
+            conn,
+            self.manufacturer,
+            m,
+            q,
+            governing.as_ref(),
+            now.as_ref(),
+        )?;
+        Err(match check_release(self.policy, &f) {
+            Err(r) => refusal(r, self.scale()),
+            Ok(_) => ServiceError::Transient("allocation changed while holding".into()),
+        })
+    }
+
+    /// Rule 1 (still active) and rule 5 (the limited cap).
+    fn disruption(&self, conn: &mut DbConnection) -> Result<(), ServiceError> {
+        let (m, q) = (self.m, self.q);
+        if db::disruptions::hold(conn, self.disruption, &m.code, q, self.decision.cap)? {
+            return Ok(());
+        }
+        let c = db::disruptions::covered(conn, self.disruption)?
             .into_iter()
             .find(|c| c.material_code == m.code)
             .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
-        return Err(refusal(
-            Refusal::DisruptionCapExceeded {
-                requested: q,
-                released_under: c.released,
-                held_under: c.held,
-                on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
-                cap_share: policy.limited_cap_share,
-                cap: decision.cap.unwrap_or(0),
-            },
-            scale,
-        ));
+        let cap = self.decision.cap.unwrap_or(i64::MAX);
+        Err(if !c.open {
+            refusal(Refusal::NoActiveDisruption, self.scale())
+        } else if i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(cap) {
+            refusal(
+                Refusal::DisruptionCapExceeded {
+                    requested: q,
+                    released_under: c.released,
+                    held_under: c.held,
+                    on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
+                    cap_share: self.policy.limited_cap_share,
+                    cap,
+                },
+                self.scale(),
+            )
+        } else {
+            ServiceError::Transient("disruption figures changed while holding".into())
+        })
     }
-    Ok(())
+
+    /// Rules 6 and 7: the hold on the material's stock; returns the hold's id.
+    fn stock(&self, conn: &mut DbConnection, reference: &str) -> Result<String, ServiceError> {
+        let (m, q) = (self.m, self.q);
+        match holds::place(
+            conn,
+            &m.code,
+            q,
+            self.decision.min_available_after,
+            Some(reference.to_owned()),
+        ) {
+            Ok(hold) => Ok(hold),
+            Err(LedgerError::Short { .. }) => {
+                let now = material(conn, &m.code)?;
+                let available = now.on_hand - now.held;
+                Err(if q > available {
+                    refusal(
+                        Refusal::InsufficientStock {
+                            requested: q,
+                            available,
+                        },
+                        self.scale(),
+                    )
+                } else if available - q < self.decision.min_available_after {
+                    refusal(
+                        Refusal::FloorBreach {
+                            requested: q,
+                            available,
+                            strategic_floor: now.strategic_floor,
+                        },
+                        self.scale(),
+                    )
+                } else {
+                    ServiceError::Transient("stock changed while holding".into())
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
+fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("no drawdown {id}"))
+}
+
+/// Takes the drawdown's row lock, whatever its state, and reads it.
 fn locked(conn: &mut DbConnection, id: &str) -> Result<DrawdownRow, ServiceError> {
-    if !db::drawdowns::lock(conn, id)? {
-        return Err(ServiceError::NotFound(format!("no drawdown {id}")));
+    if !db::drawdowns::lock(conn, id, false)? {
+        return Err(not_found(id));
     }
-    db::drawdowns::find(conn, id)?
-        .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id}")))
+    db::drawdowns::find(conn, id)?.ok_or_else(|| not_found(id))
+}
+
+/// Takes the drawdown's row lock if it is still open; `None` when it no longer is.
+pub(crate) fn lock_if_open(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<DrawdownRow>, ServiceError> {
+    if !db::drawdowns::lock(conn, id, true)? {
+        return Ok(None);
+    }
+    Ok(db::drawdowns::find(conn, id)?)
 }
 
 fn ensure_open(d: &DrawdownRow, action: &str) -> Result<(), ServiceError> {
-    let open = d.status.parse::<Status>().is_ok_and(Status::is_open);
-    if open {
+    if d.status.parse::<Status>().is_ok_and(Status::is_open) {
         Ok(())
     } else {
         Err(ServiceError::InvalidState(format!(
@@ -479,24 +540,36 @@ fn ensure_open(d: &DrawdownRow, action: &str) -> Result<(), ServiceError> {
     }
 }
 
-/// Closes an open drawdown without releasing it (rejected, cancelled, expired): the hold is
-/// voided and the allocation's and disruption's held figures fall back.
-pub(crate) fn close_open(
+/// Moves `by` of a drawdown's held quantity: out of held (`released` false), or on to
+/// outstanding and released-under-the-disruption (`released` true). Allocation first, then
+/// the disruption: the order submissions lock them in.
+fn shift_held(
     conn: &mut DbConnection,
-    id: &str,
-    status: Status,
-    reason: Option<String>,
-) -> Result<DrawdownRow, ServiceError> {
-    let mut d = locked(conn, id)?;
-    ensure_open(&d, status.as_str())?;
-    holds::void(conn, &d.hold_id)?;
-    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -d.quantity, 0)?
-        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -d.quantity, 0)?
+    d: &DrawdownRow,
+    by: i64,
+    released: bool,
+) -> Result<(), ServiceError> {
+    let moved = if released { by } else { 0 };
+    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -by, moved)?
+        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -by, moved)?
     {
         return Err(ServiceError::Internal(
             "held figures out of step with the drawdown".into(),
         ));
     }
+    Ok(())
+}
+
+/// Closes a locked, open drawdown without releasing it (rejected, cancelled, expired): the
+/// held figures fall back and the hold is voided.
+pub(crate) fn close_open(
+    conn: &mut DbConnection,
+    mut d: DrawdownRow,
+    status: Status,
+    reason: Option<String>,
+) -> Result<DrawdownRow, ServiceError> {
+    shift_held(conn, &d, d.quantity, false)?;
+    holds::void(conn, &d.hold_id)?;
     d.status = status.as_str().to_owned();
     d.reject_reason = reason;
     d.closed_at = Some(time::now());
@@ -516,7 +589,8 @@ pub async fn approve(
         ensure_open(&d, "approved")?;
         let m = material(conn, &d.material_code)?;
         let scale = scale_of(&m);
-        if governing_disruption(conn, &m.code)?.is_none() {
+        // The disruption the request was made under must still be active.
+        if !db::disruptions::is_open(conn, &d.disruption_id, &d.material_code)? {
             return Err(refusal(Refusal::NoActiveDisruption, scale));
         }
         let approvals = db::drawdowns::approvals(conn, &id)?;
@@ -535,17 +609,19 @@ pub async fn approve(
                     format!("may only lower the request ({} standing)", format_fixed(d.quantity, scale)),
                 ));
             }
-            lower(conn, &d, lowered)?;
-            d.quantity = lowered;
+            if lowered < d.quantity {
+                shift_held(conn, &d, d.quantity - lowered, false)?;
+                holds::lower(conn, &d.hold_id, lowered)?;
+                d.quantity = lowered;
+            }
         }
-        let now = time::now();
         db::drawdowns::insert_approval(
             conn,
             &ApprovalRow {
                 drawdown_id: id.clone(),
                 operator: operator.clone(),
                 quantity: d.quantity,
-                at: now,
+                at: time::now(),
             },
         )?;
         if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
@@ -562,23 +638,6 @@ pub async fn approve(
     .await
 }
 
-/// Lowers the standing quantity: the difference leaves every hold at once.
-fn lower(conn: &mut DbConnection, d: &DrawdownRow, to: i64) -> Result<(), ServiceError> {
-    let freed = d.quantity - to;
-    if freed == 0 {
-        return Ok(());
-    }
-    holds::lower(conn, &d.hold_id, to)?;
-    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -freed, 0)?
-        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -freed, 0)?
-    {
-        return Err(ServiceError::Internal(
-            "held figures out of step with the drawdown".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The final approval: stock leaves the oldest lots to the manufacturer in one journal
 /// entry, and the obligation to return it with the premium is created.
 fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceError> {
@@ -588,6 +647,8 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceEr
         .parse()
         .map_err(|_| ServiceError::Internal("stored premium unreadable".into()))?;
     let q = d.quantity;
+    shift_held(conn, d, q, true)?;
+    // Material, lots, balances, then the chain head: the ledger's locks come last.
     let (picks, entry) = holds::post(
         conn,
         &d.hold_id,
@@ -596,13 +657,6 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceEr
         "release",
         Some(d.id.clone()),
     )?;
-    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -q, q)?
-        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -q, q)?
-    {
-        return Err(ServiceError::Internal(
-            "held figures out of step with the drawdown".into(),
-        ));
-    }
     let rows: Vec<PickRow> = picks
         .iter()
         .enumerate()
@@ -648,7 +702,9 @@ pub async fn reject(
     let reason = crate::domain::validation::text(&reason, 4000)
         .map_err(|e| ServiceError::validation("reason", e))?;
     write(db, ctx, 200, move |conn| {
-        let d = close_open(conn, &id, Status::Rejected, Some(reason.clone()))?;
+        let d = locked(conn, &id)?;
+        ensure_open(&d, "rejected")?;
+        let d = close_open(conn, d, Status::Rejected, Some(reason.clone()))?;
         Ok(Effect {
             target: Some(id.clone()),
             body: view(conn, d)?,
@@ -660,10 +716,11 @@ pub async fn reject(
 pub async fn cancel(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
     let actor = ctx.actor.clone();
     write(db, ctx, 200, move |conn| {
-        let d = db::drawdowns::find(conn, &id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id}")))?;
+        let d = db::drawdowns::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
         ensure_visible(&actor, &d.manufacturer_id)?;
-        let d = close_open(conn, &id, Status::Cancelled, None)?;
+        let d = locked(conn, &id)?;
+        ensure_open(&d, "cancelled")?;
+        let d = close_open(conn, d, Status::Cancelled, None)?;
         Ok(Effect {
             target: Some(id.clone()),
             body: view(conn, d)?,

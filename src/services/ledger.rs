@@ -29,13 +29,18 @@ pub async fn entries(
             after_seq,
             ..Range::default()
         };
-        for_each(conn, range, limit, |e, postings| {
+        // One more than the page: it only says whether a next page exists.
+        for_each(conn, range, limit + 1, |e, postings| {
             items.push(EntryView::new(e, postings, &scales));
-            Ok::<_, ServiceError>((items.len() as i64) < limit)
+            Ok::<_, ServiceError>((items.len() as i64) <= limit)
         })?;
-        let next = (items.len() as i64 == limit)
-            .then(|| items.last().map(|e| e.seq.to_string()))
-            .flatten();
+        let more = items.len() as i64 > limit;
+        items.truncate(page.limit);
+        let next = if more {
+            items.last().map(|e| e.seq.to_string())
+        } else {
+            None
+        };
         Ok(EntryPage { items, next })
     })
     .await

@@ -225,7 +225,7 @@ pub async fn put_allocation(
         let (q, price) = p
             .finish(|| Some((q?, price?)))
             .map_err(ServiceError::Validation)?;
-        db::manufacturers::put_allocation(
+        put_allocation_row(
             conn,
             &AllocationRow {
                 manufacturer_id: m.id.clone(),
@@ -245,6 +245,17 @@ pub async fn put_allocation(
         })
     })
     .await
+}
+
+/// Writes the allocation; a unique violation means a concurrent first PUT of the same
+/// allocation won, so the transaction is run again (and updates).
+fn put_allocation_row(conn: &mut DbConnection, row: &AllocationRow) -> Result<(), ServiceError> {
+    db::manufacturers::put_allocation(conn, row).map_err(|e| match ServiceError::from(e) {
+        ServiceError::Conflict(_) => {
+            ServiceError::Transient("allocation created concurrently".into())
+        }
+        other => other,
+    })
 }
 
 pub async fn allocations(

@@ -12,7 +12,7 @@ use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::base_covered;
-use crate::domain::lot::{grade, positive_quantity};
+use crate::domain::lot::{grade, positive_quantity, received_at};
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::ledger::{self, accounts, NewEntry, Posting};
@@ -171,10 +171,7 @@ pub async fn replenish(
             Some(c) => p.check("origin_country", parse_country(c)),
             None => Some(String::new()),
         };
-        let received_at = match &r.received_at {
-            None => Some(now),
-            Some(t) => p.check("received_at", time::parse_rfc3339(t)),
-        };
+        let received_at = p.check("received_at", received_at(r.received_at.as_deref(), now));
         let (q, grade, origin, received_at) = p
             .finish(|| Some((q?, grade?, origin?, received_at?)))
             .map_err(ServiceError::Validation)?;
@@ -188,8 +185,14 @@ pub async fn replenish(
         }
         let manufacturer = db::manufacturers::find(conn, &o.manufacturer_id)?;
         let allocation = db::manufacturers::allocation(conn, &o.manufacturer_id, &o.material_code)?;
-        db::materials::change_on_hand(conn, &o.material_code, q)?;
-        db::manufacturers::shift(conn, &o.manufacturer_id, &o.material_code, 0, -base_share)?;
+        // Allocation before material: the order every drawdown path locks them in.
+        if !db::manufacturers::shift(conn, &o.manufacturer_id, &o.material_code, 0, -base_share)?
+            || !db::materials::change_on_hand(conn, &o.material_code, q)?
+        {
+            return Err(ServiceError::Internal(
+                "allocation or material missing for an obligation".into(),
+            ));
+        }
         let replenishment_id = db::new_id();
         let posting = |account: String, amount: i64| Posting {
             account,
@@ -285,7 +288,7 @@ pub async fn reschedule(
                 "obligation {id} is settled"
             )));
         }
-        db::obligations::reschedule(
+        let open = db::obligations::reschedule(
             conn,
             &RescheduleRow {
                 id: db::new_id(),
@@ -297,6 +300,11 @@ pub async fn reschedule(
                 created_at: time::now(),
             },
         )?;
+        if !open {
+            return Err(ServiceError::InvalidState(format!(
+                "obligation {id} is settled"
+            )));
+        }
         let s = scale(conn, &o.material_code)?;
         let o = find(conn, &id)?;
         Ok(Effect {

@@ -56,15 +56,16 @@ where
     db.run(move |conn| {
         tx::write(conn, |conn| {
             let now = time::now();
+            let caller = ctx.actor.scope();
             if let Some(idem) = &ctx.idempotency {
-                if let Some(stored) = db::idempotency::find(conn, &ctx.actor.sub, &idem.key)? {
+                if let Some(stored) = db::idempotency::find(conn, &caller, &idem.key)? {
                     return replay(stored, idem);
                 }
                 // Claim the key before the effect, so that a concurrent request with the same
                 // key waits for this one and then replays its answer (or runs, if this one
                 // was refused and rolled back).
                 let claim = IdempotencyRow {
-                    actor_sub: ctx.actor.sub.clone(),
+                    caller: caller.clone(),
                     idem_key: idem.key.clone(),
                     fingerprint: idem.fingerprint.clone(),
                     status_code: 0,
@@ -82,13 +83,11 @@ where
             let body = serde_json::to_string(&done.body)?;
             db::audit::insert(conn, &audit_row(&ctx, done.target, "ok", now))?;
             if let Some(idem) = &ctx.idempotency {
-                db::idempotency::complete(
-                    conn,
-                    &ctx.actor.sub,
-                    &idem.key,
-                    i32::from(status),
-                    &body,
-                )?;
+                if !db::idempotency::complete(conn, &caller, &idem.key, i32::from(status), &body)? {
+                    return Err(ServiceError::Internal(
+                        "claimed idempotency key vanished".into(),
+                    ));
+                }
             }
             Ok(Reply {
                 status,

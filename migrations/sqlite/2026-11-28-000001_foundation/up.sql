@@ -37,14 +37,15 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_actor ON audit_events (actor_sub, id);
 CREATE INDEX audit_events_action ON audit_events (action, id);
 
--- Responses of accepted writes, replayed for a retry with the same key and body.
+-- Responses of accepted writes, replayed for a retry with the same key and body. Keys
+-- belong to a caller: role, organisation and subject together.
 CREATE TABLE idempotency_keys (
-    actor_sub     TEXT NOT NULL,
+    caller        TEXT NOT NULL,
     idem_key      TEXT NOT NULL,
     fingerprint   TEXT NOT NULL,
     status_code   INTEGER NOT NULL,
     response_body TEXT NOT NULL,
     created_at    TIMESTAMP NOT NULL,
-    PRIMARY KEY (actor_sub, idem_key)
+    PRIMARY KEY (caller, idem_key)
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);

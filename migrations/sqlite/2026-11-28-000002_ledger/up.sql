@@ -7,10 +7,13 @@
 ALTER TABLE materials ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 
 -- The head of the hash chain: the one row every append updates, last in its transaction.
+-- recorded_at of the last entry: entries never go back in time, whatever the clocks of
+-- several service processes say.
 CREATE TABLE ledger_head (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
-    seq  BIGINT NOT NULL,
-    hash TEXT NOT NULL
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    seq         BIGINT NOT NULL,
+    hash        TEXT NOT NULL,
+    recorded_at TIMESTAMP
 );
 INSERT INTO ledger_head (id, seq, hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

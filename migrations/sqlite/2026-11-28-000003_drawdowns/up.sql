@@ -42,6 +42,9 @@ CREATE INDEX disruptions_status ON disruptions (status, created_at);
 CREATE TABLE disruption_materials (
     disruption_id          TEXT NOT NULL REFERENCES disruptions (id),
     material_code          TEXT NOT NULL REFERENCES materials (code),
+    -- True while the disruption is active. Submissions hold against this row only while it
+    -- is true, and ending the disruption clears it first: the row lock orders the two.
+    open                   BOOLEAN NOT NULL DEFAULT FALSE,
     -- Stock on hand when the disruption became active: the base of the limited cap.
     on_hand_at_activation  BIGINT,
     -- Released and held under this disruption (for the limited cap).
