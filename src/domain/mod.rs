@@ -3,9 +3,14 @@
 pub mod actor;
 pub mod code;
 pub mod country;
+pub mod daycount;
 pub mod decimal;
 pub mod facility;
+pub mod fee;
+pub mod interest;
+pub mod loan;
 pub mod material;
+pub mod money;
 pub mod policy;
 pub mod time;
 pub mod validation;
