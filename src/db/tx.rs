@@ -4,7 +4,8 @@
 //! up front (a deferred one can fail with SQLITE_BUSY when it upgrades). PostgreSQL: READ
 //! COMMITTED with invariants in conditional updates. Both retry, a bounded number of times,
 //! on the transient failures `Retry::is_retryable` names (serialization failure, deadlock,
-//! a locked SQLite file, a lost idempotency-key race).
+//! a locked SQLite file, a lost idempotency-key race). Reads that must agree with each
+//! other run in `read`, over one snapshot.
 
 use super::DbConnection;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
@@ -40,7 +41,7 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match once(conn, &mut f) {
+        match in_transaction(conn, "BEGIN", "BEGIN IMMEDIATE", &mut f) {
             Err(e) if attempt < MAX_ATTEMPTS && e.is_retryable() => {
                 tracing::debug!(attempt, "retrying write transaction");
                 std::thread::sleep(backoff(attempt));
@@ -50,16 +51,36 @@ where
     }
 }
 
-fn once<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
+/// Runs `f` in a read-only transaction over one snapshot, so that its queries agree with
+/// each other. PostgreSQL: REPEATABLE READ; SQLite: a deferred transaction, whose first read
+/// fixes the snapshot (WAL).
+pub fn read<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
-    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+{
+    in_transaction(
+        conn,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "BEGIN",
+        f,
+    )
+}
+
+/// Begins with the backend's statement, then commits on `Ok` and rolls back on `Err`.
+fn in_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    pg_begin: &str,
+    sqlite_begin: &str,
+    f: F,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
 {
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite_begin)?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, pg_begin)?,
     }
     type Tm = <DbConnection as Connection>::TransactionManager;
     match f(conn) {
