@@ -7,6 +7,8 @@ pub mod command;
 pub mod docs;
 pub mod error;
 pub mod facilities;
+pub mod fees;
+pub mod loans;
 pub mod materials;
 pub mod metrics;
 pub mod middleware;
@@ -81,6 +83,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(facilities::create)),
                 )
                 .service(resource("/facilities/{code}").route(web::get().to(facilities::get)))
+                .service(
+                    resource("/loan-facilities")
+                        .app_data(Actions(&[("POST", "loan_facility.create")]))
+                        .route(web::get().to(loans::list))
+                        .route(web::post().to(loans::create)),
+                )
+                .service(resource("/loan-facilities/{id}").route(web::get().to(loans::get)))
+                .service(
+                    resource("/loan-facilities/{id}/tranches")
+                        .app_data(Actions(&[("POST", "tranche.create")]))
+                        .route(web::post().to(loans::create_tranche)),
+                )
+                .service(
+                    resource("/loan-facilities/{id}/accruals")
+                        .app_data(Actions(&[("POST", "loan_facility.accrue")]))
+                        .route(web::post().to(loans::accrue)),
+                )
+                .service(
+                    resource("/loan-facilities/{id}/repayments")
+                        .app_data(Actions(&[("POST", "repayment.create")]))
+                        .route(web::post().to(loans::repay)),
+                )
+                .service(
+                    resource("/tranches/{id}/disbursements")
+                        .app_data(Actions(&[("POST", "disbursement.create")]))
+                        .route(web::post().to(loans::disburse)),
+                )
+                .service(
+                    resource("/manufacturers/{id}/fees")
+                        .app_data(Actions(&[("POST", "fee.create")]))
+                        .route(web::post().to(fees::create)),
+                )
                 .service(resource("/audit-events").route(web::get().to(audit::list))),
         );
 }

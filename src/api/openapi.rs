@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers and types.
 
 use super::error::Problem;
-use super::{audit, facilities, materials, service};
+use super::{audit, facilities, fees, loans, materials, service};
 use std::collections::BTreeMap;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
@@ -20,6 +20,8 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         service::live, service::ready, service::metrics,
         materials::create, materials::list, materials::get,
         facilities::create, facilities::list, facilities::get,
+        loans::create, loans::list, loans::get, loans::create_tranche, loans::disburse,
+        loans::accrue, loans::repay, fees::create,
         audit::list,
     ),
     components(schemas(Problem)),
@@ -27,6 +29,9 @@ use utoipa::{IntoResponses, Modify, OpenApi};
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
         (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
+        (name = "loans", description = "Loan facilities and their tranches, manufacturers' fees (admin); \
+            disbursements, interest accruals and repayments (operators, admins); statements \
+            (operators, auditors, admins). Every movement is a USD journal entry."),
         (name = "ledger and audit", description = "The audit trail (operators, auditors, admins)"),
     )
 )]

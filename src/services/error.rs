@@ -3,6 +3,7 @@
 use crate::db::tx::{is_transient, Retry};
 use crate::db::DbError;
 use crate::domain::validation::FieldError;
+use crate::ledger::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,18 @@ impl From<DbError> for ServiceError {
             DbError::Unavailable(m) => Self::Unavailable(m),
             DbError::Query(q) => q.into(),
             DbError::Task(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl From<LedgerError> for ServiceError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Db(e) => e.into(),
+            LedgerError::Race => Self::Transient(e.to_string()),
+            // The other refusals are rules a service checks before it posts: reaching the
+            // ledger with them is a bug.
+            other => Self::Internal(format!("ledger: {other}")),
         }
     }
 }

@@ -3,7 +3,9 @@
 pub mod audit;
 pub mod error;
 pub mod facilities;
+pub mod fees;
 pub mod health;
+pub mod loans;
 pub mod materials;
 mod write;
 
