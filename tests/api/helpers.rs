@@ -8,8 +8,10 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::time::Duration;
 use stockpile::api::token;
 use stockpile::config::Settings;
+use stockpile::db::Db;
 use stockpile::domain::actor::Role;
 use stockpile::startup::Application;
 
@@ -148,6 +150,19 @@ impl TestApp {
         let res = self.post_as(&self.admin(), "/v1/materials", &body).await;
         assert_eq!(res.status(), 201, "creating material {code}");
         res.json().await.unwrap()
+    }
+
+    /// A pool on the app's database, for checks through `stockpile::db`.
+    pub fn db(&self) -> Db {
+        Db::open(&self.settings.database.url, 2, Duration::from_secs(5)).expect("test database")
+    }
+
+    /// The ledger balance of a USD account, in cents (0 when nothing was ever posted to it).
+    pub fn usd_cents(&self, account: &str) -> i64 {
+        let mut conn = self.db().get().expect("connection");
+        stockpile::db::ledger::balance(&mut conn, account, "USD")
+            .expect("balance")
+            .unwrap_or(0)
     }
 
     pub async fn audit_events(&self) -> Vec<Value> {

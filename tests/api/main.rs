@@ -6,5 +6,6 @@ mod auth;
 mod errors;
 mod helpers;
 mod idempotency;
+mod loans;
 mod reference_data;
 mod service;
