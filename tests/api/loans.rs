@@ -944,3 +944,73 @@ async fn every_loan_write_is_audited_with_what_it_touched() {
         .collect();
     assert_eq!(events, expected);
 }
+
+#[tokio::test]
+async fn the_loan_endpoints_are_documented() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .request(reqwest::Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (method, path, roles) in [
+        ("post", "/v1/loan-facilities", json!(["admin"])),
+        (
+            "get",
+            "/v1/loan-facilities",
+            json!(["operator", "auditor", "admin"]),
+        ),
+        (
+            "get",
+            "/v1/loan-facilities/{id}",
+            json!(["operator", "auditor", "admin"]),
+        ),
+        (
+            "post",
+            "/v1/loan-facilities/{id}/tranches",
+            json!(["admin"]),
+        ),
+        (
+            "post",
+            "/v1/tranches/{id}/disbursements",
+            json!(["operator", "admin"]),
+        ),
+        (
+            "post",
+            "/v1/loan-facilities/{id}/accruals",
+            json!(["operator", "admin"]),
+        ),
+        (
+            "post",
+            "/v1/loan-facilities/{id}/repayments",
+            json!(["operator", "admin"]),
+        ),
+        ("post", "/v1/manufacturers/{id}/fees", json!(["admin"])),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert_eq!(op["tags"], json!(["loans"]), "{method} {path}");
+        assert_eq!(op["security"][0]["bearer"], roles, "{method} {path}");
+    }
+    // Every schema the document refers to is in it.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(doc["components"]["schemas"][name].is_object(), "{r}");
+    }
+}
