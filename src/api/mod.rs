@@ -9,8 +9,10 @@ pub mod docs;
 pub mod drawdowns;
 pub mod error;
 pub mod facilities;
+pub mod fees;
 pub mod inventory;
 pub mod ledger;
+pub mod loans;
 pub mod manufacturers;
 pub mod materials;
 pub mod metrics;
@@ -184,6 +186,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/obligations/{id}/reschedule")
                         .app_data(Actions(&[("POST", "obligation.reschedule")]))
                         .route(web::post().to(obligations::reschedule)),
+                )
+                .service(
+                    resource("/loan-facilities")
+                        .app_data(Actions(&[("POST", "loan_facility.create")]))
+                        .route(web::get().to(loans::list))
+                        .route(web::post().to(loans::create)),
+                )
+                .service(resource("/loan-facilities/{id}").route(web::get().to(loans::get)))
+                .service(
+                    resource("/loan-facilities/{id}/tranches")
+                        .app_data(Actions(&[("POST", "tranche.create")]))
+                        .route(web::post().to(loans::create_tranche)),
+                )
+                .service(
+                    resource("/loan-facilities/{id}/accruals")
+                        .app_data(Actions(&[("POST", "loan_facility.accrue")]))
+                        .route(web::post().to(loans::accrue)),
+                )
+                .service(
+                    resource("/loan-facilities/{id}/repayments")
+                        .app_data(Actions(&[("POST", "repayment.create")]))
+                        .route(web::post().to(loans::repay)),
+                )
+                .service(
+                    resource("/tranches/{id}/disbursements")
+                        .app_data(Actions(&[("POST", "disbursement.create")]))
+                        .route(web::post().to(loans::disburse)),
+                )
+                .service(
+                    resource("/manufacturers/{id}/fees")
+                        .app_data(Actions(&[("POST", "fee.create")]))
+                        .route(web::post().to(fees::create)),
                 )
                 .service(resource("/audit-events").route(web::get().to(audit::list))),
         );

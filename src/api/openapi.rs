@@ -2,8 +2,8 @@
 
 use super::error::Problem;
 use super::{
-    audit, disruptions, drawdowns, facilities, inventory, ledger, manufacturers, materials,
-    obligations, service,
+    audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
+    materials, obligations, service,
 };
 use std::collections::BTreeMap;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -30,6 +30,8 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         obligations::list, obligations::get, obligations::replenish, obligations::reschedule,
         inventory::receive, inventory::list, inventory::get, inventory::transfer, inventory::adjust,
         ledger::entries, ledger::export, ledger::verify, ledger::balances,
+        loans::create, loans::list, loans::get, loans::create_tranche, loans::disburse,
+        loans::accrue, loans::repay, fees::create,
         audit::list,
     ),
     components(schemas(Problem)),
@@ -42,6 +44,9 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         (name = "drawdowns", description = "Manufacturers' drawdown requests under the release rules; operators approve releases"),
         (name = "obligations", description = "Replenishment obligations created by releases"),
         (name = "inventory", description = "Lots, transfers and adjustments (operators write; staff read)"),
+        (name = "loans", description = "Loan facilities and their tranches, manufacturers' fees (admin); \
+            disbursements, interest accruals and repayments (operators, admins); statements \
+            (operators, auditors, admins). Every movement is a USD journal entry."),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
     )
 )]

@@ -208,9 +208,7 @@ pub fn balances_as_of(
     prefix: Option<&str>,
     asset: Option<&str>,
 ) -> QueryResult<Vec<BalanceRow>> {
-    // Cast the sum back to BIGINT: diesel types SUM(BIGINT) as NUMERIC, which SQLite lacks.
-    let total =
-        diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(SUM(postings.amount) AS BIGINT)");
+    let total = super::sum("postings.amount");
     let mut q = postings::table
         .inner_join(journal_entries::table)
         .filter(journal_entries::recorded_at.le(as_of))

@@ -5,9 +5,11 @@ pub mod audit;
 pub mod disruptions;
 pub mod drawdowns;
 pub mod facilities;
+pub mod fees;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;
+pub mod loans;
 pub mod lots;
 pub mod manufacturers;
 pub mod materials;
@@ -39,6 +41,12 @@ macro_rules! insert_batch {
     };
 }
 pub(crate) use insert_batch;
+
+/// `SUM(column)` as a BIGINT, 0 over no rows: diesel types a sum of BIGINT as NUMERIC,
+/// which SQLite lacks, so the sum is cast back.
+pub(crate) fn sum(column: &str) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql(&format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
+}
 
 /// A new v7 UUID as the text the tables store.
 pub fn new_id() -> String {

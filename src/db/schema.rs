@@ -146,7 +146,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    loan_facilities (id) {
+        id -> Text,
+        lender -> Text,
+        kind -> Text,
+        commitment_cents -> BigInt,
+        annual_rate_nanos -> BigInt,
+        day_count -> Text,
+        availability_end -> Date,
+        maturity_date -> Date,
+        tranched_cents -> BigInt,
+        accrued_through -> Nullable<Date>,
+        interest_posted_cents -> BigInt,
+        interest_paid_cents -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tranches (id) {
+        id -> Text,
+        facility_id -> Text,
+        amount_cents -> BigInt,
+        available_from -> Date,
+        purpose -> Text,
+        drawn_cents -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    disbursements (id) {
+        id -> Text,
+        tranche_id -> Text,
+        facility_id -> Text,
+        amount_cents -> BigInt,
+        value_date -> Date,
+        reference -> Nullable<Text>,
+        entry_seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    repayments (id) {
+        id -> Text,
+        facility_id -> Text,
+        amount_cents -> BigInt,
+        value_date -> Date,
+        interest_cents -> BigInt,
+        principal_cents -> BigInt,
+        entry_seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    repayment_allocations (repayment_id, tranche_id) {
+        repayment_id -> Text,
+        tranche_id -> Text,
+        principal_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    interest_accruals (id) {
+        id -> Text,
+        facility_id -> Text,
+        accrued_through -> Date,
+        interest_cents -> BigInt,
+        cumulative_cents -> BigInt,
+        entry_seq -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fees (id) {
+        id -> Text,
+        manufacturer_id -> Text,
+        kind -> Text,
+        amount_cents -> BigInt,
+        memo -> Nullable<Text>,
+        entry_seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(postings -> journal_entries (entry_seq));
+diesel::joinable!(repayment_allocations -> repayments (repayment_id));
 diesel::allow_tables_to_appear_in_same_query!(journal_entries, postings);
 
 diesel::table! {
@@ -283,3 +373,4 @@ diesel::table! {
 
 diesel::joinable!(disruption_materials -> disruptions (disruption_id));
 diesel::allow_tables_to_appear_in_same_query!(disruptions, disruption_materials);
+diesel::allow_tables_to_appear_in_same_query!(repayments, repayment_allocations);

@@ -3,11 +3,16 @@
 pub mod actor;
 pub mod code;
 pub mod country;
+pub mod daycount;
 pub mod decimal;
 pub mod drawdown;
 pub mod facility;
+pub mod fee;
+pub mod interest;
+pub mod loan;
 pub mod lot;
 pub mod material;
+pub mod money;
 pub mod policy;
 pub mod time;
 pub mod validation;

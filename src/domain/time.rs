@@ -1,7 +1,7 @@
 //! Times are naive UTC with microsecond precision (what PostgreSQL stores), rendered as
-//! RFC 3339 with exactly six fractional digits.
+//! RFC 3339 with exactly six fractional digits. Dates are `YYYY-MM-DD`; "today" is the UTC date.
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 
 /// Now, truncated to microseconds so that what is stored is what is returned.
 pub fn now() -> NaiveDateTime {
@@ -28,6 +28,28 @@ pub fn parse_bound(text: &str) -> Result<NaiveDateTime, String> {
     })
 }
 
+/// Today's date in UTC.
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// Parses exactly `YYYY-MM-DD` (chrono alone would also take `2026-3-1` or `+2026-03-01`).
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    parsed
+        .filter(|_| shaped)
+        .ok_or_else(|| "must be a date YYYY-MM-DD such as 2026-03-01".into())
+}
+
+pub fn format_date(d: &NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +66,25 @@ mod tests {
             "2026-03-01T00:00:00.000000Z"
         );
         assert!(parse_bound("2026-02-30").is_err());
+    }
+
+    #[test]
+    fn dates_are_strict_iso() {
+        let d = parse_date("2024-02-29").unwrap();
+        assert_eq!(format_date(&d), "2024-02-29");
+        for bad in [
+            "2023-02-29",
+            "2026-3-01",
+            "2026-03-1",
+            "+2026-03-01",
+            "2026/03/01",
+            "20260301",
+            "2026-13-01",
+            "2026-03-01T00:00:00Z",
+            " 2026-03-01",
+            "",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad:?}");
+        }
     }
 }

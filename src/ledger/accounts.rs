@@ -7,6 +7,11 @@
 //! | `adjustment:<MATERIAL>` | material | counterpart of count corrections and losses |
 //! | `released:<MANUFACTURER>:<MATERIAL>` | material | stock released to a manufacturer, less what it returned |
 //! | `replenishment_premium:<MATERIAL>` | material | counterpart of the premium returned on top of releases |
+//! | `cash:reserve` | USD | the reserve's cash: loan disbursements and fees in, repayments out |
+//! | `loan:<FACILITY_ID>:principal` | USD | principal owed on a loan facility (negative: owed) |
+//! | `loan:<FACILITY_ID>:interest` | USD | interest posted and not yet paid (negative: owed) |
+//! | `expense:interest:<FACILITY_ID>` | USD | interest expense of a loan facility |
+//! | `income:fees:<KIND>` | USD | fees manufacturers paid, `entry` or `carrying` (negative: earned) |
 
 pub fn inventory(facility: &str, material: &str) -> String {
     format!("inventory:{facility}:{material}")
@@ -24,6 +29,24 @@ pub fn released(manufacturer_id: &str, material: &str) -> String {
     format!("released:{manufacturer_id}:{material}")
 }
 
+pub const CASH_RESERVE: &str = "cash:reserve";
+
+pub fn loan_principal(facility_id: &str) -> String {
+    format!("loan:{facility_id}:principal")
+}
+
+pub fn loan_interest(facility_id: &str) -> String {
+    format!("loan:{facility_id}:interest")
+}
+
+pub fn interest_expense(facility_id: &str) -> String {
+    format!("expense:interest:{facility_id}")
+}
+
+pub fn fee_income(kind: &str) -> String {
+    format!("income:fees:{kind}")
+}
+
 /// Accounts whose balance may never go below zero: stock physically on hand.
 pub fn must_stay_non_negative(account: &str) -> bool {
     account.starts_with("inventory:")
@@ -31,7 +54,7 @@ pub fn must_stay_non_negative(account: &str) -> bool {
 
 /// The asset of US dollars (cents in storage).
 pub const USD: &str = "USD";
-pub const USD_SCALE: u32 = 2;
+pub const USD_SCALE: u32 = crate::domain::money::USD_SCALE;
 
 /// Premium returned on top of the base quantity when a drawdown is replenished.
 pub fn replenishment_premium(material: &str) -> String {

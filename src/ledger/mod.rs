@@ -27,6 +27,18 @@ pub struct Posting {
     pub amount: i64,
 }
 
+impl Posting {
+    /// `cents` of US dollars on `account`.
+    pub fn usd(account: impl Into<String>, cents: i64) -> Self {
+        Posting {
+            account: account.into(),
+            asset: accounts::USD.to_owned(),
+            scale: accounts::USD_SCALE,
+            amount: cents,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     /// What happened, e.g. `lot_received`, `transfer`, `adjustment`, `release`.

@@ -229,6 +229,19 @@ impl TestApp {
         assert_eq!(res.status(), 201, "creating facility {code}");
     }
 
+    /// Registers a manufacturer and returns its id.
+    pub async fn create_manufacturer(&self, name: &str) -> String {
+        let body = json!({"name": name, "priority_tier": "critical"});
+        let res = self
+            .post_as(&self.admin(), "/v1/manufacturers", &body)
+            .await;
+        assert_eq!(res.status(), 201, "creating manufacturer {name}");
+        res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Receives a lot and returns it.
     pub async fn receive(
         &self,
@@ -278,6 +291,14 @@ impl TestApp {
             .json()
             .await
             .unwrap()
+    }
+
+    /// The ledger balance of a USD account, in cents (0 when nothing was ever posted to it).
+    pub fn usd_cents(&self, account: &str) -> i64 {
+        let mut conn = self.db().get().expect("connection");
+        stockpile::db::ledger::balance(&mut conn, account, "USD")
+            .expect("balance")
+            .unwrap_or(0)
     }
 
     pub async fn audit_events(&self) -> Vec<Value> {

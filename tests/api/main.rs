@@ -10,6 +10,7 @@ mod helpers;
 mod idempotency;
 mod inventory;
 mod ledger;
+mod loans;
 mod properties;
 mod reference_data;
 mod service;

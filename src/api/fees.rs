@@ -1,0 +1,49 @@
+//! /v1/manufacturers/{id}/fees
+
+use super::auth::Admin;
+use super::body::Body;
+use super::command::Command;
+use super::error::ApiError;
+use super::openapi::WriteErrors;
+use super::reply::written;
+use super::AppState;
+use crate::domain::fee::NewFee;
+use crate::services::{self, fees::FeeView};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeInput {
+    /// `entry` (upfront) or `carrying`
+    #[schema(example = "entry")]
+    pub kind: String,
+    /// USD, at most 2 decimals, above zero.
+    #[schema(example = "250000")]
+    pub amount_usd: String,
+    /// Up to 1000 characters.
+    #[schema(example = "Entry fee, 2026 allocation")]
+    pub memo: Option<String>,
+}
+
+/// Record a fee a manufacturer paid (admin). The manufacturer id must be a UUID (404
+/// otherwise).
+#[utoipa::path(post, path = "/v1/manufacturers/{id}/fees", tag = "loans",
+    request_body = FeeInput,
+    params(("id" = String, Path, description = "manufacturer id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = FeeView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    id: web::Path<String>,
+    body: Body<FeeInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let fee =
+        NewFee::parse(&b.kind, &b.amount_usd, b.memo.as_deref()).map_err(ApiError::validation)?;
+    let reply =
+        services::fees::charge(&state.db, cmd.ctx(&body.bytes), id.into_inner(), fee).await?;
+    Ok(written(reply))
+}

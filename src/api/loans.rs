@@ -1,0 +1,241 @@
+//! /v1/loan-facilities and /v1/tranches
+
+use super::auth::{Admin, Auth, Operator, Staff};
+use super::body::Body;
+use super::command::Command;
+use super::error::{ApiError, Problem};
+use super::openapi::{ReadErrors, WriteErrors};
+use super::query::ListQuery;
+use super::reply::written;
+use super::AppState;
+use crate::domain::loan::{Movement, NewLoanFacility, NewTranche};
+use crate::domain::time;
+use crate::domain::validation::FieldError;
+use crate::services::loans::{
+    AccrualView, DisbursementView, LoanFacilityView, LoanStatementView, RepaymentView, TrancheView,
+};
+use crate::services::{self, Page};
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanFacilityInput {
+    #[schema(example = "Export-Import Bank of the United States")]
+    pub lender: String,
+    /// `direct_loan` or `private_capital`
+    #[schema(example = "direct_loan")]
+    pub kind: String,
+    /// USD, at most 2 decimals, above zero.
+    #[schema(example = "10000000000.00")]
+    pub commitment_usd: String,
+    /// A yearly fraction from 0 to 1, at most 9 decimals: `0.0475` is 4.75 %.
+    #[schema(example = "0.0475")]
+    pub annual_rate: String,
+    /// `ACT/360`, `ACT/365F` or `30/360` (ISDA bond basis)
+    #[schema(example = "ACT/360")]
+    pub day_count: String,
+    /// The last value date a disbursement may have (YYYY-MM-DD), not after maturity_date.
+    #[schema(example = "2028-12-31")]
+    pub availability_end: String,
+    #[schema(example = "2041-02-01")]
+    pub maturity_date: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrancheInput {
+    /// USD, at most 2 decimals, above zero.
+    #[schema(example = "2500000000")]
+    pub amount_usd: String,
+    /// The first value date a disbursement may have (YYYY-MM-DD), not after the facility's
+    /// availability_end.
+    #[schema(example = "2026-03-01")]
+    pub available_from: String,
+    #[schema(example = "Rare-earth oxide purchases, first year")]
+    pub purpose: String,
+}
+
+/// Money moving on a value date.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MovementInput {
+    /// USD, at most 2 decimals, above zero.
+    #[schema(example = "125000000")]
+    pub amount_usd: String,
+    /// YYYY-MM-DD; takes effect at 00:00. Not before the facility's accrued_through.
+    #[schema(example = "2026-03-02")]
+    pub value_date: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccrualInput {
+    /// Post the interest for the days before this date (YYYY-MM-DD).
+    #[schema(example = "2026-04-01")]
+    pub through: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatementQuery {
+    /// YYYY-MM-DD, default today (UTC). Past and future dates are both answered.
+    pub as_of: Option<String>,
+}
+
+fn date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
+    time::parse_date(text).map_err(|e| ApiError::validation(vec![FieldError::new(field, e)]))
+}
+
+/// Define a loan facility (admin).
+#[utoipa::path(post, path = "/v1/loan-facilities", tag = "loans",
+    request_body = LoanFacilityInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = LoanFacilityView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    body: Body<LoanFacilityInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let f = NewLoanFacility::parse(
+        &b.lender,
+        &b.kind,
+        &b.commitment_usd,
+        &b.annual_rate,
+        &b.day_count,
+        &b.availability_end,
+        &b.maturity_date,
+    )
+    .map_err(ApiError::validation)?;
+    let reply = services::loans::create_facility(&state.db, cmd.ctx(&body.bytes), f).await?;
+    Ok(written(reply))
+}
+
+/// List loan facilities in creation order.
+#[utoipa::path(get, path = "/v1/loan-facilities", tag = "loans", params(ListQuery),
+    responses((status = 200, body = Page<LoanFacilityView>), ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = services::loans::list(&state.db, query.into_inner().page()?).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A facility's statement as of a date: every movement with a value date on or before it,
+/// and the interest to it (the days before it), posted or not. A bad `as_of`: 422.
+#[utoipa::path(get, path = "/v1/loan-facilities/{id}", tag = "loans",
+    params(("id" = String, Path, description = "loan facility id"), StatementQuery),
+    responses((status = 200, body = LoanStatementView),
+        (status = 422, description = "validation_failed: as_of is not a date", body = Problem,
+            content_type = "application/problem+json"),
+        ReadErrors),
+    security(("bearer" = ["operator", "auditor", "admin"])))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    id: web::Path<String>,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let as_of = match &query.as_of {
+        Some(text) => date("as_of", text)?,
+        None => time::today(),
+    };
+    let statement = services::loans::statement(&state.db, id.into_inner(), as_of).await?;
+    Ok(HttpResponse::Ok().json(statement))
+}
+
+/// Add a tranche to a facility (admin). The tranches may not add up to more than the
+/// commitment: `commitment_exceeded`.
+#[utoipa::path(post, path = "/v1/loan-facilities/{id}/tranches", tag = "loans",
+    request_body = TrancheInput,
+    params(("id" = String, Path, description = "loan facility id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = TrancheView), WriteErrors),
+    security(("bearer" = ["admin"])))]
+pub async fn create_tranche(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    id: web::Path<String>,
+    body: Body<TrancheInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let t = NewTranche::parse(&b.amount_usd, &b.available_from, &b.purpose)
+        .map_err(ApiError::validation)?;
+    let reply =
+        services::loans::create_tranche(&state.db, cmd.ctx(&body.bytes), id.into_inner(), t)
+            .await?;
+    Ok(written(reply))
+}
+
+/// Record a disbursement from a tranche (operator, admin). Refused with
+/// `tranche_not_available` before the tranche's available_from, `facility_not_available`
+/// after the facility's availability_end, `tranche_exceeded` beyond the tranche's undrawn
+/// amount; a value date before the facility's accrued_through: `validation_failed`.
+#[utoipa::path(post, path = "/v1/tranches/{id}/disbursements", tag = "loans",
+    request_body = MovementInput,
+    params(("id" = String, Path, description = "tranche id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = DisbursementView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn disburse(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<MovementInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let m = Movement::parse(&b.amount_usd, &b.value_date).map_err(ApiError::validation)?;
+    let reply =
+        services::loans::disburse(&state.db, cmd.ctx(&body.bytes), id.into_inner(), m).await?;
+    Ok(written(reply))
+}
+
+/// Post the facility's interest to a date (operator, admin): the cumulative interest,
+/// rounded half-even to cents, less what was posted before. Through a date already reached:
+/// posts 0.
+#[utoipa::path(post, path = "/v1/loan-facilities/{id}/accruals", tag = "loans",
+    request_body = AccrualInput,
+    params(("id" = String, Path, description = "loan facility id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 200, description = "posted", body = AccrualView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn accrue(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<AccrualInput>,
+) -> Result<HttpResponse, ApiError> {
+    let through = date("through", &body.value.through)?;
+    let reply =
+        services::loans::accrue(&state.db, cmd.ctx(&body.bytes), id.into_inner(), through).await?;
+    Ok(written(reply))
+}
+
+/// Record a repayment (operator, admin): it pays the interest to the value date not yet paid
+/// (posting it first), then principal, the oldest tranche (by available_from, then creation)
+/// first. More than is owed: `repayment_exceeds_outstanding`; a value date before the
+/// facility's accrued_through: `validation_failed`.
+#[utoipa::path(post, path = "/v1/loan-facilities/{id}/repayments", tag = "loans",
+    request_body = MovementInput,
+    params(("id" = String, Path, description = "loan facility id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, description = "created", body = RepaymentView), WriteErrors),
+    security(("bearer" = ["operator", "admin"])))]
+pub async fn repay(
+    state: web::Data<AppState>,
+    cmd: Command<Operator>,
+    id: web::Path<String>,
+    body: Body<MovementInput>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let m = Movement::parse(&b.amount_usd, &b.value_date).map_err(ApiError::validation)?;
+    let reply = services::loans::repay(&state.db, cmd.ctx(&body.bytes), id.into_inner(), m).await?;
+    Ok(written(reply))
+}

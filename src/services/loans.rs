@@ -1,0 +1,704 @@
+//! Loan facilities: tranches of their commitment, disbursements, interest accruals and
+//! repayments, each movement a journal entry in USD.
+//!
+//! Every movement of a facility first takes the facility's row lock (a version bump), so what
+//! it reads afterwards is committed and stays so until it commits. No movement may be dated
+//! before the date interest has been accrued through: interest once posted never needs
+//! restating, and each accrual posts the cumulative interest, rounded, minus what was posted.
+//! A write appends one journal entry (a repayment carries the interest it posts), so the hash
+//! chain's lock stays the last one its transaction takes.
+
+use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
+use crate::db::loans::{
+    AccrualRow, AllocationRow, DisbursementRow, LoanFacilityRow, RepaymentRow, TrancheRow,
+};
+use crate::db::{self, tx, Db, DbConnection};
+use crate::domain::daycount::DayCount;
+use crate::domain::decimal::{format_fixed, to_decimal};
+use crate::domain::interest::{self, PrincipalChange, Terms};
+use crate::domain::loan::{split_repayment, Movement, NewLoanFacility, NewTranche, RATE_SCALE};
+use crate::domain::money::format_usd;
+use crate::domain::time::{self, format_date};
+use crate::ledger::{self, accounts, NewEntry, Posting};
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// A loan facility as defined, with what has been tranched and posted so far.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoanFacilityView {
+    pub id: String,
+    #[schema(example = "Export-Import Bank of the United States")]
+    pub lender: String,
+    /// `direct_loan` or `private_capital`
+    pub kind: String,
+    #[schema(example = "10000000000")]
+    pub commitment_usd: String,
+    /// A yearly fraction: `0.0475` is 4.75 %.
+    #[schema(example = "0.0475")]
+    pub annual_rate: String,
+    /// `ACT/360`, `ACT/365F` or `30/360`
+    #[schema(example = "ACT/360")]
+    pub day_count: String,
+    /// The last value date a disbursement may have (YYYY-MM-DD).
+    pub availability_end: String,
+    pub maturity_date: String,
+    /// The sum of the tranches' amounts.
+    pub tranched_usd: String,
+    /// Interest has been posted for the days before this date; no disbursement or repayment
+    /// may be dated earlier. Null before the first accrual.
+    pub accrued_through: Option<String>,
+    /// Interest posted to the ledger so far.
+    pub interest_posted_usd: String,
+    /// RFC 3339 UTC
+    pub created_at: String,
+}
+
+impl From<LoanFacilityRow> for LoanFacilityView {
+    fn from(r: LoanFacilityRow) -> Self {
+        Self {
+            id: r.id,
+            lender: r.lender,
+            kind: r.kind,
+            commitment_usd: format_usd(r.commitment_cents),
+            annual_rate: format_fixed(r.annual_rate_nanos, RATE_SCALE),
+            day_count: r.day_count,
+            availability_end: format_date(&r.availability_end),
+            maturity_date: format_date(&r.maturity_date),
+            tranched_usd: format_usd(r.tranched_cents),
+            accrued_through: r.accrued_through.as_ref().map(format_date),
+            interest_posted_usd: format_usd(r.interest_posted_cents),
+            created_at: time::format_rfc3339(&r.created_at),
+        }
+    }
+}
+
+/// A tranche with its figures: as of the statement's date in a statement, zero when created.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrancheView {
+    pub id: String,
+    pub facility_id: String,
+    pub amount_usd: String,
+    /// The first value date a disbursement may have (YYYY-MM-DD).
+    pub available_from: String,
+    pub purpose: String,
+    pub drawn_usd: String,
+    /// amount - drawn
+    pub undrawn_usd: String,
+    /// drawn - principal repaid
+    pub principal_outstanding_usd: String,
+    /// RFC 3339 UTC
+    pub created_at: String,
+}
+
+/// A tranche and the money moved on it up to some date.
+struct TrancheFigures {
+    row: TrancheRow,
+    drawn: i64,
+    repaid: i64,
+}
+
+impl TrancheFigures {
+    fn outstanding(&self) -> i64 {
+        self.drawn - self.repaid
+    }
+}
+
+impl From<TrancheFigures> for TrancheView {
+    fn from(t: TrancheFigures) -> Self {
+        let outstanding = t.outstanding();
+        let r = t.row;
+        Self {
+            id: r.id,
+            facility_id: r.facility_id,
+            amount_usd: format_usd(r.amount_cents),
+            available_from: format_date(&r.available_from),
+            purpose: r.purpose,
+            drawn_usd: format_usd(t.drawn),
+            undrawn_usd: format_usd(r.amount_cents - t.drawn),
+            principal_outstanding_usd: format_usd(outstanding),
+            created_at: time::format_rfc3339(&r.created_at),
+        }
+    }
+}
+
+/// A facility as of a date: every movement with a value date on or before it, and the
+/// interest to it (the days before it), posted or not.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoanStatementView {
+    #[serde(flatten)]
+    pub facility: LoanFacilityView,
+    /// YYYY-MM-DD
+    pub as_of: String,
+    pub drawn_usd: String,
+    /// commitment - drawn
+    pub undrawn_usd: String,
+    pub principal_outstanding_usd: String,
+    /// Interest to `as_of` less the interest repayments dated on or before it paid.
+    pub interest_accrued_unpaid_usd: String,
+    /// Oldest first: by available_from, then creation order (the order repayments follow).
+    pub tranches: Vec<TrancheView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DisbursementView {
+    pub id: String,
+    pub tranche_id: String,
+    pub facility_id: String,
+    pub amount_usd: String,
+    /// YYYY-MM-DD; interest runs from 00:00 of this date.
+    pub value_date: String,
+    /// What the money paid for (a lot), when recorded with it.
+    pub reference: Option<String>,
+    /// RFC 3339 UTC
+    pub created_at: String,
+}
+
+impl From<DisbursementRow> for DisbursementView {
+    fn from(r: DisbursementRow) -> Self {
+        Self {
+            id: r.id,
+            tranche_id: r.tranche_id,
+            facility_id: r.facility_id,
+            amount_usd: format_usd(r.amount_cents),
+            value_date: format_date(&r.value_date),
+            reference: r.reference,
+            created_at: time::format_rfc3339(&r.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccrualView {
+    /// What this accrual posted: the interest to `accrued_through` not posted before.
+    #[schema(example = "12625")]
+    pub interest_posted_usd: String,
+    /// The date interest is now posted through (the later of the one asked for and the one
+    /// reached before).
+    pub accrued_through: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RepaymentView {
+    pub id: String,
+    pub facility_id: String,
+    pub amount_usd: String,
+    /// YYYY-MM-DD
+    pub value_date: String,
+    /// The part that paid interest (paid first).
+    pub interest_usd: String,
+    /// The part that repaid principal, oldest tranche first.
+    pub principal_usd: String,
+    pub tranches: Vec<PrincipalRepaidView>,
+    /// RFC 3339 UTC
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PrincipalRepaidView {
+    pub tranche_id: String,
+    pub principal_usd: String,
+}
+
+pub async fn create_facility(
+    db: &Db,
+    ctx: WriteCtx,
+    f: NewLoanFacility,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 201, move |conn| {
+        let row = LoanFacilityRow {
+            id: db::new_id(),
+            lender: f.lender.clone(),
+            kind: f.kind.as_str().to_owned(),
+            commitment_cents: f.commitment_cents,
+            annual_rate_nanos: f.annual_rate,
+            day_count: f.day_count.as_str().to_owned(),
+            availability_end: f.availability_end,
+            maturity_date: f.maturity_date,
+            tranched_cents: 0,
+            accrued_through: None,
+            interest_posted_cents: 0,
+            interest_paid_cents: 0,
+            version: 0,
+            created_at: time::now(),
+        };
+        db::loans::insert_facility(conn, &row)?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: LoanFacilityView::from(row),
+        })
+    })
+    .await
+}
+
+/// Adds a tranche while the tranches stay within the commitment (`commitment_exceeded`).
+pub async fn create_tranche(
+    db: &Db,
+    ctx: WriteCtx,
+    facility_id: String,
+    t: NewTranche,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 201, move |conn| {
+        let facility = find_facility(conn, &facility_id)?;
+        if t.available_from > facility.availability_end {
+            return Err(ServiceError::validation(
+                "available_from",
+                format!(
+                    "must not be after the facility's availability_end, {}",
+                    format_date(&facility.availability_end)
+                ),
+            ));
+        }
+        if !db::loans::add_tranched(conn, &facility_id, t.amount_cents)? {
+            let f = find_facility(conn, &facility_id)?;
+            let left = f.commitment_cents - f.tranched_cents;
+            return Err(ServiceError::Rule {
+                code: "commitment_exceeded",
+                detail: format!(
+                    "a tranche of {} would take the tranches over the commitment: {} of it \
+                     is left",
+                    format_usd(t.amount_cents),
+                    format_usd(left)
+                ),
+                figures: json!({
+                    "requested_usd": format_usd(t.amount_cents),
+                    "commitment_usd": format_usd(f.commitment_cents),
+                    "tranched_usd": format_usd(f.tranched_cents),
+                    "untranched_usd": format_usd(left),
+                }),
+            });
+        }
+        let row = TrancheRow {
+            id: db::new_id(),
+            facility_id: facility_id.clone(),
+            amount_cents: t.amount_cents,
+            available_from: t.available_from,
+            purpose: t.purpose.clone(),
+            drawn_cents: 0,
+            created_at: time::now(),
+        };
+        db::loans::insert_tranche(conn, &row)?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: TrancheView::from(TrancheFigures {
+                row,
+                drawn: 0,
+                repaid: 0,
+            }),
+        })
+    })
+    .await
+}
+
+pub async fn disburse(
+    db: &Db,
+    ctx: WriteCtx,
+    tranche_id: String,
+    m: Movement,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 201, move |conn| {
+        let row = disburse_in_tx(conn, &tranche_id, m.amount_cents, m.value_date, None)?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: DisbursementView::from(row),
+        })
+    })
+    .await
+}
+
+/// Draws `amount_cents` from a tranche with value date `value_date`, inside the caller's
+/// write transaction (receiving a lot calls it to pay for the lot), under the tranche rules:
+/// `tranche_not_available` before the tranche's available_from, `facility_not_available`
+/// after the facility's availability_end, `tranche_exceeded` beyond its undrawn amount.
+/// `reference` names what the money paid for.
+pub fn disburse_in_tx(
+    conn: &mut DbConnection,
+    tranche_id: &str,
+    amount_cents: i64,
+    value_date: NaiveDate,
+    reference: Option<String>,
+) -> Result<DisbursementRow, ServiceError> {
+    if amount_cents <= 0 {
+        return Err(ServiceError::validation("amount_usd", "must be above zero"));
+    }
+    let tranche = db::loans::find_tranche(conn, tranche_id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no tranche {tranche_id}")))?;
+    let facility = find_facility(conn, &tranche.facility_id)?;
+    if value_date < tranche.available_from {
+        return Err(ServiceError::Rule {
+            code: "tranche_not_available",
+            detail: format!(
+                "the tranche may be drawn from {}, not on {}",
+                format_date(&tranche.available_from),
+                format_date(&value_date)
+            ),
+            figures: json!({
+                "value_date": format_date(&value_date),
+                "available_from": format_date(&tranche.available_from),
+            }),
+        });
+    }
+    if value_date > facility.availability_end {
+        return Err(ServiceError::Rule {
+            code: "facility_not_available",
+            detail: format!(
+                "the facility could be drawn until {}, not on {}",
+                format_date(&facility.availability_end),
+                format_date(&value_date)
+            ),
+            figures: json!({
+                "value_date": format_date(&value_date),
+                "availability_end": format_date(&facility.availability_end),
+            }),
+        });
+    }
+    lock_for_movement(conn, &facility.id, value_date)?;
+    if !db::loans::draw(conn, tranche_id, amount_cents)? {
+        let t = db::loans::find_tranche(conn, tranche_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no tranche {tranche_id}")))?;
+        let undrawn = t.amount_cents - t.drawn_cents;
+        return Err(ServiceError::Rule {
+            code: "tranche_exceeded",
+            detail: format!(
+                "{} requested, {} of the tranche is undrawn",
+                format_usd(amount_cents),
+                format_usd(undrawn)
+            ),
+            figures: json!({
+                "requested_usd": format_usd(amount_cents),
+                "tranche_usd": format_usd(t.amount_cents),
+                "drawn_usd": format_usd(t.drawn_cents),
+                "undrawn_usd": format_usd(undrawn),
+            }),
+        });
+    }
+    let id = db::new_id();
+    let entry = ledger::append(
+        conn,
+        NewEntry {
+            kind: "loan_disbursement",
+            reference: Some(id.clone()),
+            postings: vec![
+                Posting::usd(accounts::CASH_RESERVE, amount_cents),
+                Posting::usd(accounts::loan_principal(&facility.id), -amount_cents),
+            ],
+        },
+    )?;
+    let row = DisbursementRow {
+        id,
+        tranche_id: tranche_id.to_owned(),
+        facility_id: facility.id,
+        amount_cents,
+        value_date,
+        reference,
+        entry_seq: entry.seq,
+        created_at: time::now(),
+    };
+    db::loans::insert_disbursement(conn, &row)?;
+    Ok(row)
+}
+
+/// Posts the interest to `through` not posted yet. Through a date already reached: posts 0.
+pub async fn accrue(
+    db: &Db,
+    ctx: WriteCtx,
+    facility_id: String,
+    through: NaiveDate,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 200, move |conn| {
+        if !db::loans::lock_facility(conn, &facility_id)? {
+            return Err(no_facility(&facility_id));
+        }
+        let mut facility = find_facility(conn, &facility_id)?;
+        let mut posted = 0;
+        if let Some(mut accrual) = accrue_interest(conn, &mut facility, through, "through")? {
+            posted = accrual.interest_cents;
+            if posted != 0 {
+                let entry = ledger::append(
+                    conn,
+                    NewEntry {
+                        kind: "loan_interest",
+                        reference: Some(accrual.id.clone()),
+                        postings: interest_postings(&facility_id, posted),
+                    },
+                )?;
+                accrual.entry_seq = Some(entry.seq);
+            }
+            db::loans::insert_accrual(conn, &accrual)?;
+        }
+        // Reached now, or before: `through` or later.
+        let accrued_through = facility.accrued_through.unwrap_or(through);
+        Ok(Effect {
+            target: Some(facility_id.clone()),
+            body: AccrualView {
+                interest_posted_usd: format_usd(posted),
+                accrued_through: format_date(&accrued_through),
+            },
+        })
+    })
+    .await
+}
+
+/// Pays the interest to the value date not yet paid (posting it first), then principal, the
+/// oldest tranche first; more than is owed: `repayment_exceeds_outstanding`. The interest
+/// posted and the repayment are one journal entry.
+pub async fn repay(
+    db: &Db,
+    ctx: WriteCtx,
+    facility_id: String,
+    m: Movement,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 201, move |conn| {
+        lock_for_movement(conn, &facility_id, m.value_date)?;
+        let mut facility = find_facility(conn, &facility_id)?;
+        let accrual = accrue_interest(conn, &mut facility, m.value_date, "value_date")?;
+        let interest_due = facility.interest_posted_cents - facility.interest_paid_cents;
+        let tranches = tranche_figures(conn, &facility_id, m.value_date)?;
+        let owed: Vec<i64> = tranches.iter().map(TrancheFigures::outstanding).collect();
+        let principal_outstanding: i64 = owed.iter().sum();
+        let split = split_repayment(m.amount_cents, interest_due, &owed).ok_or_else(|| {
+            let total = interest_due + principal_outstanding;
+            ServiceError::Rule {
+                code: "repayment_exceeds_outstanding",
+                detail: format!(
+                    "{} offered, {} is owed on {}",
+                    format_usd(m.amount_cents),
+                    format_usd(total),
+                    format_date(&m.value_date)
+                ),
+                figures: json!({
+                    "requested_usd": format_usd(m.amount_cents),
+                    "interest_due_usd": format_usd(interest_due),
+                    "principal_outstanding_usd": format_usd(principal_outstanding),
+                    "outstanding_usd": format_usd(total),
+                }),
+            }
+        })?;
+        let principal = m.amount_cents - split.interest;
+        db::loans::add_interest_paid(conn, &facility_id, split.interest)?;
+        let id = db::new_id();
+        let mut postings = vec![
+            Posting::usd(accounts::loan_interest(&facility_id), split.interest),
+            Posting::usd(accounts::loan_principal(&facility_id), principal),
+            Posting::usd(accounts::CASH_RESERVE, -m.amount_cents),
+        ];
+        if let Some(a) = &accrual {
+            postings.extend(interest_postings(&facility_id, a.interest_cents));
+        }
+        let entry = ledger::append(
+            conn,
+            NewEntry {
+                kind: "loan_repayment",
+                reference: Some(id.clone()),
+                postings,
+            },
+        )?;
+        if let Some(mut a) = accrual {
+            a.entry_seq = (a.interest_cents != 0).then_some(entry.seq);
+            db::loans::insert_accrual(conn, &a)?;
+        }
+        let allocations: Vec<AllocationRow> = tranches
+            .iter()
+            .zip(&split.principal)
+            .filter(|(_, cents)| **cents > 0)
+            .map(|(t, cents)| AllocationRow {
+                repayment_id: id.clone(),
+                tranche_id: t.row.id.clone(),
+                principal_cents: *cents,
+            })
+            .collect();
+        let row = RepaymentRow {
+            id: id.clone(),
+            facility_id: facility_id.clone(),
+            amount_cents: m.amount_cents,
+            value_date: m.value_date,
+            interest_cents: split.interest,
+            principal_cents: principal,
+            entry_seq: entry.seq,
+            created_at: time::now(),
+        };
+        db::loans::insert_repayment(conn, &row, &allocations)?;
+        Ok(Effect {
+            target: Some(id),
+            body: RepaymentView {
+                id: row.id,
+                facility_id: row.facility_id,
+                amount_usd: format_usd(row.amount_cents),
+                value_date: format_date(&row.value_date),
+                interest_usd: format_usd(row.interest_cents),
+                principal_usd: format_usd(row.principal_cents),
+                tranches: allocations
+                    .into_iter()
+                    .map(|a| PrincipalRepaidView {
+                        tranche_id: a.tranche_id,
+                        principal_usd: format_usd(a.principal_cents),
+                    })
+                    .collect(),
+                created_at: time::format_rfc3339(&row.created_at),
+            },
+        })
+    })
+    .await
+}
+
+pub async fn list(db: &Db, page: PageRequest) -> Result<Page<LoanFacilityView>, ServiceError> {
+    db.run(move |conn| {
+        let rows = db::loans::page_facilities(conn, page.after.as_deref(), fetch_limit(&page))?;
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |r| r.id.clone(),
+            LoanFacilityView::from,
+        ))
+    })
+    .await
+}
+
+/// The facility as of `as_of`, read from one snapshot.
+pub async fn statement(
+    db: &Db,
+    facility_id: String,
+    as_of: NaiveDate,
+) -> Result<LoanStatementView, ServiceError> {
+    db.run(move |conn| {
+        tx::snapshot(conn, |conn| {
+            let facility = find_facility(conn, &facility_id)?;
+            let tranches = tranche_figures(conn, &facility_id, as_of)?;
+            let changes = db::loans::principal_changes(conn, &facility_id, as_of)?;
+            let interest = interest_to(&facility, &changes, as_of, "as_of")?;
+            let interest_paid = db::loans::interest_paid_as_of(conn, &facility_id, as_of)?;
+            let drawn: i64 = tranches.iter().map(|t| t.drawn).sum();
+            let outstanding: i64 = tranches.iter().map(TrancheFigures::outstanding).sum();
+            Ok(LoanStatementView {
+                as_of: format_date(&as_of),
+                drawn_usd: format_usd(drawn),
+                undrawn_usd: format_usd(facility.commitment_cents - drawn),
+                principal_outstanding_usd: format_usd(outstanding),
+                interest_accrued_unpaid_usd: format_usd(interest - interest_paid),
+                tranches: tranches.into_iter().map(TrancheView::from).collect(),
+                facility: LoanFacilityView::from(facility),
+            })
+        })
+    })
+    .await
+}
+
+fn no_facility(id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("no loan facility {id}"))
+}
+
+fn find_facility(conn: &mut DbConnection, id: &str) -> Result<LoanFacilityRow, ServiceError> {
+    db::loans::find_facility(conn, id)?.ok_or_else(|| no_facility(id))
+}
+
+/// Takes the facility's lock for a movement dated `value_date`; a date before the one
+/// interest has been accrued through is refused, an unknown facility is not found.
+fn lock_for_movement(
+    conn: &mut DbConnection,
+    facility_id: &str,
+    value_date: NaiveDate,
+) -> Result<(), ServiceError> {
+    if db::loans::lock_facility_for_value_date(conn, facility_id, value_date)? {
+        return Ok(());
+    }
+    let accrued_through = find_facility(conn, facility_id)?.accrued_through;
+    Err(ServiceError::validation(
+        "value_date",
+        format!(
+            "must not be before {}, the date the facility's interest has been accrued through",
+            accrued_through
+                .as_ref()
+                .map(format_date)
+                .unwrap_or_default()
+        ),
+    ))
+}
+
+/// Moves the facility's interest on to `through`, when that is past the date already
+/// reached: the facility row (`facility`, read after taking its lock) is updated, and the
+/// accrual is returned for the caller to insert once the journal entry carrying its postings
+/// (`interest_postings`) is appended, so that a transaction appends one entry. `field` names
+/// the date in errors.
+fn accrue_interest(
+    conn: &mut DbConnection,
+    facility: &mut LoanFacilityRow,
+    through: NaiveDate,
+    field: &str,
+) -> Result<Option<AccrualRow>, ServiceError> {
+    if facility
+        .accrued_through
+        .is_some_and(|reached| reached >= through)
+    {
+        return Ok(None);
+    }
+    let changes = db::loans::principal_changes(conn, &facility.id, through)?;
+    let cumulative = interest_to(facility, &changes, through, field)?;
+    let accrual = AccrualRow {
+        id: db::new_id(),
+        facility_id: facility.id.clone(),
+        accrued_through: through,
+        interest_cents: cumulative - facility.interest_posted_cents,
+        cumulative_cents: cumulative,
+        entry_seq: None,
+        created_at: time::now(),
+    };
+    db::loans::set_accrued(conn, &facility.id, through, cumulative)?;
+    facility.accrued_through = Some(through);
+    facility.interest_posted_cents = cumulative;
+    Ok(Some(accrual))
+}
+
+/// Interest of a facility recognized: an expense, owed to the lender.
+fn interest_postings(facility_id: &str, cents: i64) -> Vec<Posting> {
+    vec![
+        Posting::usd(accounts::interest_expense(facility_id), cents),
+        Posting::usd(accounts::loan_interest(facility_id), -cents),
+    ]
+}
+
+/// The facility's interest to `to` in cents, rounded half-even.
+fn interest_to(
+    facility: &LoanFacilityRow,
+    changes: &[PrincipalChange],
+    to: NaiveDate,
+    field: &str,
+) -> Result<i64, ServiceError> {
+    let terms = Terms {
+        annual_rate: to_decimal(facility.annual_rate_nanos, RATE_SCALE),
+        day_count: facility
+            .day_count
+            .parse::<DayCount>()
+            .map_err(ServiceError::Internal)?,
+    };
+    interest::cumulative_cents(&terms, changes, to).ok_or_else(|| {
+        ServiceError::validation(
+            field,
+            "is too far ahead: the interest would not fit in storage",
+        )
+    })
+}
+
+/// The facility's tranches, oldest first, with what was drawn and repaid on them with value
+/// dates on or before `as_of`.
+fn tranche_figures(
+    conn: &mut DbConnection,
+    facility_id: &str,
+    as_of: NaiveDate,
+) -> Result<Vec<TrancheFigures>, ServiceError> {
+    let drawn: HashMap<String, i64> = db::loans::drawn_by_tranche(conn, facility_id, as_of)?
+        .into_iter()
+        .collect();
+    let repaid: HashMap<String, i64> = db::loans::repaid_by_tranche(conn, facility_id, as_of)?
+        .into_iter()
+        .collect();
+    let figures = db::loans::tranches_oldest_first(conn, facility_id)?
+        .into_iter()
+        .map(|row| TrancheFigures {
+            drawn: drawn.get(&row.id).copied().unwrap_or(0),
+            repaid: repaid.get(&row.id).copied().unwrap_or(0),
+            row,
+        })
+        .collect();
+    Ok(figures)
+}
