@@ -38,6 +38,10 @@ pub struct LotInput {
     pub unit_cost_usd: String,
     /// RFC 3339; default now; not in the future.
     pub received_at: Option<String>,
+    /// A loan tranche that pays for the lot: quantity × unit_cost_usd (half-even to cents) is
+    /// disbursed from it in the same transaction, valued on the date of `received_at`, under
+    /// the tranche rules (`tranche_exceeded`, `tranche_not_available`, `facility_not_available`).
+    pub tranche_id: Option<String>,
 }
 
 /// Receive a lot of stock into a facility (operator).
@@ -61,6 +65,7 @@ pub async fn receive(
         supplier: b.supplier,
         unit_cost_usd: b.unit_cost_usd,
         received_at: b.received_at,
+        tranche_id: b.tranche_id,
     };
     Ok(written(inventory::receive_lot(&state.db, ctx, req).await?))
 }

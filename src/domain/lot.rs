@@ -51,6 +51,15 @@ pub fn received_at(text: Option<&str>, now: NaiveDateTime) -> Result<NaiveDateTi
     Ok(at)
 }
 
+/// What a lot costs: quantity × unit cost, rounded half-even to cents (API.md).
+pub fn cost_cents(quantity: i64, scale: u32, unit_cost_micros: i64) -> i64 {
+    let cost = rust_decimal::Decimal::new(quantity, scale)
+        * rust_decimal::Decimal::new(unit_cost_micros, UNIT_PRICE_SCALE);
+    let cents = cost.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        * rust_decimal::Decimal::ONE_HUNDRED;
+    cents.try_into().unwrap_or(i64::MAX)
+}
+
 pub struct LotText<'a> {
     pub quantity: &'a str,
     pub grade: &'a str,
@@ -120,6 +129,17 @@ mod tests {
         assert_eq!(lot.quantity, 1_250_500);
         assert_eq!(lot.grade, "99.5");
         assert_eq!(lot.unit_cost_micros, 52_125_000);
+    }
+
+    #[test]
+    fn cost_rounds_half_even_to_cents() {
+        // 1250.5 kg × 52.125 $/kg = 65,182.3125 $ → 65,182.31
+        assert_eq!(cost_cents(1_250_500, 3, 52_125_000), 6_518_231);
+        // 0.005 $ → 0.00 (even), 0.015 $ → 0.02 (even)
+        assert_eq!(cost_cents(1, 3, 5_000), 0);
+        assert_eq!(cost_cents(3, 3, 5_000), 2);
+        assert_eq!(cost_cents(100, 0, 1), 0);
+        assert_eq!(cost_cents(7, 0, 1_000_000), 700);
     }
 
     #[test]

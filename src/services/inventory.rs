@@ -7,7 +7,7 @@ use crate::db::materials::MaterialRow;
 use crate::db::movements::{AdjustmentRow, TransferRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::decimal::{format_fixed, parse_fixed};
-use crate::domain::lot::{positive_quantity, LotText, NewLot, UNIT_PRICE_SCALE};
+use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot, UNIT_PRICE_SCALE};
 use crate::domain::time;
 use crate::domain::validation::text;
 use crate::ledger::lots::{take_oldest, Pick};
@@ -97,6 +97,8 @@ pub struct LotRequest {
     pub supplier: String,
     pub unit_cost_usd: String,
     pub received_at: Option<String>,
+    /// A loan tranche that pays for the lot in the same transaction.
+    pub tranche_id: Option<String>,
 }
 
 pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Reply, ServiceError> {
@@ -116,19 +118,33 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
             time::now(),
         )
         .map_err(ServiceError::Validation)?;
+        let draw = match &req.tranche_id {
+            Some(tranche) => Some(pay_from_tranche(conn, tranche, &lot, scale_of(&m))?),
+            None => None,
+        };
         db::materials::change_on_hand(conn, &m.code, lot.quantity)?;
         let id = db::new_id();
+        let mut postings = vec![
+            stock_posting(accounts::inventory(&facility, &m.code), &m, lot.quantity),
+            stock_posting(accounts::supplier(&m.code), &m, -lot.quantity),
+        ];
+        if let Some(d) = &draw {
+            // The supplier is paid from the loan: one entry records the stock and the money.
+            postings.push(d.principal_posting());
+            postings.push(Posting::usd(accounts::supplier(&m.code), d.amount_cents));
+        }
         let entry = ledger::append(
             conn,
             NewEntry {
                 kind: "lot_received",
                 reference: Some(id.clone()),
-                postings: vec![
-                    stock_posting(accounts::inventory(&facility, &m.code), &m, lot.quantity),
-                    stock_posting(accounts::supplier(&m.code), &m, -lot.quantity),
-                ],
+                postings,
             },
         )?;
+        let tranche_id = match draw {
+            Some(d) => Some(d.record(conn, Some(id.clone()), entry.seq)?.tranche_id),
+            None => None,
+        };
         let row = LotRow {
             id,
             material_code: m.code.clone(),
@@ -142,7 +158,7 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
             received_at: lot.received_at,
             created_at: time::now(),
             source_lot_id: None,
-            tranche_id: None,
+            tranche_id,
             entry_seq: entry.seq,
         };
         db::lots::insert(conn, std::slice::from_ref(&row))?;
@@ -152,6 +168,29 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
         })
     })
     .await
+}
+
+/// Draws the lot's cost (quantity × unit cost, half-even to cents) from a tranche, valued
+/// on the day the lot was received, under the tranche rules.
+fn pay_from_tranche(
+    conn: &mut DbConnection,
+    tranche: &str,
+    lot: &NewLot,
+    scale: u32,
+) -> Result<super::loans::Draw, ServiceError> {
+    let cents = cost_cents(lot.quantity, scale, lot.unit_cost_micros);
+    if cents <= 0 {
+        return Err(ServiceError::validation(
+            "unit_cost_usd",
+            "must come to at least a cent when a tranche pays for the lot",
+        ));
+    }
+    super::loans::draw(conn, tranche, cents, lot.received_at.date()).map_err(|e| match e {
+        ServiceError::NotFound(_) => {
+            ServiceError::validation("tranche_id", format!("no tranche {tranche:?}"))
+        }
+        other => other,
+    })
 }
 
 pub async fn get_lot(db: &Db, id: String) -> Result<LotView, ServiceError> {

@@ -298,7 +298,19 @@ pub async fn disburse(
     m: Movement,
 ) -> Result<Reply, ServiceError> {
     write(db, ctx, 201, move |conn| {
-        let row = disburse_in_tx(conn, &tranche_id, m.amount_cents, m.value_date, None)?;
+        let draw = draw(conn, &tranche_id, m.amount_cents, m.value_date)?;
+        let entry = ledger::append(
+            conn,
+            NewEntry {
+                kind: "loan_disbursement",
+                reference: Some(draw.id.clone()),
+                postings: vec![
+                    Posting::usd(accounts::CASH_RESERVE, draw.amount_cents),
+                    draw.principal_posting(),
+                ],
+            },
+        )?;
+        let row = draw.record(conn, None, entry.seq)?;
         Ok(Effect {
             target: Some(row.id.clone()),
             body: DisbursementView::from(row),
@@ -307,18 +319,58 @@ pub async fn disburse(
     .await
 }
 
+/// A disbursement decided and guarded but not yet in the journal: its principal posting
+/// goes into the caller's entry (a lot bought with it records stock and money in one), then
+/// `record` keeps it.
+pub struct Draw {
+    pub id: String,
+    tranche_id: String,
+    facility_id: String,
+    pub amount_cents: i64,
+    value_date: NaiveDate,
+}
+
+impl Draw {
+    /// What the facility now owes.
+    pub fn principal_posting(&self) -> Posting {
+        Posting::usd(
+            accounts::loan_principal(&self.facility_id),
+            -self.amount_cents,
+        )
+    }
+
+    /// Stores the disbursement, recorded by the journal entry `entry_seq`.
+    pub fn record(
+        self,
+        conn: &mut DbConnection,
+        reference: Option<String>,
+        entry_seq: i64,
+    ) -> Result<DisbursementRow, ServiceError> {
+        let row = DisbursementRow {
+            id: self.id,
+            tranche_id: self.tranche_id,
+            facility_id: self.facility_id,
+            amount_cents: self.amount_cents,
+            value_date: self.value_date,
+            reference,
+            entry_seq,
+            created_at: time::now(),
+        };
+        db::loans::insert_disbursement(conn, &row)?;
+        Ok(row)
+    }
+}
+
 /// Draws `amount_cents` from a tranche with value date `value_date`, inside the caller's
-/// write transaction (receiving a lot calls it to pay for the lot), under the tranche rules:
-/// `tranche_not_available` before the tranche's available_from, `facility_not_available`
-/// after the facility's availability_end, `tranche_exceeded` beyond its undrawn amount.
-/// `reference` names what the money paid for.
-pub fn disburse_in_tx(
+/// write transaction, under the tranche rules: `tranche_not_available` before the
+/// tranche's available_from, `facility_not_available` after the facility's
+/// availability_end, `tranche_exceeded` beyond its undrawn amount.
+pub fn draw(
     conn: &mut DbConnection,
     tranche_id: &str,
     amount_cents: i64,
     value_date: NaiveDate,
-    reference: Option<String>,
-) -> Result<DisbursementRow, ServiceError> {
+) -> Result<Draw, ServiceError> {
     if amount_cents <= 0 {
         return Err(ServiceError::validation("amount_usd", "must be above zero"));
     }
@@ -373,30 +425,13 @@ pub fn disburse_in_tx(
             }),
         });
     }
-    let id = db::new_id();
-    let entry = ledger::append(
-        conn,
-        NewEntry {
-            kind: "loan_disbursement",
-            reference: Some(id.clone()),
-            postings: vec![
-                Posting::usd(accounts::CASH_RESERVE, amount_cents),
-                Posting::usd(accounts::loan_principal(&facility.id), -amount_cents),
-            ],
-        },
-    )?;
-    let row = DisbursementRow {
-        id,
+    Ok(Draw {
+        id: db::new_id(),
         tranche_id: tranche_id.to_owned(),
         facility_id: facility.id,
         amount_cents,
         value_date,
-        reference,
-        entry_seq: entry.seq,
-        created_at: time::now(),
-    };
-    db::loans::insert_disbursement(conn, &row)?;
-    Ok(row)
+    })
 }
 
 /// Posts the interest to `through` not posted yet. Through a date already reached: posts 0.

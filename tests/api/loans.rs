@@ -1017,3 +1017,86 @@ async fn the_loan_endpoints_are_documented() {
         assert!(doc["components"]["schemas"][name].is_object(), "{r}");
     }
 }
+
+/// A lot bought with a tranche: its cost is disbursed in the same transaction and one journal
+/// entry records the stock and the money; a purchase the tranche rules refuse writes nothing.
+#[tokio::test]
+async fn lots_bought_with_a_tranche_are_paid_in_the_same_transaction() {
+    let app = spawn_app().await;
+    app.create_material("NDPR_OXIDE", 3, "0").await;
+    app.create_facility("NV1").await;
+    let f = app
+        .facility("1000000", "0.05", "ACT/360", "2026-12-31")
+        .await;
+    let t = app.tranche(&f, "100000", "2026-01-01").await;
+    let lot = |quantity: &str, received_at: &str| {
+        json!({"material": "NDPR_OXIDE", "facility": "NV1", "quantity": quantity, "grade": "99.5",
+               "origin_country": "AU", "supplier": "Lynas", "unit_cost_usd": "52.125",
+               "received_at": received_at, "tranche_id": t})
+    };
+    // 1250.5 kg × 52.125 = 65,182.3125 → 65,182.31 (half-even).
+    let res = app
+        .post_as(
+            &app.operator(),
+            "/v1/lots",
+            &lot("1250.5", "2026-03-02T10:00:00Z"),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let received: Value = res.json().await.unwrap();
+    assert_eq!(received["tranche_id"], t.as_str());
+    let entry = app.export_jsonl().await.pop().unwrap();
+    assert_eq!(entry["kind"], "lot_received");
+    assert_eq!(
+        entry["postings"],
+        json!([{"account": "inventory:NV1:NDPR_OXIDE", "asset": "NDPR_OXIDE", "amount": "1250.5"},
+               {"account": principal_account(&f), "asset": "USD", "amount": "-65182.31"},
+               {"account": "supplier:NDPR_OXIDE", "asset": "NDPR_OXIDE", "amount": "-1250.5"},
+               {"account": "supplier:NDPR_OXIDE", "asset": "USD", "amount": "65182.31"}])
+    );
+    let s = app.statement(&f, "2026-03-02").await;
+    assert_eq!(s["drawn_usd"], "65182.31");
+
+    // Refused by the tranche rules: nothing is written, no stock, no money.
+    let before = (
+        app.export_jsonl().await.len(),
+        app.figures("NDPR_OXIDE").await,
+    );
+    let too_much = app
+        .post_as(
+            &app.operator(),
+            "/v1/lots",
+            &lot("1000", "2026-03-02T10:00:00Z"),
+        )
+        .await;
+    assert_problem(too_much, 422, "tranche_exceeded").await;
+    let early = app
+        .post_as(
+            &app.operator(),
+            "/v1/lots",
+            &lot("1", "2025-12-31T23:59:59Z"),
+        )
+        .await;
+    assert_problem(early, 422, "tranche_not_available").await;
+    let mut unknown = lot("1", "2026-03-02T10:00:00Z");
+    unknown["tranche_id"] = json!("no-such-tranche");
+    let p = assert_problem(
+        app.post_as(&app.operator(), "/v1/lots", &unknown).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "tranche_id");
+    assert_eq!(
+        before,
+        (
+            app.export_jsonl().await.len(),
+            app.figures("NDPR_OXIDE").await
+        )
+    );
+    assert_eq!(
+        app.statement(&f, "2026-03-02").await["drawn_usd"],
+        "65182.31"
+    );
+    assert_eq!(app.verify().await["ok"], true);
+}
