@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `inventory:<FACILITY>:<MATERIAL>` | material | stock on hand at a facility (never negative) |
 //! | `supplier:<MATERIAL>` | material | counterpart of receipts (negative: what suppliers delivered) |
+//! | `supplier:<MATERIAL>` | USD | what suppliers were paid from loan tranches for lots |
 //! | `adjustment:<MATERIAL>` | material | counterpart of count corrections and losses |
 //! | `released:<MANUFACTURER>:<MATERIAL>` | material | stock released to a manufacturer, less what it returned |
 //! | `replenishment_premium:<MATERIAL>` | material | counterpart of the premium returned on top of releases |
