@@ -136,8 +136,8 @@ mod tests {
         // 1250.5 kg × 52.125 $/kg = 65,182.3125 $ → 65,182.31
         assert_eq!(cost_cents(1_250_500, 3, 52_125_000), 6_518_231);
         // 0.005 $ → 0.00 (even), 0.015 $ → 0.02 (even)
-        assert_eq!(cost_cents(1, 3, 5_000), 0);
-        assert_eq!(cost_cents(3, 3, 5_000), 2);
+        assert_eq!(cost_cents(1, 0, 5_000), 0);
+        assert_eq!(cost_cents(3, 0, 5_000), 2);
         assert_eq!(cost_cents(100, 0, 1), 0);
         assert_eq!(cost_cents(7, 0, 1_000_000), 700);
     }
