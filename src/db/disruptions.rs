@@ -53,10 +53,18 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DisruptionR
 }
 
 pub fn covered(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<CoveredRow>> {
+    covered_by(conn, &[id.to_owned()])
+}
+
+/// The covered materials of several disruptions, by disruption then material code.
+pub fn covered_by(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<CoveredRow>> {
     disruption_materials::table
-        .filter(disruption_materials::disruption_id.eq(id))
+        .filter(disruption_materials::disruption_id.eq_any(ids))
         .select(CoveredRow::as_select())
-        .order(disruption_materials::material_code.asc())
+        .order((
+            disruption_materials::disruption_id.asc(),
+            disruption_materials::material_code.asc(),
+        ))
         .load(conn)
 }
 

@@ -95,11 +95,15 @@ pub fn update(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn approvals(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<ApprovalRow>> {
+/// The approvals of the given drawdowns, by drawdown then time (one query for a page).
+pub fn approvals(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ApprovalRow>> {
     drawdown_approvals::table
-        .filter(drawdown_approvals::drawdown_id.eq(id))
+        .filter(drawdown_approvals::drawdown_id.eq_any(ids))
         .select(ApprovalRow::as_select())
-        .order(drawdown_approvals::at.asc())
+        .order((
+            drawdown_approvals::drawdown_id.asc(),
+            drawdown_approvals::at.asc(),
+        ))
         .load(conn)
 }
 
@@ -110,11 +114,12 @@ pub fn insert_approval(conn: &mut DbConnection, row: &ApprovalRow) -> QueryResul
         .map(drop)
 }
 
-pub fn picks(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<PickRow>> {
+/// The lots the given drawdowns' releases drew, by drawdown then order of picking.
+pub fn picks(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<PickRow>> {
     release_picks::table
-        .filter(release_picks::drawdown_id.eq(id))
+        .filter(release_picks::drawdown_id.eq_any(ids))
         .select(PickRow::as_select())
-        .order(release_picks::idx.asc())
+        .order((release_picks::drawdown_id.asc(), release_picks::idx.asc()))
         .load(conn)
 }
 

@@ -43,34 +43,50 @@ pub struct DisruptionView {
 }
 
 fn view(conn: &mut DbConnection, d: DisruptionRow) -> Result<DisruptionView, ServiceError> {
+    views(conn, vec![d])?
+        .pop()
+        .ok_or_else(|| ServiceError::Internal("a disruption without a view".into()))
+}
+
+/// Views of many disruptions with their materials, in two queries whatever their number.
+fn views(
+    conn: &mut DbConnection,
+    rows: Vec<DisruptionRow>,
+) -> Result<Vec<DisruptionView>, ServiceError> {
+    let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
     let scales = db::materials::scales(conn)?;
-    let covered = db::disruptions::covered(conn, &d.id)?
-        .into_iter()
-        .map(|c| {
-            let s = scales.get(&c.material_code).copied().unwrap_or(0);
-            CoveredMaterial {
+    let mut covered: std::collections::HashMap<String, Vec<CoveredMaterial>> =
+        std::collections::HashMap::new();
+    for c in db::disruptions::covered_by(conn, &ids)? {
+        let s = scales.get(&c.material_code).copied().unwrap_or(0);
+        covered
+            .entry(c.disruption_id)
+            .or_default()
+            .push(CoveredMaterial {
                 on_hand_at_activation: c.on_hand_at_activation.map(|q| format_fixed(q, s)),
                 released: format_fixed(c.released, s),
                 held: format_fixed(c.held, s),
                 code: c.material_code,
-            }
-        })
-        .collect();
+            });
+    }
     let ts = |t: Option<chrono::NaiveDateTime>| t.as_ref().map(time::format_rfc3339);
-    Ok(DisruptionView {
-        id: d.id,
-        title: d.title,
-        severity: d.severity,
-        reason: d.reason,
-        status: d.status,
-        proposed_by: d.proposed_by,
-        confirmed_by: d.confirmed_by,
-        ended_by: d.ended_by,
-        created_at: time::format_rfc3339(&d.created_at),
-        activated_at: ts(d.activated_at),
-        ended_at: ts(d.ended_at),
-        materials: covered,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|d| DisruptionView {
+            materials: covered.remove(&d.id).unwrap_or_default(),
+            id: d.id,
+            title: d.title,
+            severity: d.severity,
+            reason: d.reason,
+            status: d.status,
+            proposed_by: d.proposed_by,
+            confirmed_by: d.confirmed_by,
+            ended_by: d.ended_by,
+            created_at: time::format_rfc3339(&d.created_at),
+            activated_at: ts(d.activated_at),
+            ended_at: ts(d.ended_at),
+        })
+        .collect())
 }
 
 pub struct Proposal {
@@ -235,17 +251,12 @@ pub async fn list(
             page.after.as_deref(),
             fetch_limit(&page),
         )?;
-        let more = rows.len() > page.limit;
-        let mut items = Vec::new();
-        for r in rows.into_iter().take(page.limit) {
-            items.push(view(conn, r)?);
-        }
-        let next = if more {
-            items.last().map(|d: &DisruptionView| d.id.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::from_rows(
+            views(conn, rows)?,
+            page.limit,
+            |d| d.id.clone(),
+            |d| d,
+        ))
     })
     .await
 }

@@ -93,10 +93,42 @@ fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, ServiceE
 }
 
 fn view(conn: &mut DbConnection, d: DrawdownRow) -> Result<DrawdownView, ServiceError> {
-    let scale = scale_of(&material(conn, &d.material_code)?);
-    let approvals = db::drawdowns::approvals(conn, &d.id)?;
-    let picks = db::drawdowns::picks(conn, &d.id)?;
-    Ok(render(d, approvals, picks, scale))
+    views(conn, vec![d])?
+        .pop()
+        .ok_or_else(|| ServiceError::Internal("a drawdown without a view".into()))
+}
+
+/// Views of many drawdowns with their approvals and picks, in four queries whatever their
+/// number.
+fn views(
+    conn: &mut DbConnection,
+    rows: Vec<DrawdownRow>,
+) -> Result<Vec<DrawdownView>, ServiceError> {
+    let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
+    let scales = db::materials::scales(conn)?;
+    let mut approvals =
+        group_by_drawdown(db::drawdowns::approvals(conn, &ids)?, |a| &a.drawdown_id);
+    let mut picks = group_by_drawdown(db::drawdowns::picks(conn, &ids)?, |p| &p.drawdown_id);
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let scale = scales.get(&d.material_code).copied().unwrap_or(0);
+            let a = approvals.remove(&d.id).unwrap_or_default();
+            let p = picks.remove(&d.id).unwrap_or_default();
+            render(d, a, p, scale)
+        })
+        .collect())
+}
+
+fn group_by_drawdown<T>(
+    rows: Vec<T>,
+    key: impl Fn(&T) -> &String,
+) -> std::collections::HashMap<String, Vec<T>> {
+    let mut map: std::collections::HashMap<String, Vec<T>> = std::collections::HashMap::new();
+    for r in rows {
+        map.entry(key(&r).clone()).or_default().push(r);
+    }
+    map
 }
 
 fn render(
@@ -593,7 +625,7 @@ pub async fn approve(
         if !db::disruptions::is_open(conn, &d.disruption_id, &d.material_code)? {
             return Err(refusal(Refusal::NoActiveDisruption, scale));
         }
-        let approvals = db::drawdowns::approvals(conn, &id)?;
+        let approvals = db::drawdowns::approvals(conn, std::slice::from_ref(&id))?;
         if approvals.iter().any(|a| a.operator == operator) {
             return Err(ServiceError::Rule {
                 code: "duplicate_approval",
@@ -758,17 +790,12 @@ pub async fn list(
     filter.after = page.after.clone();
     db.run(move |conn| {
         let rows = db::drawdowns::page(conn, &filter, fetch_limit(&page))?;
-        let more = rows.len() > page.limit;
-        let mut items = Vec::new();
-        for r in rows.into_iter().take(page.limit) {
-            items.push(view(conn, r)?);
-        }
-        let next = if more {
-            items.last().map(|d: &DrawdownView| d.id.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::from_rows(
+            views(conn, rows)?,
+            page.limit,
+            |d| d.id.clone(),
+            |d| d,
+        ))
     })
     .await
 }
