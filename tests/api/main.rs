@@ -13,4 +13,5 @@ mod ledger;
 mod loans;
 mod properties;
 mod reference_data;
+mod roles;
 mod service;
