@@ -3,7 +3,8 @@
 //! it from the oldest lots in the same transaction and create the obligation to replenish.
 
 use super::{
-    ensure_visible, fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
+    ensure_visible, fetch_limit, scope_to_caller, write, Effect, Page, PageRequest, Reply,
+    ServiceError, WriteCtx,
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
@@ -777,15 +778,8 @@ pub async fn list(
     mut filter: DrawdownFilter,
     page: PageRequest,
 ) -> Result<Page<DrawdownView>, ServiceError> {
-    if let Some(org) = actor.org.clone() {
-        // A manufacturer lists its own drawdowns, whatever filter it passed.
-        if filter.manufacturer.as_ref().is_some_and(|m| *m != org) {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        filter.manufacturer = Some(org);
+    if !scope_to_caller(&actor, &mut filter.manufacturer) {
+        return Ok(Page::empty());
     }
     filter.after = page.after.clone();
     db.run(move |conn| {

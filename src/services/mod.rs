@@ -35,6 +35,13 @@ pub struct PageRequest {
 }
 
 impl<T> Page<T> {
+    pub fn empty() -> Self {
+        Page {
+            items: Vec::new(),
+            next: None,
+        }
+    }
+
     /// Builds a page from up to `limit + 1` rows read in order: the extra row, if present,
     /// only says that a next page exists.
     pub fn from_rows<R>(
@@ -65,6 +72,21 @@ pub(crate) fn ensure_visible(
         }
         _ => Ok(()),
     }
+}
+
+/// Narrows a list's manufacturer filter to the caller's own organisation when the caller is
+/// a manufacturer. Returns false when the filter names another manufacturer: the list is
+/// then empty (existence is not disclosed).
+pub(crate) fn scope_to_caller(
+    actor: &crate::domain::actor::Actor,
+    manufacturer: &mut Option<String>,
+) -> bool {
+    let Some(org) = &actor.org else { return true };
+    if manufacturer.as_ref().is_some_and(|m| m != org) {
+        return false;
+    }
+    *manufacturer = Some(org.clone());
+    true
 }
 
 /// How many rows to read for a page (one more than shown, to know whether more follow).

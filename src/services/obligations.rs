@@ -3,7 +3,8 @@
 
 use super::inventory::LotView;
 use super::{
-    ensure_visible, fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
+    ensure_visible, fetch_limit, scope_to_caller, write, Effect, Page, PageRequest, Reply,
+    ServiceError, WriteCtx,
 };
 use crate::db::lots::LotRow;
 use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, RescheduleRow};
@@ -83,14 +84,8 @@ pub async fn list(
     mut filter: ObligationFilter,
     page: PageRequest,
 ) -> Result<Page<ObligationView>, ServiceError> {
-    if let Some(org) = actor.org.clone() {
-        if filter.manufacturer.as_ref().is_some_and(|m| *m != org) {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-        filter.manufacturer = Some(org);
+    if !scope_to_caller(&actor, &mut filter.manufacturer) {
+        return Ok(Page::empty());
     }
     filter.after = page.after.clone();
     db.run(move |conn| {
