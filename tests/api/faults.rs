@@ -1,0 +1,467 @@
+//! Faults: a service process SIGKILLed and restarted under load, the database's connections
+//! cut under load, one request sent twice at once, SIGTERM with requests in flight. Clients
+//! resend every request they got no answer to with the same `Idempotency-Key`; afterwards
+//! every acknowledged write exists exactly once and the books agree with themselves. The
+//! crash and the outage need PostgreSQL (they return early on SQLite); the rest run on both.
+
+use crate::concurrency::assert_books_consistent;
+use crate::drawdowns::Reserve;
+use crate::helpers::{is_postgres, run_cli, spawn_process, spawn_process_with, TestApp};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use futures_util::future::join_all;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use stockpile::db::{DbConnection, DbUrl};
+
+const CLIENTS: usize = 6;
+const ROUNDS: usize = 10;
+/// Sends of one request at most, RETRY_PAUSE apart: a client gives up after about 15 s.
+const MAX_SENDS: u32 = 150;
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+fn skip_without_postgres(test: &str) -> bool {
+    if !is_postgres() {
+        eprintln!("{test}: skipped, needs PostgreSQL (set STOCKPILE_TEST_DATABASE_URL)");
+    }
+    !is_postgres()
+}
+
+/// One write of the load, with the key it keeps across resends.
+struct Write {
+    action: &'static str,
+    path: String,
+    token: String,
+    key: String,
+    body: Value,
+}
+
+/// The answer a client finally got to a write, and how many sends it took.
+struct Answer {
+    action: &'static str,
+    status: u16,
+    body: Value,
+    sends: u32,
+}
+
+/// Sends `w` until it is answered, alternating over `bases` from `first`: a lost connection
+/// or a 503 is resent with the same key.
+async fn send_until_answered(
+    client: &reqwest::Client,
+    bases: &[String],
+    first: usize,
+    w: &Write,
+) -> Answer {
+    for sends in 1..=MAX_SENDS {
+        let base = &bases[(first + sends as usize) % bases.len()];
+        let sent = client
+            .post(format!("{base}{}", w.path))
+            .bearer_auth(&w.token)
+            .header("idempotency-key", &w.key)
+            .json(&w.body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        if let Ok(res) = sent {
+            let status = res.status().as_u16();
+            if let (true, Ok(body)) = (status != 503, res.json::<Value>().await) {
+                return Answer {
+                    action: w.action,
+                    status,
+                    body,
+                    sends,
+                };
+            }
+        }
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+    panic!("{} {} was never answered", w.action, w.key);
+}
+
+/// A reserve with plenty of GA at NV1 and TX2 under a severe disruption, and one manufacturer
+/// per client.
+struct Load {
+    r: Reserve,
+    manufacturers: Vec<String>,
+}
+
+impl Load {
+    async fn new() -> Self {
+        let r = Reserve::new(100_000, 0).await;
+        r.disruption("severe").await;
+        let mut manufacturers = Vec::new();
+        for c in 0..CLIENTS {
+            manufacturers.push(
+                r.manufacturer(&format!("M{c}"), "critical", "1000", "1")
+                    .await,
+            );
+        }
+        Load { r, manufacturers }
+    }
+
+    /// Each client, in rounds: submits a drawdown, approves every other one, adjusts NV1 and
+    /// transfers between the depots, spreading its requests over `bases`. `answered` counts
+    /// the answers as they arrive.
+    async fn run(&self, bases: &[String], answered: &AtomicUsize) -> Vec<Answer> {
+        let client = reqwest::Client::new();
+        let clients = self.manufacturers.iter().enumerate().map(|(c, m)| {
+            let client = &client;
+            let write = move |action: &'static str, path: String, token, i, body| Write {
+                action,
+                path,
+                token,
+                key: format!("c{c}-r{i}-{action}"),
+                body,
+            };
+            async move {
+                let mut answers = Vec::new();
+                let send = |w: Write, n: usize| async move {
+                    let a = send_until_answered(client, bases, c + n, &w).await;
+                    answered.fetch_add(1, Ordering::Relaxed);
+                    a
+                };
+                for i in 0..ROUNDS {
+                    let submit = write("drawdown.submit", "/v1/drawdowns".into(), self.r.token_of(m), i,
+                        json!({"material": "GA", "quantity": (1 + i % 3).to_string(), "justification": "line stopped"}));
+                    let submitted = send(submit, i).await;
+                    let id = submitted.body["id"].as_str().unwrap_or_default().to_owned();
+                    answers.push(submitted);
+                    if i % 2 == 0 {
+                        let approve = write("drawdown.approve", format!("/v1/drawdowns/{id}/approve"),
+                            self.r.op(1), i, json!({}));
+                        answers.push(send(approve, i + 1).await);
+                    }
+                    let adjust = write("inventory.adjust", "/v1/inventory/adjustments".into(), self.r.op(1), i,
+                        json!({"material": "GA", "facility": "NV1", "quantity": if i % 2 == 0 { "-1" } else { "2" }, "reason": "count"}));
+                    answers.push(send(adjust, i + 2).await);
+                    let (from, to) = if i % 2 == 0 { ("NV1", "TX2") } else { ("TX2", "NV1") };
+                    let transfer = write("inventory.transfer", "/v1/inventory/transfers".into(), self.r.op(1), i,
+                        json!({"material": "GA", "from_facility": from, "to_facility": to, "quantity": "1"}));
+                    answers.push(send(transfer, i + 3).await);
+                }
+                answers
+            }
+        });
+        join_all(clients).await.into_iter().flatten().collect()
+    }
+
+    /// How many answers a full run gets.
+    fn writes() -> usize {
+        CLIENTS * (ROUNDS * 3 + ROUNDS.div_ceil(2))
+    }
+
+    /// Every write was acknowledged and took effect exactly once, held stock is what the
+    /// pending drawdowns hold, and the books verify, through the API and `stockpile verify`.
+    async fn assert_exactly_once(&self, answers: &[Answer]) {
+        let app = &self.r.app;
+        assert_eq!(answers.len(), Self::writes());
+        for a in answers {
+            assert!(
+                [200, 201].contains(&a.status),
+                "{} answered {}: {}",
+                a.action,
+                a.status,
+                a.body
+            );
+        }
+        let mut acknowledged = BTreeMap::<String, usize>::new();
+        for a in answers {
+            *acknowledged.entry(a.action.to_owned()).or_default() += 1;
+        }
+        let mut applied = BTreeMap::<String, usize>::new();
+        for e in app.audit_events().await {
+            let action = e["action"].as_str().unwrap();
+            if e["outcome"] == "ok" && acknowledged.contains_key(action) {
+                *applied.entry(action.to_owned()).or_default() += 1;
+            }
+        }
+        assert_eq!(
+            applied, acknowledged,
+            "effects per action vs acknowledged writes"
+        );
+
+        let submitted: BTreeSet<&str> = answers
+            .iter()
+            .filter(|a| a.action == "drawdown.submit")
+            .map(|a| a.body["id"].as_str().unwrap())
+            .collect();
+        let listed: Value = app
+            .get_as(&app.admin(), "/v1/drawdowns?limit=1000")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let listed = listed["items"].as_array().unwrap();
+        let ids: BTreeSet<&str> = listed.iter().map(|d| d["id"].as_str().unwrap()).collect();
+        assert_eq!(listed.len(), ids.len());
+        assert_eq!(
+            ids, submitted,
+            "the drawdowns are the acknowledged submissions"
+        );
+        let approved = answers
+            .iter()
+            .filter(|a| a.action == "drawdown.approve")
+            .count();
+        let dec = |v: &Value| Decimal::from_str(v.as_str().unwrap()).unwrap();
+        let pending: Decimal = listed
+            .iter()
+            .filter(|d| d["status"] == "pending_approval")
+            .map(|d| dec(&d["quantity"]))
+            .sum();
+        assert_eq!(
+            listed.iter().filter(|d| d["status"] == "released").count(),
+            approved
+        );
+        let f = app.figures("GA").await;
+        assert_eq!(dec(&f["held"]), pending, "held vs pending drawdowns");
+        assert!(dec(&f["available"]) >= Decimal::ZERO, "{f}");
+        assert_books_consistent(app, "GA").await;
+        let cli = run_cli(&app.settings.database.url, &["verify"]);
+        assert!(
+            cli.status.success(),
+            "stockpile verify: {}",
+            String::from_utf8_lossy(&cli.stdout)
+        );
+    }
+}
+
+/// Waits (at most 20 s) until `answered` reaches `n`.
+async fn when_answered(answered: &AtomicUsize, n: usize) {
+    for _ in 0..2000 {
+        if answered.load(Ordering::Relaxed) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the load stalled before {n} answers");
+}
+
+#[tokio::test]
+async fn a_process_killed_under_load_loses_nothing_and_retries_apply_once() {
+    if skip_without_postgres("crash under load") {
+        return;
+    }
+    let load = Load::new().await;
+    let mut second = spawn_process(&load.r.app).await;
+    let bases = [load.r.app.address.clone(), second.address.clone()];
+    let answered = AtomicUsize::new(0);
+    let crash = async {
+        when_answered(&answered, Load::writes() / 3).await;
+        second.crash();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        second.restart().await;
+    };
+    let (answers, ()) = tokio::join!(load.run(&bases, &answered), crash);
+    assert!(
+        answers.iter().any(|a| a.sends > 1),
+        "some request went unanswered and was resent"
+    );
+    load.assert_exactly_once(&answers).await;
+}
+
+/// Cuts every connection to a test database and refuses new ones until dropped.
+struct Outage {
+    admin: diesel::PgConnection,
+    database: String,
+}
+
+impl Outage {
+    fn begin(app: &TestApp) -> Self {
+        let admin_url = std::env::var("STOCKPILE_TEST_DATABASE_URL").unwrap();
+        let database = app
+            .settings
+            .database
+            .url
+            .rsplit_once('/')
+            .unwrap()
+            .1
+            .to_owned();
+        let mut admin = diesel::PgConnection::establish(&admin_url).expect("admin connection");
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {database} ALLOW_CONNECTIONS false"
+            ))
+            .unwrap();
+        let mut outage = Outage { admin, database };
+        outage.cut();
+        outage
+    }
+
+    /// Terminates every session on the database.
+    fn cut(&mut self) {
+        self.admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                self.database
+            ))
+            .unwrap();
+    }
+}
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        let _ = self.admin.batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.database
+        ));
+    }
+}
+
+/// GET /health/ready: its status, code and how long it took.
+async fn readiness(base: &str) -> (u16, Value, Duration) {
+    let started = Instant::now();
+    let res = reqwest::Client::new()
+        .get(format!("{base}/health/ready"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("readiness answers");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap(), started.elapsed())
+}
+
+#[tokio::test]
+async fn the_database_going_away_under_load_gives_503s_and_the_service_recovers() {
+    if skip_without_postgres("database outage under load") {
+        return;
+    }
+    let load = Load::new().await;
+    let service = spawn_process_with(
+        &load.r.app,
+        &[("STOCKPILE__DATABASE__ACQUIRE_TIMEOUT_MS", "1000")],
+    )
+    .await;
+    let bases = [service.address.clone()];
+    let answered = AtomicUsize::new(0);
+    let outage = async {
+        when_answered(&answered, Load::writes() / 3).await;
+        let mut outage = Outage::begin(&load.r.app);
+        for _ in 0..5 {
+            outage.cut();
+            let (status, body, took) = readiness(&service.address).await;
+            assert_eq!((status, body["code"].as_str()), (503, Some("not_ready")));
+            assert!(
+                took < Duration::from_millis(2500),
+                "readiness took {took:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        drop(outage);
+        // Back by itself, no restart: the pool reconnects.
+        for _ in 0..100 {
+            if readiness(&service.address).await.0 == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the service did not recover");
+    };
+    let (answers, ()) = tokio::join!(load.run(&bases, &answered), outage);
+    assert!(
+        answers.iter().any(|a| a.sends > 1),
+        "some request was refused with 503 and resent"
+    );
+    load.assert_exactly_once(&answers).await;
+}
+
+#[tokio::test]
+async fn one_submission_sent_twice_at_once_through_two_processes_is_held_once() {
+    let r = Reserve::new(1000, 0).await;
+    let second = spawn_process(&r.app).await;
+    r.disruption("severe").await;
+    let m = r.manufacturer("Acme", "critical", "1000", "1").await;
+    let client = reqwest::Client::new();
+    let body = json!({"material": "GA", "quantity": "7", "justification": "line stopped"});
+    for round in 0..10 {
+        let sends = [&r.app.address, &second.address].map(|base| {
+            client
+                .post(format!("{base}/v1/drawdowns"))
+                .bearer_auth(r.token_of(&m))
+                .header("idempotency-key", format!("twice-{round}"))
+                .json(&body)
+                .send()
+        });
+        let mut answers = Vec::new();
+        for res in join_all(sends).await {
+            let res = res.unwrap();
+            answers.push((res.status().as_u16(), res.text().await.unwrap()));
+        }
+        assert_eq!(answers[0].0, 201, "{}", answers[0].1);
+        assert_eq!(answers[0], answers[1], "the same answer to both");
+    }
+    let listed: Value = r
+        .app
+        .get_as(&r.app.admin(), "/v1/drawdowns")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 10);
+    assert_eq!(r.figures().await.1, "70", "held once per key");
+    assert_books_consistent(&r.app, "GA").await;
+}
+
+/// A transaction that holds the ledger, so that writes wait inside theirs until it ends.
+fn hold_ledger(app: &TestApp) -> DbConnection {
+    let mut conn = DbUrl::parse(&app.settings.database.url)
+        .unwrap()
+        .connect()
+        .unwrap();
+    let begin = match conn {
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConnection::Pg(_) => "BEGIN; LOCK TABLE ledger_head IN EXCLUSIVE MODE",
+    };
+    conn.batch_execute(begin).unwrap();
+    conn
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_material("GA", 0, "0").await;
+    app.create_facility("NV1").await;
+    let mut service = spawn_process_with(
+        &app,
+        &[
+            ("STOCKPILE__SERVER__SHUTDOWN_TIMEOUT_SECS", "10"),
+            ("STOCKPILE__LOG__LEVEL", "info"),
+        ],
+    )
+    .await;
+    let mut ledger = hold_ledger(&app);
+    let op = app.token(stockpile::domain::actor::Role::Operator, "op1");
+    let client = reqwest::Client::new();
+    let burst = tokio::spawn(join_all((0..6).map(|i| {
+        client
+            .post(format!("{}/v1/lots", service.address))
+            .bearer_auth(&op)
+            .header("idempotency-key", format!("lot-{i}"))
+            .json(
+                &json!({"material": "GA", "facility": "NV1", "quantity": "10", "grade": "99.5",
+                          "origin_country": "AU", "supplier": "Lynas", "unit_cost_usd": "52.5"}),
+            )
+            .send()
+    })));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    service.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        service.exited_within(Duration::ZERO).await.is_none(),
+        "waits for the requests in flight"
+    );
+    ledger.batch_execute("COMMIT").unwrap();
+    for res in burst.await.unwrap() {
+        assert_eq!(res.unwrap().status(), 201, "an in-flight request completed");
+    }
+    let status = service.exited_within(Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()), "exit: {status:?}");
+    assert_eq!(app.figures("GA").await["on_hand"], "60");
+    let log = service.log();
+    assert!(log.contains("SIGTERM received"), "{log}");
+    assert!(log.contains("closing the database pool"), "{log}");
+}
