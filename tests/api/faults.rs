@@ -10,12 +10,14 @@ use crate::helpers::{is_postgres, run_cli, spawn_process, spawn_process_with, Te
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures_util::future::join_all;
+use futures_util::FutureExt;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use stockpile::api::reply::REPLAYED_HEADER;
 use stockpile::db::{DbConnection, DbUrl};
 
 const CLIENTS: usize = 6;
@@ -46,6 +48,7 @@ struct Answer {
     status: u16,
     body: Value,
     sends: u32,
+    replayed: bool,
 }
 
 /// Sends `w` until it is answered, alternating over `bases` from `first`: a lost connection
@@ -68,12 +71,14 @@ async fn send_until_answered(
             .await;
         if let Ok(res) = sent {
             let status = res.status().as_u16();
+            let replayed = res.headers().contains_key(REPLAYED_HEADER);
             if let (true, Ok(body)) = (status != 503, res.json::<Value>().await) {
                 return Answer {
                     action: w.action,
                     status,
                     body,
                     sends,
+                    replayed,
                 };
             }
         }
@@ -229,6 +234,16 @@ impl Load {
     }
 }
 
+fn report_resends(answers: &[Answer]) {
+    let resent = answers.iter().filter(|a| a.sends > 1);
+    let replayed = resent.clone().filter(|a| a.replayed).count();
+    eprintln!(
+        "{} of {} writes were sent more than once, {replayed} of them answered by a replay",
+        resent.count(),
+        answers.len()
+    );
+}
+
 /// Waits (at most 20 s) until `answered` reaches `n`.
 async fn when_answered(answered: &AtomicUsize, n: usize) {
     for _ in 0..2000 {
@@ -256,11 +271,112 @@ async fn a_process_killed_under_load_loses_nothing_and_retries_apply_once() {
         second.restart().await;
     };
     let (answers, ()) = tokio::join!(load.run(&bases, &answered), crash);
+    report_resends(&answers);
     assert!(
         answers.iter().any(|a| a.sends > 1),
         "some request went unanswered and was resent"
     );
     load.assert_exactly_once(&answers).await;
+}
+
+#[tokio::test]
+async fn a_write_killed_inside_its_transaction_is_applied_once_when_resent() {
+    if skip_without_postgres("killed inside a transaction") {
+        return;
+    }
+    let r = Reserve::new(1000, 0).await;
+    let mut second = spawn_process(&r.app).await;
+    let w = loss_of_five(&r, "killed-inside");
+    let client = reqwest::Client::new();
+    let mut ledger = hold_ledger(&r.app);
+    let lost = tokio::spawn(
+        client
+            .post(format!("{}{}", second.address, w.path))
+            .bearer_auth(&w.token)
+            .header("idempotency-key", &w.key)
+            .json(&w.body)
+            .send(),
+    );
+    // The write has claimed its key and taken the stock, and waits for the ledger.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    second.crash();
+    assert!(lost.await.unwrap().is_err(), "its answer is lost");
+    ledger.batch_execute("COMMIT").unwrap();
+
+    let bases = [r.app.address.clone()];
+    let first = send_until_answered(&client, &bases, 0, &w).await;
+    assert_eq!((first.status, first.replayed), (201, false), "applied now");
+    let again = send_until_answered(&client, &bases, 0, &w).await;
+    assert_eq!((again.status, again.replayed), (201, true));
+    assert_eq!(again.body, first.body);
+    assert_taken_once(&r, &w).await;
+}
+
+/// A loss of 5 GA at NV1, with its key.
+fn loss_of_five(r: &Reserve, key: &str) -> Write {
+    Write {
+        action: "inventory.adjust",
+        path: "/v1/inventory/adjustments".into(),
+        token: r.op(1),
+        key: key.into(),
+        body: json!({"material": "GA", "facility": "NV1", "quantity": "-5", "reason": "loss"}),
+    }
+}
+
+/// `loss_of_five` took effect once, on a reserve of 1000.
+async fn assert_taken_once(r: &Reserve, w: &Write) {
+    assert_eq!(r.figures().await.0, "995", "taken once");
+    let applied = r.app.audit_events().await.into_iter();
+    let applied = applied.filter(|e| e["action"] == w.action && e["outcome"] == "ok");
+    assert_eq!(applied.count(), 1);
+    assert_books_consistent(&r.app, "GA").await;
+}
+
+/// A proxy in front of `upstream` for one connection: it forwards the request and, as soon
+/// as the answer starts (the write has committed), closes the connection instead.
+fn answer_dropping_proxy(upstream: &str) -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        let (client, _) = listener.accept().unwrap();
+        let mut server = std::net::TcpStream::connect(upstream).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (mut from_client, mut to_server) =
+            (client.try_clone().unwrap(), server.try_clone().unwrap());
+        std::thread::spawn(move || std::io::copy(&mut from_client, &mut to_server));
+        let _ = server.read(&mut [0u8; 1]);
+        let _ = client.shutdown(std::net::Shutdown::Both);
+        let _ = server.shutdown(std::net::Shutdown::Both);
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_replayed_when_resent() {
+    let r = Reserve::new(1000, 0).await;
+    let w = loss_of_five(&r, "answer-lost");
+    let client = reqwest::Client::new();
+    let proxy = answer_dropping_proxy(&r.app.address);
+    let lost = client
+        .post(format!("{proxy}{}", w.path))
+        .bearer_auth(&w.token)
+        .header("idempotency-key", &w.key)
+        .json(&w.body)
+        .send()
+        .await;
+    assert!(lost.is_err(), "the answer is lost");
+    let answer = send_until_answered(&client, std::slice::from_ref(&r.app.address), 0, &w).await;
+    assert_eq!(
+        (answer.status, answer.replayed),
+        (201, true),
+        "{}",
+        answer.body
+    );
+    assert_taken_once(&r, &w).await;
 }
 
 /// Cuts every connection to a test database and refuses new ones until dropped.
@@ -337,6 +453,15 @@ async fn the_database_going_away_under_load_gives_503s_and_the_service_recovers(
     )
     .await;
     let bases = [service.address.clone()];
+    let create_facility = || {
+        reqwest::Client::new()
+            .post(format!("{}/v1/facilities", service.address))
+            .bearer_auth(load.r.app.admin())
+            .header("idempotency-key", "during-the-outage")
+            .json(&json!({"code": "OUT1", "name": "Depot OUT1", "country": "US"}))
+            .send()
+            .map(Result::unwrap)
+    };
     let answered = AtomicUsize::new(0);
     let outage = async {
         when_answered(&answered, Load::writes() / 3).await;
@@ -351,22 +476,42 @@ async fn the_database_going_away_under_load_gives_503s_and_the_service_recovers(
             );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
+        let started = Instant::now();
+        let refused = create_facility().await;
+        assert_eq!(refused.status(), 503);
+        assert!(started.elapsed() < Duration::from_millis(2500));
         drop(outage);
         // Back by itself, no restart: the pool reconnects.
         for _ in 0..100 {
             if readiness(&service.address).await.0 == 200 {
-                return;
+                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the service did not recover");
+        assert_eq!(readiness(&service.address).await.0, 200, "recovered");
+        assert_eq!(
+            create_facility().await.status(),
+            201,
+            "the refused write, resent"
+        );
     };
     let (answers, ()) = tokio::join!(load.run(&bases, &answered), outage);
+    report_resends(&answers);
     assert!(
         answers.iter().any(|a| a.sends > 1),
         "some request was refused with 503 and resent"
     );
     load.assert_exactly_once(&answers).await;
+    let facilities: Value = load
+        .r
+        .app
+        .get_as(&load.r.app.admin(), "/v1/facilities")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let out = facilities["items"].as_array().unwrap().iter();
+    assert_eq!(out.filter(|f| f["code"] == "OUT1").count(), 1);
 }
 
 #[tokio::test]
