@@ -599,6 +599,12 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
         service.exited_within(Duration::ZERO).await.is_none(),
         "waits for the requests in flight"
     );
+    let late = client
+        .get(format!("{}/health/live", service.address))
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await;
+    assert!(late.is_err(), "no longer accepting: {late:?}");
     ledger.batch_execute("COMMIT").unwrap();
     for res in burst.await.unwrap() {
         assert_eq!(res.unwrap().status(), 201, "an in-flight request completed");
