@@ -112,46 +112,91 @@ impl Load {
     /// transfers between the depots, spreading its requests over `bases`. `answered` counts
     /// the answers as they arrive.
     async fn run(&self, bases: &[String], answered: &AtomicUsize) -> Vec<Answer> {
-        let client = reqwest::Client::new();
-        let clients = self.manufacturers.iter().enumerate().map(|(c, m)| {
-            let client = &client;
-            let write = move |action: &'static str, path: String, token, i, body| Write {
-                action,
-                path,
-                token,
-                key: format!("c{c}-r{i}-{action}"),
-                body,
-            };
-            async move {
-                let mut answers = Vec::new();
-                let send = |w: Write, n: usize| async move {
-                    let a = send_until_answered(client, bases, c + n, &w).await;
-                    answered.fetch_add(1, Ordering::Relaxed);
-                    a
-                };
-                for i in 0..ROUNDS {
-                    let submit = write("drawdown.submit", "/v1/drawdowns".into(), self.r.token_of(m), i,
-                        json!({"material": "GA", "quantity": (1 + i % 3).to_string(), "justification": "line stopped"}));
-                    let submitted = send(submit, i).await;
-                    let id = submitted.body["id"].as_str().unwrap_or_default().to_owned();
-                    answers.push(submitted);
-                    if i % 2 == 0 {
-                        let approve = write("drawdown.approve", format!("/v1/drawdowns/{id}/approve"),
-                            self.r.op(1), i, json!({}));
-                        answers.push(send(approve, i + 1).await);
-                    }
-                    let adjust = write("inventory.adjust", "/v1/inventory/adjustments".into(), self.r.op(1), i,
-                        json!({"material": "GA", "facility": "NV1", "quantity": if i % 2 == 0 { "-1" } else { "2" }, "reason": "count"}));
-                    answers.push(send(adjust, i + 2).await);
-                    let (from, to) = if i % 2 == 0 { ("NV1", "TX2") } else { ("TX2", "NV1") };
-                    let transfer = write("inventory.transfer", "/v1/inventory/transfers".into(), self.r.op(1), i,
-                        json!({"material": "GA", "from_facility": from, "to_facility": to, "quantity": "1"}));
-                    answers.push(send(transfer, i + 3).await);
-                }
-                answers
-            }
-        });
+        let http = reqwest::Client::new();
+        let clients = (0..CLIENTS).map(|c| self.client(c, &http, bases, answered));
         join_all(clients).await.into_iter().flatten().collect()
+    }
+
+    async fn client(
+        &self,
+        c: usize,
+        http: &reqwest::Client,
+        bases: &[String],
+        answered: &AtomicUsize,
+    ) -> Vec<Answer> {
+        let send = |w: Write, first: usize| async move {
+            let a = send_until_answered(http, bases, first, &w).await;
+            answered.fetch_add(1, Ordering::Relaxed);
+            a
+        };
+        let mut answers = Vec::new();
+        for i in 0..ROUNDS {
+            let submitted = send(self.submission(c, i), c + i).await;
+            let mut rest = Vec::new();
+            if i.is_multiple_of(2) {
+                let id = submitted.body["id"].as_str().unwrap_or_default();
+                rest.push(self.approval(c, i, id));
+            }
+            answers.push(submitted);
+            rest.extend(self.movements(c, i));
+            for (n, w) in rest.into_iter().enumerate() {
+                answers.push(send(w, c + i + n + 1).await);
+            }
+        }
+        answers
+    }
+
+    fn write(&self, c: usize, i: usize, action: &'static str, path: String, body: Value) -> Write {
+        Write {
+            action,
+            path,
+            token: self.r.op(1),
+            key: format!("c{c}-r{i}-{action}"),
+            body,
+        }
+    }
+
+    fn submission(&self, c: usize, i: usize) -> Write {
+        let body = json!({"material": "GA", "quantity": (1 + i % 3).to_string(),
+                          "justification": "line stopped"});
+        Write {
+            token: self.r.token_of(&self.manufacturers[c]),
+            ..self.write(c, i, "drawdown.submit", "/v1/drawdowns".into(), body)
+        }
+    }
+
+    fn approval(&self, c: usize, i: usize, id: &str) -> Write {
+        let path = format!("/v1/drawdowns/{id}/approve");
+        self.write(c, i, "drawdown.approve", path, json!({}))
+    }
+
+    /// A count correction at NV1 and a transfer between the depots, alternating directions.
+    fn movements(&self, c: usize, i: usize) -> [Write; 2] {
+        let (quantity, from, to) = if i.is_multiple_of(2) {
+            ("-1", "NV1", "TX2")
+        } else {
+            ("2", "TX2", "NV1")
+        };
+        let adjust = json!({"material": "GA", "facility": "NV1", "quantity": quantity,
+                            "reason": "count"});
+        let transfer = json!({"material": "GA", "from_facility": from, "to_facility": to,
+                              "quantity": "1"});
+        [
+            self.write(
+                c,
+                i,
+                "inventory.adjust",
+                "/v1/inventory/adjustments".into(),
+                adjust,
+            ),
+            self.write(
+                c,
+                i,
+                "inventory.transfer",
+                "/v1/inventory/transfers".into(),
+                transfer,
+            ),
+        ]
     }
 
     /// How many answers a full run gets.
