@@ -343,7 +343,7 @@ async fn a_write_killed_inside_its_transaction_is_applied_once_when_resent() {
             .send(),
     );
     // The write has claimed its key and taken the stock, and waits for the ledger.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    when_connections_in_use(&second.address, 1).await;
     second.crash();
     assert!(lost.await.unwrap().is_err(), "its answer is lost");
     ledger.batch_execute("COMMIT").unwrap();
@@ -596,6 +596,26 @@ async fn one_submission_sent_twice_at_once_through_two_processes_is_held_once() 
     assert_books_consistent(&r.app, "GA").await;
 }
 
+/// Waits (at most 10 s) until a service has `n` database connections in use, by its metrics:
+/// that many requests are inside their transactions.
+async fn when_connections_in_use(base: &str, n: i64) {
+    let gauge = |metrics: &str, name: &str| -> i64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} ")));
+        line.and_then(|l| l[name.len()..].trim().parse().ok())
+            .unwrap_or(0)
+    };
+    for _ in 0..400 {
+        let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        let open = gauge(&metrics, "stockpile_db_pool_connections");
+        if open - gauge(&metrics, "stockpile_db_pool_idle") >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{base} never had {n} requests inside their transactions");
+}
+
 /// A transaction that holds the ledger, so that writes wait inside theirs until it ends.
 fn hold_ledger(app: &TestApp) -> DbConnection {
     let mut conn = DbUrl::parse(&app.settings.database.url)
@@ -637,7 +657,7 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
             )
             .send()
     })));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    when_connections_in_use(&service.address, 6).await;
     service.signal(libc::SIGTERM);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
