@@ -38,6 +38,8 @@ pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
+    pub connect_timeout_secs: u64,
+    pub statement_timeout_ms: u64,
     pub migrate_on_start: bool,
 }
 

@@ -1,11 +1,11 @@
-//! The `stockpile` command: serve (default), migrate, token, verify, export.
+//! The `stockpile` command: serve (default), migrate, token, verify, export, backup.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use stockpile::api::token;
 use stockpile::config::Settings;
-use stockpile::db::{ledger as ledger_db, tx};
+use stockpile::db::{backup, ledger as ledger_db, tx};
 use stockpile::domain::actor::Role;
 use stockpile::domain::time::parse_bound;
 use stockpile::ledger::export::{self, Format};
@@ -62,6 +62,13 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+    },
+    /// Copy the configured SQLite database, online and consistent, to a new file
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file to write.
+        #[arg(long)]
+        output: std::path::PathBuf,
     },
 }
 
@@ -180,5 +187,10 @@ fn main() -> anyhow::Result<()> {
             to.as_deref(),
             output.as_deref(),
         ),
+        Command::Backup { output } => {
+            backup::sqlite_copy(&startup::open_db(&settings)?, &output)?;
+            tracing::info!(output = %output.display(), "backup written");
+            Ok(())
+        }
     }
 }

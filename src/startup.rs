@@ -3,7 +3,7 @@
 
 use crate::api::{self, middleware, token::TokenVerifier, AppState};
 use crate::config::{Settings, DEVELOPMENT_SECRET};
-use crate::db::{migrations, Db};
+use crate::db::{migrations, Db, DbUrl};
 use crate::services;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -17,12 +17,17 @@ pub struct Application {
     db: Db,
 }
 
-/// Opens the configured database's pool.
+/// Opens the configured database's pool, PostgreSQL sessions bounded by the configured
+/// connect and statement timeouts.
 pub fn open_db(settings: &Settings) -> anyhow::Result<Db> {
-    Db::open(
-        &settings.database.url,
-        settings.database.max_connections,
-        Duration::from_millis(settings.database.acquire_timeout_ms),
+    let d = &settings.database;
+    let url = DbUrl::parse(&d.url)
+        .map_err(anyhow::Error::msg)?
+        .with_session_limits(d.connect_timeout_secs, d.statement_timeout_ms);
+    Db::open_url(
+        url,
+        d.max_connections,
+        Duration::from_millis(d.acquire_timeout_ms),
     )
 }
 
@@ -89,9 +94,20 @@ impl Application {
         &self.db
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    /// Serves until a signal. SIGTERM stops accepting, lets in-flight requests finish (for at
+    /// most `server.shutdown_timeout_secs`) and then closes the database pool; SIGINT and
+    /// SIGQUIT stop at once (actix-web's handling).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self { server, db, .. } = self;
+        let result = server.await;
+        let (open, idle) = db.state();
+        drop(db);
+        tracing::info!(
+            connections = open,
+            idle,
+            "HTTP server stopped: in-flight requests finished; closing the database pool"
+        );
+        result
     }
 }
 

@@ -17,11 +17,17 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub fn run(conn: &mut DbConnection) -> Result<Vec<String>, BoxError> {
     let applied = match conn {
         DbConnection::Pg(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            // Waiting for another process's migrations, and migrating, may take longer than
+            // the sessions' statement timeout; RESET restores it for the pooled connection.
+            c.batch_execute(&format!(
+                "SET statement_timeout = 0; SELECT pg_advisory_lock({MIGRATION_LOCK})"
+            ))?;
             let r = c
                 .run_pending_migrations(POSTGRES)
                 .map(|v| v.iter().map(ToString::to_string).collect());
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_unlock({MIGRATION_LOCK}); RESET statement_timeout"
+            ))?;
             r?
         }
         DbConnection::Sqlite(c) => c

@@ -2,6 +2,7 @@
 //! this module as small `match` arms.
 
 pub mod audit;
+pub mod backup;
 pub mod disruptions;
 pub mod drawdowns;
 pub mod facilities;

@@ -34,6 +34,31 @@ impl DbUrl {
         }
     }
 
+    /// Adds libpq's `connect_timeout` (seconds) and a session `statement_timeout`
+    /// (milliseconds, through `options`) to a PostgreSQL URL, each unless the URL already sets
+    /// it or the value is 0. SQLite URLs are returned as they are.
+    pub fn with_session_limits(self, connect_timeout_secs: u64, statement_timeout_ms: u64) -> Self {
+        let DbUrl::Postgres(mut url) = self else {
+            return self;
+        };
+        let query = url.split_once('?').map_or("", |(_, q)| q).to_owned();
+        let has = |key: &str| query.split('&').any(|p| p.split('=').next() == Some(key));
+        let mut params = Vec::new();
+        if connect_timeout_secs > 0 && !has("connect_timeout") {
+            params.push(format!("connect_timeout={connect_timeout_secs}"));
+        }
+        if statement_timeout_ms > 0 && !has("options") {
+            params.push(format!(
+                "options=-c%20statement_timeout%3D{statement_timeout_ms}"
+            ));
+        }
+        for p in params {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&p);
+        }
+        DbUrl::Postgres(url)
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             DbUrl::Postgres(_) => Backend::Postgres,
@@ -111,7 +136,19 @@ impl Db {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let url = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
+        Self::open_url(
+            DbUrl::parse(url).map_err(anyhow::Error::msg)?,
+            max_connections,
+            acquire_timeout,
+        )
+    }
+
+    /// `open` for a URL already parsed (and given its session limits).
+    pub fn open_url(
+        url: DbUrl,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         if let DbUrl::Sqlite(path) = &url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
@@ -198,5 +235,32 @@ mod tests {
         ] {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn limited(url: &str, connect: u64, statement: u64) -> String {
+        match DbUrl::parse(url)
+            .unwrap()
+            .with_session_limits(connect, statement)
+        {
+            DbUrl::Postgres(u) => u,
+            DbUrl::Sqlite(p) => p.display().to_string(),
+        }
+    }
+
+    #[test]
+    fn session_limits_are_added_to_postgres_urls_unless_set() {
+        assert_eq!(
+            limited("postgres://u@h/db", 5, 30000),
+            "postgres://u@h/db?connect_timeout=5&options=-c%20statement_timeout%3D30000"
+        );
+        assert_eq!(
+            limited("postgres://u@h/db?sslmode=disable&connect_timeout=2", 5, 0),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            limited("postgres://u@h/db?options=-c%20search_path%3Dx", 0, 100),
+            "postgres://u@h/db?options=-c%20search_path%3Dx"
+        );
+        assert_eq!(limited("sqlite://data/x.db", 5, 100), "data/x.db");
     }
 }

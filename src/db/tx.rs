@@ -88,7 +88,11 @@ where
             Ok(value)
         }
         Err(e) => {
-            Tm::rollback_transaction(conn)?;
+            // On a connection lost mid-transaction the rollback fails too (the server has
+            // rolled back; the pool discards the broken connection): report why `f` failed.
+            if let Err(rollback) = Tm::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
             Err(e)
         }
     }

@@ -83,6 +83,10 @@ impl From<DieselError> for ServiceError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => Self::Unavailable(info.message().to_owned()),
+            // A connection lost inside a transaction leaves its transaction manager broken.
+            DieselError::BrokenTransactionManager | DieselError::RollbackErrorOnCommit { .. } => {
+                Self::Unavailable(format!("connection lost: {e}"))
+            }
             other if is_transient(&other) => Self::Transient(other.to_string()),
             other => Self::Internal(other.to_string()),
         }

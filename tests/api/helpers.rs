@@ -94,9 +94,13 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
-/// A second service process (the release or debug binary) on the same database.
+/// A second service process (the release or debug binary) on the same database, logging to
+/// a file of its own.
 pub struct ServiceProcess {
     pub address: String,
+    port: u16,
+    env: Vec<(String, String)>,
+    log: PathBuf,
     child: std::process::Child,
 }
 
@@ -104,41 +108,137 @@ impl Drop for ServiceProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
 pub async fn spawn_process(app: &TestApp) -> ServiceProcess {
+    spawn_process_with(app, &[]).await
+}
+
+/// `spawn_process` with extra `STOCKPILE__...` settings in its environment.
+pub async fn spawn_process_with(app: &TestApp, env: &[(&str, &str)]) -> ServiceProcess {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
-        .arg("serve")
-        .env("STOCKPILE_ENV", "test")
-        .env("STOCKPILE__DATABASE__URL", &app.settings.database.url)
-        .env("STOCKPILE__SERVER__PORT", port.to_string())
-        .env("STOCKPILE__SERVER__WORKERS", "2")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start a second service process");
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.push((
+        "STOCKPILE__DATABASE__URL".into(),
+        app.settings.database.url.clone(),
+    ));
+    let log = std::env::temp_dir().join(format!(
+        "stockpile-process-{}.log",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let child = start_process(port, &env, &log);
     let process = ServiceProcess {
         address: format!("http://127.0.0.1:{port}"),
+        port,
+        env,
+        log,
         child,
     };
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        let ready = client
-            .get(format!("{}/health/ready", process.address))
-            .send()
-            .await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            return process;
+    process.wait_ready().await;
+    process
+}
+
+fn start_process(
+    port: u16,
+    env: &[(String, String)],
+    log: &std::path::Path,
+) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("process log");
+    std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
+        .arg("serve")
+        .env("STOCKPILE_ENV", "test")
+        .env("STOCKPILE__SERVER__PORT", port.to_string())
+        .env("STOCKPILE__SERVER__WORKERS", "2")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start a second service process")
+}
+
+impl ServiceProcess {
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            let ready = client
+                .get(format!("{}/health/ready", self.address))
+                .send()
+                .await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        panic!("the service process did not become ready");
     }
-    panic!("the second service process did not become ready");
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// SIGKILLs the process, as a crash would, and reaps it.
+    pub fn crash(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    /// Starts the process again on the same port and database, and waits until it is ready.
+    pub async fn restart(&mut self) {
+        self.child = start_process(self.port, &self.env, &self.log);
+        self.wait_ready().await;
+    }
+
+    /// Waits (at most `within`) for the process to exit; its exit status, or None on timeout.
+    pub async fn exited_within(
+        &mut self,
+        within: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Runs a `stockpile` command (`verify`, `backup` ...) on the database at `database_url`.
+pub fn run_cli(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
+        .args(args)
+        .env("STOCKPILE_ENV", "test")
+        .env("STOCKPILE__DATABASE__URL", database_url)
+        .output()
+        .expect("run stockpile")
 }
 
 impl TestApp {

@@ -3,9 +3,11 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod concurrency;
 pub mod drawdowns;
 mod errors;
+mod faults;
 mod helpers;
 mod idempotency;
 mod inventory;

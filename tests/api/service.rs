@@ -1,6 +1,7 @@
 //! Health, request ids, metrics, the OpenAPI document and its offline rendering.
 
 use crate::helpers::spawn_app;
+use diesel::connection::SimpleConnection;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -50,6 +51,21 @@ async fn readiness_fails_when_the_database_is_unreachable() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "not_ready");
+}
+
+#[tokio::test]
+async fn postgres_sessions_carry_the_configured_statement_timeout() {
+    if !crate::helpers::is_postgres() {
+        eprintln!("statement timeout: skipped, needs PostgreSQL");
+        return;
+    }
+    // Migrations at start lift the timeout for themselves.
+    let app = crate::helpers::spawn_app_with(|s| s.database.statement_timeout_ms = 300).await;
+    let db = stockpile::startup::open_db(&app.settings).unwrap();
+    let mut conn = db.get().unwrap();
+    let err = conn.batch_execute("SELECT pg_sleep(2)").unwrap_err();
+    assert!(err.to_string().contains("statement timeout"), "{err}");
+    conn.batch_execute("SELECT pg_sleep(0.05)").unwrap();
 }
 
 #[tokio::test]
