@@ -85,7 +85,7 @@ fn progress(total: i64, what: &str) -> ProgressBar {
 }
 
 fn run_verify(settings: &Settings) -> anyhow::Result<bool> {
-    let db = startup::open_db(settings)?;
+    let db = startup::open_existing_db(settings)?;
     let mut conn = db.get()?;
     let report = tx::snapshot(&mut conn, |conn| {
         let (total, _) = ledger_db::head(conn)?;
@@ -121,7 +121,7 @@ fn run_export(
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let db = startup::open_db(settings)?;
+    let db = startup::open_existing_db(settings)?;
     let mut conn = db.get()?;
     let written = tx::snapshot(&mut conn, |conn| {
         let (total, _) = ledger_db::head(conn)?;
@@ -188,7 +188,7 @@ fn main() -> anyhow::Result<()> {
             output.as_deref(),
         ),
         Command::Backup { output } => {
-            backup::sqlite_copy(&startup::open_db(&settings)?, &output)?;
+            backup::sqlite_copy(&startup::open_existing_db(&settings)?, &output)?;
             tracing::info!(output = %output.display(), "backup written");
             Ok(())
         }

@@ -31,6 +31,21 @@ pub fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     )
 }
 
+/// Opens the configured database for a command that reads what is already there (verify,
+/// export, backup): a SQLite file that does not exist is an error, so that a mistyped path
+/// does not quietly create an empty database.
+pub fn open_existing_db(settings: &Settings) -> anyhow::Result<Db> {
+    if let DbUrl::Sqlite(path) = DbUrl::parse(&settings.database.url).map_err(anyhow::Error::msg)? {
+        if !path.exists() {
+            anyhow::bail!(
+                "no SQLite database at {}: check STOCKPILE__DATABASE__URL",
+                path.display()
+            );
+        }
+    }
+    open_db(settings)
+}
+
 /// Applies pending migrations, logging what was applied.
 pub fn migrate(db: &Db) -> anyhow::Result<()> {
     let mut conn = db.get()?;

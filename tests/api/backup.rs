@@ -76,3 +76,27 @@ async fn a_live_sqlite_database_is_backed_up_to_a_copy_that_verifies() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
 }
+
+/// A mistyped SQLite path is refused by the commands that read a database, instead of
+/// creating an empty one.
+#[test]
+fn reading_commands_refuse_a_missing_sqlite_file() {
+    let missing = std::env::temp_dir().join(format!("stockpile-missing-{}", uuid::Uuid::now_v7()));
+    for args in [vec!["verify"], vec!["export", "--format", "csv"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stockpile"))
+            .args(&args)
+            .env("STOCKPILE_ENV", "test")
+            .env(
+                "STOCKPILE__DATABASE__URL",
+                format!("sqlite://{}/db.sqlite", missing.display()),
+            )
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no SQLite database"),
+            "{args:?}"
+        );
+    }
+    assert!(!missing.exists(), "nothing was created");
+}
