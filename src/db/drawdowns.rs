@@ -21,7 +21,6 @@ pub struct DrawdownRow {
     pub policy: String,
     pub reject_reason: Option<String>,
     pub obligation_id: Option<String>,
-    pub release_entry_seq: Option<i64>,
     pub created_at: chrono::NaiveDateTime,
     pub closed_at: Option<chrono::NaiveDateTime>,
     pub version: i64,
@@ -88,7 +87,6 @@ pub fn update(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
             drawdowns::quantity.eq(row.quantity),
             drawdowns::reject_reason.eq(&row.reject_reason),
             drawdowns::obligation_id.eq(&row.obligation_id),
-            drawdowns::release_entry_seq.eq(row.release_entry_seq),
             drawdowns::closed_at.eq(row.closed_at),
         ))
         .execute(conn)

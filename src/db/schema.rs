@@ -304,7 +304,6 @@ diesel::table! {
         policy -> Text,
         reject_reason -> Nullable<Text>,
         obligation_id -> Nullable<Text>,
-        release_entry_seq -> Nullable<BigInt>,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
         version -> BigInt,

@@ -82,16 +82,22 @@ pub fn lower(conn: &mut DbConnection, hold_id: &str, quantity: i64) -> Result<()
     Ok(())
 }
 
-/// Releases `quantity` (at most the hold's) from the oldest lots to `to_account`; the rest
-/// of the hold is released back to `available`. One journal entry of kind `kind`.
-pub fn post(
+/// Stock taken out by posting a hold: the lots drawn and the postings that record it,
+/// for the caller's journal entry.
+pub struct Taken {
+    pub picks: Vec<Pick>,
+    pub postings: Vec<Posting>,
+}
+
+/// Takes `quantity` (at most the hold's) from the oldest lots for `to_account`; the rest of
+/// the hold is released back to `available`. Writes no journal entry: the caller appends
+/// `postings` last in its transaction, so that the chain's lock is held only at the end.
+pub fn take(
     conn: &mut DbConnection,
     hold_id: &str,
     quantity: i64,
     to_account: &str,
-    kind: &'static str,
-    reference: Option<String>,
-) -> Result<(Vec<Pick>, Appended), LedgerError> {
+) -> Result<Taken, LedgerError> {
     let hold = pending(conn, hold_id)?;
     let m = material(conn, &hold.material_code)?;
     let scale = u32::try_from(m.scale).unwrap_or(0);
@@ -132,6 +138,19 @@ pub fn post(
         scale,
         amount: quantity,
     });
+    Ok(Taken { picks, postings })
+}
+
+/// `take`, then its journal entry of kind `kind`.
+pub fn post(
+    conn: &mut DbConnection,
+    hold_id: &str,
+    quantity: i64,
+    to_account: &str,
+    kind: &'static str,
+    reference: Option<String>,
+) -> Result<(Vec<Pick>, Appended), LedgerError> {
+    let Taken { picks, postings } = take(conn, hold_id, quantity, to_account)?;
     let appended = append(
         conn,
         NewEntry {

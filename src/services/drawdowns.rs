@@ -22,7 +22,7 @@ use crate::domain::policy::{
     OverdueFacts, Policy, Refusal, Severity,
 };
 use crate::domain::time;
-use crate::ledger::{accounts, holds, LedgerError};
+use crate::ledger::{self, accounts, holds, LedgerError, NewEntry};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -408,7 +408,6 @@ pub async fn submit(
             policy: serde_json::to_string(&record)?,
             reject_reason: None,
             obligation_id: None,
-            release_entry_seq: None,
             created_at: time::now(),
             closed_at: None,
             version: 0,
@@ -681,16 +680,14 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceEr
         .map_err(|_| ServiceError::Internal("stored premium unreadable".into()))?;
     let q = d.quantity;
     shift_held(conn, d, q, true)?;
-    // Material, lots, balances, then the chain head: the ledger's locks come last.
-    let (picks, entry) = holds::post(
+    let taken = holds::take(
         conn,
         &d.hold_id,
         q,
         &accounts::released(&d.manufacturer_id, &d.material_code),
-        "release",
-        Some(d.id.clone()),
     )?;
-    let rows: Vec<PickRow> = picks
+    let rows: Vec<PickRow> = taken
+        .picks
         .iter()
         .enumerate()
         .map(|(i, p)| PickRow {
@@ -720,9 +717,17 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceEr
     db::obligations::insert(conn, &obligation)?;
     d.status = Status::Released.as_str().to_owned();
     d.obligation_id = Some(obligation.id);
-    d.release_entry_seq = Some(entry.seq);
     d.closed_at = Some(now);
     db::drawdowns::update(conn, d)?;
+    // The journal entry last: the chain's lock is held for little more than the commit.
+    ledger::append(
+        conn,
+        NewEntry {
+            kind: "release",
+            reference: Some(d.id.clone()),
+            postings: taken.postings,
+        },
+    )?;
     Ok(())
 }
 

@@ -72,7 +72,6 @@ CREATE TABLE drawdowns (
     policy             TEXT NOT NULL,
     reject_reason      TEXT,
     obligation_id      TEXT,
-    release_entry_seq  BIGINT REFERENCES journal_entries (seq),
     created_at         TIMESTAMP NOT NULL,
     closed_at          TIMESTAMP,
     version            BIGINT NOT NULL DEFAULT 0
