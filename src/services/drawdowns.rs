@@ -656,23 +656,31 @@ pub async fn approve(
                 at: time::now(),
             },
         )?;
-        if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
-            release(conn, &mut d)?;
+        let entry = if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
+            Some(release(conn, &mut d)?)
         } else {
             d.status = Status::PartiallyApproved.as_str().to_owned();
             db::drawdowns::update(conn, &d)?;
+            None
+        };
+        let body = view(conn, d)?;
+        // The release's journal entry last: the chain's lock is held for little more than
+        // the commit.
+        if let Some(entry) = entry {
+            ledger::append(conn, entry)?;
         }
         Ok(Effect {
             target: Some(id.clone()),
-            body: view(conn, d)?,
+            body,
         })
     })
     .await
 }
 
-/// The final approval: stock leaves the oldest lots to the manufacturer in one journal
-/// entry, and the obligation to return it with the premium is created.
-fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceError> {
+/// The final approval: stock leaves the oldest lots to the manufacturer and the obligation
+/// to return it with the premium is created. Returns the journal entry recording it, for the
+/// caller to append last.
+fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, ServiceError> {
     let record: PolicyRecord = serde_json::from_str(&d.policy)?;
     let premium: rust_decimal::Decimal = record
         .replenish_premium
@@ -719,16 +727,11 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<(), ServiceEr
     d.obligation_id = Some(obligation.id);
     d.closed_at = Some(now);
     db::drawdowns::update(conn, d)?;
-    // The journal entry last: the chain's lock is held for little more than the commit.
-    ledger::append(
-        conn,
-        NewEntry {
-            kind: "release",
-            reference: Some(d.id.clone()),
-            postings: taken.postings,
-        },
-    )?;
-    Ok(())
+    Ok(NewEntry {
+        kind: "release",
+        reference: Some(d.id.clone()),
+        postings: taken.postings,
+    })
 }
 
 pub async fn reject(
