@@ -35,6 +35,13 @@ fn b64(v: &Value) -> String {
     out
 }
 
+/// A token of valid operator claims, changed by `f`.
+fn operator_token_with(app: &TestApp, f: &dyn Fn(&mut Value)) -> String {
+    let mut c = app.valid_claims("operator", "o1");
+    f(&mut c);
+    app.token_with_claims(c)
+}
+
 #[tokio::test]
 async fn a_valid_token_is_accepted() {
     let app = spawn_app().await;
@@ -137,11 +144,7 @@ async fn an_algorithm_that_is_not_configured_is_401() {
 async fn time_claims_are_enforced_with_bounded_leeway() {
     let app = spawn_app().await;
     let leeway = app.settings.auth.leeway_secs;
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut c = app.valid_claims("operator", "o1");
-        f(&mut c);
-        app.token_with_claims(c)
-    };
+    let with = |f: &dyn Fn(&mut Value)| operator_token_with(&app, f);
     assert_401(
         &app,
         &with(&|c| c["exp"] = json!(now() - leeway - 5)),
@@ -184,11 +187,7 @@ async fn time_claims_are_enforced_with_bounded_leeway() {
 #[tokio::test]
 async fn issuer_and_audience_are_checked_when_configured() {
     let app = spawn_app().await;
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut c = app.valid_claims("operator", "o1");
-        f(&mut c);
-        app.token_with_claims(c)
-    };
+    let with = |f: &dyn Fn(&mut Value)| operator_token_with(&app, f);
     assert_401(
         &app,
         &with(&|c| c["iss"] = json!("someone-else")),
@@ -224,11 +223,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
 #[tokio::test]
 async fn role_and_org_claims_are_required() {
     let app = spawn_app().await;
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut c = app.valid_claims("operator", "o1");
-        f(&mut c);
-        app.token_with_claims(c)
-    };
+    let with = |f: &dyn Fn(&mut Value)| operator_token_with(&app, f);
     assert_401(&app, &with(&|c| c["role"] = json!("root")), "unknown role").await;
     assert_401(
         &app,
