@@ -13,39 +13,18 @@ use crate::services::Page;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisruptionInput {
-    #[schema(example = "Export controls on heavy rare earths")]
-    pub title: String,
-    /// Material codes covered.
-    #[schema(example = json!(["DY_OXIDE", "TB_OXIDE"]))]
-    pub materials: Vec<String>,
-    /// `limited`, `severe` or `critical`
-    #[schema(example = "severe")]
-    pub severity: String,
-    pub reason: String,
-}
-
 /// Propose a disruption (operator); another operator confirms it.
-#[utoipa::path(post, path = "/v1/disruptions", tag = "disruptions", request_body = DisruptionInput,
+#[utoipa::path(post, path = "/v1/disruptions", tag = "disruptions", request_body = Proposal,
     params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "proposed", body = DisruptionView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn propose(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    body: Body<DisruptionInput>,
+    body: Body<Proposal>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    let b = body.value;
-    let p = Proposal {
-        title: b.title,
-        materials: b.materials,
-        severity: b.severity,
-        reason: b.reason,
-    };
-    Ok(written(svc::propose(&state.db, ctx, p).await?))
+    Ok(written(svc::propose(&state.db, ctx, body.value).await?))
 }
 
 /// Confirm a proposed disruption: it becomes active (operator, not the proposer:

@@ -15,41 +15,20 @@ use crate::services::Page;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DrawdownInput {
-    #[schema(example = "DY_OXIDE")]
-    pub material: String,
-    /// Decimal string in the material's unit, > 0.
-    #[schema(example = "250")]
-    pub quantity: String,
-    /// The emergency, its impact, why no other source serves; 1-4000 characters.
-    pub justification: String,
-    /// YYYY-MM-DD
-    pub needed_by: Option<String>,
-}
-
 /// Request a drawdown (manufacturer). The release rules are checked in order and the
 /// quantity is held at once; the first rule that fails is returned with its figures.
-#[utoipa::path(post, path = "/v1/drawdowns", tag = "drawdowns", request_body = DrawdownInput,
+#[utoipa::path(post, path = "/v1/drawdowns", tag = "drawdowns", request_body = Submission,
     params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "pending approval", body = DrawdownView), WriteErrors),
     security(("bearer" = ["manufacturer"])))]
 pub async fn submit(
     state: web::Data<AppState>,
     cmd: Command<Manufacturer>,
-    body: Body<DrawdownInput>,
+    body: Body<Submission>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    let b = body.value;
-    let s = Submission {
-        material: b.material,
-        quantity: b.quantity,
-        justification: b.justification,
-        needed_by: b.needed_by,
-    };
     Ok(written(
-        svc::submit(&state.db, state.policy.clone(), ctx, s).await?,
+        svc::submit(&state.db, state.policy.clone(), ctx, body.value).await?,
     ))
 }
 

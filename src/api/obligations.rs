@@ -64,23 +64,8 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplenishmentInput {
-    /// Facility receiving the returned material.
-    pub facility: String,
-    /// At most what is still due.
-    pub quantity: String,
-    /// Purity in percent.
-    pub grade: String,
-    /// RFC 3339; default now.
-    pub received_at: Option<String>,
-    /// ISO 3166-1 alpha-2 origin of the returned material, when known.
-    pub origin_country: Option<String>,
-}
-
 /// Receive returned material against an obligation as a new lot (operator).
-#[utoipa::path(post, path = "/v1/obligations/{id}/replenishments", tag = "obligations", request_body = ReplenishmentInput,
+#[utoipa::path(post, path = "/v1/obligations/{id}/replenishments", tag = "obligations", request_body = Replenishment,
     params(("id" = String, Path, description = "obligation id")),
     responses((status = 201, body = ReplenishmentView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
@@ -88,19 +73,11 @@ pub async fn replenish(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
     id: web::Path<String>,
-    body: Body<ReplenishmentInput>,
+    body: Body<Replenishment>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    let b = body.value;
-    let r = Replenishment {
-        facility: b.facility,
-        quantity: b.quantity,
-        grade: b.grade,
-        received_at: b.received_at,
-        origin_country: b.origin_country,
-    };
     Ok(written(
-        svc::replenish(&state.db, ctx, id.into_inner(), r).await?,
+        svc::replenish(&state.db, ctx, id.into_inner(), body.value).await?,
     ))
 }
 

@@ -10,7 +10,7 @@ use crate::domain::drawdown::Status;
 use crate::domain::policy::Severity;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -89,9 +89,16 @@ fn views(
         .collect())
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Proposal {
+    #[schema(example = "Export controls on heavy rare earths")]
     pub title: String,
+    /// Material codes covered.
+    #[schema(example = json!(["DY_OXIDE", "TB_OXIDE"]))]
     pub materials: Vec<String>,
+    /// `limited`, `severe` or `critical`
+    #[schema(example = "severe")]
     pub severity: String,
     pub reason: String,
 }

@@ -262,10 +262,17 @@ fn refusal(r: Refusal, scale: u32) -> ServiceError {
     }
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Submission {
+    #[schema(example = "DY_OXIDE")]
     pub material: String,
+    /// Decimal string in the material's unit, > 0.
+    #[schema(example = "250")]
     pub quantity: String,
+    /// The emergency, its impact, why no other source serves; 1-4000 characters.
     pub justification: String,
+    /// YYYY-MM-DD
     pub needed_by: Option<String>,
 }
 

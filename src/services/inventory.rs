@@ -12,7 +12,7 @@ use crate::domain::time;
 use crate::domain::validation::text;
 use crate::ledger::lots::{take_oldest, Pick};
 use crate::ledger::{self, accounts, NewEntry, Posting};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A material named in a request body: unknown is a validation failure (422), not a 404.
 fn material_in_body(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, ServiceError> {
@@ -88,16 +88,32 @@ impl LotView {
 }
 
 /// What the body of `POST /v1/lots` says, before it is checked against the material.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LotRequest {
+    #[schema(example = "NDPR_OXIDE")]
     pub material: String,
+    #[schema(example = "NV1")]
     pub facility: String,
+    /// Decimal string in the material's unit, > 0, at most its scale in decimals.
+    #[schema(example = "1250.5")]
     pub quantity: String,
+    /// Purity in percent, 0 < grade <= 100.
+    #[schema(example = "99.5")]
     pub grade: String,
+    /// ISO 3166-1 alpha-2
+    #[schema(example = "AU")]
     pub origin_country: String,
+    #[schema(example = "Lynas Rare Earths")]
     pub supplier: String,
+    /// USD per unit, at most 6 decimals.
+    #[schema(example = "52.5")]
     pub unit_cost_usd: String,
+    /// RFC 3339; default now; not in the future.
     pub received_at: Option<String>,
-    /// A loan tranche that pays for the lot in the same transaction.
+    /// A loan tranche that pays for the lot: quantity × unit_cost_usd (half-even to cents) is
+    /// disbursed from it in the same transaction, valued on the date of `received_at`, under
+    /// the tranche rules (`tranche_exceeded`, `tranche_not_available`, `facility_not_available`).
     pub tranche_id: Option<String>,
 }
 
@@ -256,10 +272,13 @@ pub struct TransferView {
     pub created_at: String,
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TransferRequest {
     pub material: String,
     pub from_facility: String,
     pub to_facility: String,
+    /// Decimal string > 0.
     pub quantity: String,
 }
 
@@ -363,9 +382,13 @@ pub struct AdjustmentView {
     pub created_at: String,
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AdjustmentRequest {
     pub material: String,
     pub facility: String,
+    /// Signed decimal string, not zero: negative for losses, positive for count corrections.
+    #[schema(example = "-2.5")]
     pub quantity: String,
     pub reason: String,
 }

@@ -18,7 +18,7 @@ use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::ledger::{self, accounts, NewEntry, Posting};
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ObligationView {
@@ -105,11 +105,18 @@ pub async fn list(
     .await
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Replenishment {
+    /// Facility receiving the returned material.
     pub facility: String,
+    /// At most what is still due.
     pub quantity: String,
+    /// Purity in percent.
     pub grade: String,
+    /// RFC 3339; default now.
     pub received_at: Option<String>,
+    /// ISO 3166-1 alpha-2 origin of the returned material, when known.
     pub origin_country: Option<String>,
 }
 
