@@ -25,6 +25,8 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub rule: Option<serde_json::Value>,
+    /// Headers the status calls for (`Allow` on 405, `Retry-After` on 429 and 503).
+    pub headers: Vec<(header::HeaderName, String)>,
 }
 
 /// The error code of a response, left in its extensions for the middleware that audits
@@ -67,7 +69,13 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             rule: None,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
@@ -168,6 +176,9 @@ impl ResponseError for ApiError {
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        for (name, value) in &self.headers {
+            res.insert_header((name.clone(), value.as_str()));
         }
         let mut res = res.body(body);
         res.extensions_mut().insert(ErrorCode(self.code));

@@ -26,7 +26,7 @@ pub mod token;
 
 use crate::db::Db;
 use crate::domain::policy::Policy;
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, Resource};
 use command::Actions;
 use error::ApiError;
@@ -55,171 +55,183 @@ impl AppState {
     }
 }
 
-/// A resource whose unknown methods answer 405 problem+json.
-fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not allowed here",
-        ))
+/// A resource whose other methods answer 405 problem+json with the `Allow` header (RFC 9110)
+/// naming the methods it has.
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<actix_web::HttpResponse, _>(
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this resource allows {allow}"),
+            )
+            .with_header(header::ALLOW, allow),
+        )
     }))
 }
 
 /// Every route, with the audit action of each write.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health/live").route(web::get().to(service::live)))
-        .service(resource("/health/ready").route(web::get().to(service::ready)))
-        .service(resource("/metrics").route(web::get().to(service::metrics)))
-        .service(resource("/openapi.json").route(web::get().to(service::openapi_json)))
-        .service(resource("/docs").route(web::get().to(service::docs)))
+    cfg.service(resource("/health/live", "GET").route(web::get().to(service::live)))
+        .service(resource("/health/ready", "GET").route(web::get().to(service::ready)))
+        .service(resource("/metrics", "GET").route(web::get().to(service::metrics)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(service::openapi_json)))
+        .service(resource("/docs", "GET").route(web::get().to(service::docs)))
         .service(
             web::scope("/v1")
                 .service(
-                    resource("/materials")
+                    resource("/materials", "GET, POST")
                         .app_data(Actions(&[("POST", "material.create")]))
                         .route(web::get().to(materials::list))
                         .route(web::post().to(materials::create)),
                 )
-                .service(resource("/materials/{code}").route(web::get().to(materials::get)))
+                .service(resource("/materials/{code}", "GET").route(web::get().to(materials::get)))
                 .service(
-                    resource("/facilities")
+                    resource("/facilities", "GET, POST")
                         .app_data(Actions(&[("POST", "facility.create")]))
                         .route(web::get().to(facilities::list))
                         .route(web::post().to(facilities::create)),
                 )
-                .service(resource("/facilities/{code}").route(web::get().to(facilities::get)))
                 .service(
-                    resource("/lots")
+                    resource("/facilities/{code}", "GET").route(web::get().to(facilities::get)),
+                )
+                .service(
+                    resource("/lots", "GET, POST")
                         .app_data(Actions(&[("POST", "lot.receive")]))
                         .route(web::get().to(inventory::list))
                         .route(web::post().to(inventory::receive)),
                 )
-                .service(resource("/lots/{id}").route(web::get().to(inventory::get)))
+                .service(resource("/lots/{id}", "GET").route(web::get().to(inventory::get)))
                 .service(
-                    resource("/inventory/transfers")
+                    resource("/inventory/transfers", "POST")
                         .app_data(Actions(&[("POST", "inventory.transfer")]))
                         .route(web::post().to(inventory::transfer)),
                 )
                 .service(
-                    resource("/inventory/adjustments")
+                    resource("/inventory/adjustments", "POST")
                         .app_data(Actions(&[("POST", "inventory.adjust")]))
                         .route(web::post().to(inventory::adjust)),
                 )
-                .service(resource("/ledger/entries").route(web::get().to(ledger::entries)))
-                .service(resource("/ledger/export").route(web::get().to(ledger::export)))
-                .service(resource("/ledger/verify").route(web::get().to(ledger::verify)))
-                .service(resource("/ledger/balances").route(web::get().to(ledger::balances)))
+                .service(resource("/ledger/entries", "GET").route(web::get().to(ledger::entries)))
+                .service(resource("/ledger/export", "GET").route(web::get().to(ledger::export)))
+                .service(resource("/ledger/verify", "GET").route(web::get().to(ledger::verify)))
+                .service(resource("/ledger/balances", "GET").route(web::get().to(ledger::balances)))
                 .service(
-                    resource("/manufacturers")
+                    resource("/manufacturers", "GET, POST")
                         .app_data(Actions(&[("POST", "manufacturer.create")]))
                         .route(web::get().to(manufacturers::list))
                         .route(web::post().to(manufacturers::create)),
                 )
-                .service(resource("/manufacturers/{id}").route(web::get().to(manufacturers::get)))
                 .service(
-                    resource("/manufacturers/{id}/suspend")
+                    resource("/manufacturers/{id}", "GET").route(web::get().to(manufacturers::get)),
+                )
+                .service(
+                    resource("/manufacturers/{id}/suspend", "POST")
                         .app_data(Actions(&[("POST", "manufacturer.suspend")]))
                         .route(web::post().to(manufacturers::suspend)),
                 )
                 .service(
-                    resource("/manufacturers/{id}/reinstate")
+                    resource("/manufacturers/{id}/reinstate", "POST")
                         .app_data(Actions(&[("POST", "manufacturer.reinstate")]))
                         .route(web::post().to(manufacturers::reinstate)),
                 )
                 .service(
-                    resource("/manufacturers/{id}/allocations")
+                    resource("/manufacturers/{id}/allocations", "GET")
                         .route(web::get().to(manufacturers::allocations)),
                 )
                 .service(
-                    resource("/manufacturers/{id}/allocations/{material_code}")
+                    resource("/manufacturers/{id}/allocations/{material_code}", "PUT")
                         .app_data(Actions(&[("PUT", "allocation.put")]))
                         .route(web::put().to(manufacturers::put_allocation)),
                 )
                 .service(
-                    resource("/disruptions")
+                    resource("/disruptions", "GET, POST")
                         .app_data(Actions(&[("POST", "disruption.propose")]))
                         .route(web::get().to(disruptions::list))
                         .route(web::post().to(disruptions::propose)),
                 )
-                .service(resource("/disruptions/{id}").route(web::get().to(disruptions::get)))
                 .service(
-                    resource("/disruptions/{id}/confirm")
+                    resource("/disruptions/{id}", "GET").route(web::get().to(disruptions::get)),
+                )
+                .service(
+                    resource("/disruptions/{id}/confirm", "POST")
                         .app_data(Actions(&[("POST", "disruption.confirm")]))
                         .route(web::post().to(disruptions::confirm)),
                 )
                 .service(
-                    resource("/disruptions/{id}/end")
+                    resource("/disruptions/{id}/end", "POST")
                         .app_data(Actions(&[("POST", "disruption.end")]))
                         .route(web::post().to(disruptions::end)),
                 )
                 .service(
-                    resource("/drawdowns")
+                    resource("/drawdowns", "GET, POST")
                         .app_data(Actions(&[("POST", "drawdown.submit")]))
                         .route(web::get().to(drawdowns::list))
                         .route(web::post().to(drawdowns::submit)),
                 )
-                .service(resource("/drawdowns/{id}").route(web::get().to(drawdowns::get)))
+                .service(resource("/drawdowns/{id}", "GET").route(web::get().to(drawdowns::get)))
                 .service(
-                    resource("/drawdowns/{id}/approve")
+                    resource("/drawdowns/{id}/approve", "POST")
                         .app_data(Actions(&[("POST", "drawdown.approve")]))
                         .route(web::post().to(drawdowns::approve)),
                 )
                 .service(
-                    resource("/drawdowns/{id}/reject")
+                    resource("/drawdowns/{id}/reject", "POST")
                         .app_data(Actions(&[("POST", "drawdown.reject")]))
                         .route(web::post().to(drawdowns::reject)),
                 )
                 .service(
-                    resource("/drawdowns/{id}/cancel")
+                    resource("/drawdowns/{id}/cancel", "POST")
                         .app_data(Actions(&[("POST", "drawdown.cancel")]))
                         .route(web::post().to(drawdowns::cancel)),
                 )
-                .service(resource("/obligations").route(web::get().to(obligations::list)))
-                .service(resource("/obligations/{id}").route(web::get().to(obligations::get)))
+                .service(resource("/obligations", "GET").route(web::get().to(obligations::list)))
                 .service(
-                    resource("/obligations/{id}/replenishments")
+                    resource("/obligations/{id}", "GET").route(web::get().to(obligations::get)),
+                )
+                .service(
+                    resource("/obligations/{id}/replenishments", "POST")
                         .app_data(Actions(&[("POST", "obligation.replenish")]))
                         .route(web::post().to(obligations::replenish)),
                 )
                 .service(
-                    resource("/obligations/{id}/reschedule")
+                    resource("/obligations/{id}/reschedule", "POST")
                         .app_data(Actions(&[("POST", "obligation.reschedule")]))
                         .route(web::post().to(obligations::reschedule)),
                 )
                 .service(
-                    resource("/loan-facilities")
+                    resource("/loan-facilities", "GET, POST")
                         .app_data(Actions(&[("POST", "loan_facility.create")]))
                         .route(web::get().to(loans::list))
                         .route(web::post().to(loans::create)),
                 )
-                .service(resource("/loan-facilities/{id}").route(web::get().to(loans::get)))
+                .service(resource("/loan-facilities/{id}", "GET").route(web::get().to(loans::get)))
                 .service(
-                    resource("/loan-facilities/{id}/tranches")
+                    resource("/loan-facilities/{id}/tranches", "POST")
                         .app_data(Actions(&[("POST", "tranche.create")]))
                         .route(web::post().to(loans::create_tranche)),
                 )
                 .service(
-                    resource("/loan-facilities/{id}/accruals")
+                    resource("/loan-facilities/{id}/accruals", "POST")
                         .app_data(Actions(&[("POST", "loan_facility.accrue")]))
                         .route(web::post().to(loans::accrue)),
                 )
                 .service(
-                    resource("/loan-facilities/{id}/repayments")
+                    resource("/loan-facilities/{id}/repayments", "POST")
                         .app_data(Actions(&[("POST", "repayment.create")]))
                         .route(web::post().to(loans::repay)),
                 )
                 .service(
-                    resource("/tranches/{id}/disbursements")
+                    resource("/tranches/{id}/disbursements", "POST")
                         .app_data(Actions(&[("POST", "disbursement.create")]))
                         .route(web::post().to(loans::disburse)),
                 )
                 .service(
-                    resource("/manufacturers/{id}/fees")
+                    resource("/manufacturers/{id}/fees", "POST")
                         .app_data(Actions(&[("POST", "fee.create")]))
                         .route(web::post().to(fees::create)),
                 )
-                .service(resource("/audit-events").route(web::get().to(audit::list))),
+                .service(resource("/audit-events", "GET").route(web::get().to(audit::list))),
         );
 }
 

@@ -176,6 +176,8 @@ async fn unknown_objects_routes_and_methods() {
         .send()
         .await
         .unwrap();
+    // RFC 9110: a 405 names the methods the resource has.
+    assert_eq!(res.headers()["allow"], "GET, POST");
     assert_problem(res, 405, "method_not_allowed").await;
 }
 
