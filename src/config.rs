@@ -21,6 +21,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub idempotency: IdempotencySettings,
+    pub limits: LimitsSettings,
     pub log: LogSettings,
     pub policy: PolicySettings,
 }
@@ -56,6 +57,13 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct IdempotencySettings {
     pub retention_hours: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitsSettings {
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -163,6 +171,10 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             anyhow::bail!("log.format must be text or json");
         }
+        let l = &self.limits;
+        if l.rate_limit_per_second > 0 && l.rate_limit_burst == 0 {
+            anyhow::bail!("limits.rate_limit_burst must be at least 1 when the rate limit is on");
+        }
         if self.database.max_connections == 0 {
             anyhow::bail!("database.max_connections must be at least 1");
         }
@@ -217,6 +229,10 @@ mod tests {
         assert!(s.validate().is_err());
         let mut s = test_settings();
         s.auth.public_key_algorithm = "HS512".into();
+        assert!(s.validate().is_err());
+        let mut s = test_settings();
+        s.limits.rate_limit_per_second = 10;
+        s.limits.rate_limit_burst = 0;
         assert!(s.validate().is_err());
     }
 }

@@ -74,6 +74,7 @@ impl Application {
             db.clone(),
             TokenVerifier::from_settings(&settings)?,
             settings.policy()?,
+            &settings.limits,
         ));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let addr = listener.local_addr()?;

@@ -60,6 +60,8 @@ pub struct Auth<P> {
 
 impl<P: Permit> Auth<P> {
     pub(super) fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
+        // A rate-limited request fails here, before the actor is known to the audit of
+        // refusals: auditing a flood would write what the limit is there to spare.
         let actor = authenticate(req)?;
         // Known actor, even if refused below: the refusal is audited under its name.
         req.extensions_mut().insert(actor.clone());
@@ -85,7 +87,28 @@ impl<P: Permit> FromRequest for Auth<P> {
     }
 }
 
+/// The verified caller of `req`, counted against its rate limit; a request without a valid
+/// token is counted against its peer address (so that a flood of bad tokens is limited too).
 fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(ApiError::internal)?;
+    match verify(req, state) {
+        Ok(actor) => {
+            state.rate_limit.check(&actor.scope())?;
+            Ok(actor)
+        }
+        Err(refused) => {
+            let peer = req.peer_addr().map(|a| a.ip().to_string());
+            state
+                .rate_limit
+                .check(peer.as_deref().unwrap_or("unknown"))?;
+            Err(refused)
+        }
+    }
+}
+
+fn verify(req: &HttpRequest, state: &AppState) -> Result<Actor, ApiError> {
     let refused = || ApiError::unauthenticated("a valid bearer token is required");
     let value = req
         .headers()
@@ -97,9 +120,6 @@ fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
         .ok_or_else(refused)?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(ApiError::internal)?;
     state.tokens.verify(token).map_err(|reason| {
         tracing::info!(%reason, "token refused");
         refused()

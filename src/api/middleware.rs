@@ -2,16 +2,16 @@
 //! refused writes.
 
 use super::command::route_action;
-use super::error::{ErrorCode, REQUEST_ID};
+use super::error::{ApiError, ErrorCode, REQUEST_ID};
 use super::AppState;
 use crate::domain::actor::Actor;
 use crate::services::{self, WriteCtx};
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, Error, HttpMessage};
+use actix_web::{web, Error, HttpMessage, ResponseError};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -60,6 +60,40 @@ pub async fn request_context(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
     Ok(res)
+}
+
+/// Answers 503 `timeout` when a request takes longer than `limits.request_timeout_secs`.
+/// Work already handed to a blocking thread finishes there (its transaction commits or rolls
+/// back as a whole), so a write that timed out may still have happened: its Idempotency-Key
+/// tells the client which on a resend. A streamed response is bounded until its head.
+pub async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.request_timeout);
+    let Some(limit) = limit else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let request = req.request().clone();
+    match tokio::time::timeout(limit, next.call(req)).await {
+        Ok(res) => Ok(res?.map_into_left_body()),
+        Err(_) => {
+            tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
+            let problem = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the request took longer than {} s; a write may still have been applied: \
+                     resend it with the same Idempotency-Key to get its answer",
+                    limit.as_secs()
+                ),
+            )
+            .with_header(header::RETRY_AFTER, "1");
+            Ok(ServiceResponse::new(request, problem.error_response()).map_into_right_body())
+        }
+    }
 }
 
 /// Records an audit event for every write that was refused (4xx) once the caller's token

@@ -20,13 +20,18 @@ pub mod middleware;
 pub mod obligations;
 pub mod openapi;
 pub mod query;
+pub mod rate_limit;
 pub mod reply;
 pub mod service;
 pub mod token;
 
+use crate::config::LimitsSettings;
 use crate::db::Db;
 use crate::domain::policy::Policy;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
+use actix_web::middleware::from_fn;
 use actix_web::{web, Resource};
 use command::Actions;
 use error::ApiError;
@@ -37,18 +42,32 @@ pub struct AppState {
     pub tokens: token::TokenVerifier,
     pub policy: Policy,
     pub metrics: metrics::Metrics,
+    pub rate_limit: rate_limit::RateLimit,
+    /// How long a request may take; `None`: no limit.
+    pub request_timeout: Option<std::time::Duration>,
     pub openapi_json: String,
     pub docs_html: String,
 }
 
 impl AppState {
-    pub fn new(db: Db, tokens: token::TokenVerifier, policy: Policy) -> Self {
+    pub fn new(
+        db: Db,
+        tokens: token::TokenVerifier,
+        policy: Policy,
+        limits: &LimitsSettings,
+    ) -> Self {
         let doc = openapi::document();
         Self {
             db,
             tokens,
             policy,
             metrics: metrics::Metrics::new(),
+            rate_limit: rate_limit::RateLimit::new(
+                limits.rate_limit_per_second,
+                limits.rate_limit_burst,
+            ),
+            request_timeout: (limits.request_timeout_secs > 0)
+                .then(|| std::time::Duration::from_secs(limits.request_timeout_secs)),
             openapi_json: doc.to_string(),
             docs_html: docs::render(&doc),
         }
@@ -56,18 +75,33 @@ impl AppState {
 }
 
 /// A resource whose other methods answer 405 problem+json with the `Allow` header (RFC 9110)
-/// naming the methods it has.
-fn resource(path: &str, allow: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        Err::<actix_web::HttpResponse, _>(
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("this resource allows {allow}"),
+/// naming the methods it has, and whose requests are bounded by the request timeout (applied
+/// here, after routing, because the timeout keeps a handle on the request that routing must
+/// not see shared).
+fn resource(
+    path: &str,
+    allow: &'static str,
+) -> Resource<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path)
+        .default_service(web::to(move || async move {
+            Err::<actix_web::HttpResponse, _>(
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("this resource allows {allow}"),
+                )
+                .with_header(header::ALLOW, allow),
             )
-            .with_header(header::ALLOW, allow),
-        )
-    }))
+        }))
+        .wrap(from_fn(middleware::deadline))
 }
 
 /// Every route, with the audit action of each write.

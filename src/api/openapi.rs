@@ -92,6 +92,12 @@ fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
         .collect()
 }
 
+const RATE_LIMITED: &str =
+    "rate_limited: the client's rate limit is spent; `Retry-After` gives the seconds to wait";
+const UNAVAILABLE: &str = "not_ready: the database is unavailable; or timeout: the request took \
+    longer than the configured limit (a write may still have been applied: resend it with the \
+    same Idempotency-Key). `Retry-After` on timeout";
+
 /// The problems any authenticated read can answer.
 pub struct ReadErrors;
 
@@ -102,7 +108,8 @@ impl IntoResponses for ReadErrors {
             ("401", "unauthenticated"),
             ("403", "forbidden: the role may not read this"),
             ("404", "not_found: no such object, or not yours"),
-            ("503", "not_ready: the database is unavailable"),
+            ("429", RATE_LIMITED),
+            ("503", UNAVAILABLE),
         ])
     }
 }
@@ -121,7 +128,8 @@ impl IntoResponses for WriteErrors {
             ("413", "payload_too_large: body over 1 MiB"),
             ("415", "unsupported_media_type: a body that is not application/json"),
             ("422", "validation_failed (with `errors`), or a rule code (with `rule`)"),
-            ("503", "not_ready: the database is unavailable"),
+            ("429", RATE_LIMITED),
+            ("503", UNAVAILABLE),
         ])
     }
 }

@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod inventory;
 mod ledger;
+mod limits;
 mod loans;
 mod properties;
 mod reference_data;
