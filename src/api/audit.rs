@@ -20,6 +20,7 @@ pub struct AuditQuery {
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

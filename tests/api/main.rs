@@ -13,6 +13,7 @@ mod idempotency;
 mod inventory;
 mod ledger;
 mod loans;
+mod openapi;
 mod properties;
 mod reference_data;
 mod roles;
