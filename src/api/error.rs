@@ -25,8 +25,9 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub rule: Option<serde_json::Value>,
-    /// Headers the status calls for (`Allow` on 405, `Retry-After` on 429 and 503).
-    pub headers: Vec<(header::HeaderName, String)>,
+    /// Headers the status calls for (`Allow` on 405, `Retry-After` on 429 and 503); boxed to
+    /// keep the error, which every handler returns, small.
+    pub headers: Box<[(header::HeaderName, String)]>,
 }
 
 /// The error code of a response, left in its extensions for the middleware that audits
@@ -69,12 +70,14 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             rule: None,
-            headers: Vec::new(),
+            headers: Box::default(),
         }
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        let mut headers = self.headers.into_vec();
+        headers.push((name, value.into()));
+        self.headers = headers.into_boxed_slice();
         self
     }
 
