@@ -16,7 +16,10 @@ use serde::Deserialize;
 
 /// Propose a disruption (operator); another operator confirms it.
 #[utoipa::path(post, path = "/v1/disruptions", tag = "disruptions", request_body = Proposal,
-    responses((status = 201, description = "proposed", body = DisruptionView), WriteErrors),
+    responses((status = 201, description = "proposed", body = DisruptionView, links(
+            ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/id")))),
+            ("end" = (operation_id = "end", parameters(("id" = "$response.body#/id")))))),
+        WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn propose(
     state: web::Data<AppState>,
@@ -75,7 +78,7 @@ pub struct DisruptionQuery {
 }
 
 /// List disruptions.
-#[utoipa::path(get, path = "/v1/disruptions", tag = "disruptions", params(DisruptionQuery),
+#[utoipa::path(get, operation_id = "list_disruptions", path = "/v1/disruptions", tag = "disruptions", params(DisruptionQuery),
     responses((status = 200, body = Page<DisruptionView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -97,7 +100,7 @@ pub async fn list(
 }
 
 /// One disruption.
-#[utoipa::path(get, path = "/v1/disruptions/{id}", tag = "disruptions",
+#[utoipa::path(get, operation_id = "get_disruption", path = "/v1/disruptions/{id}", tag = "disruptions",
     params(("id" = formats::Id, Path, description = "disruption id")),
     responses((status = 200, body = DisruptionView), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]

@@ -35,7 +35,9 @@ fn type_label(schema: &Value) -> String {
     }
     for key in ["oneOf", "allOf", "anyOf"] {
         if let Some(parts) = schema.get(key).and_then(Value::as_array) {
-            return parts.iter().map(type_label).collect::<Vec<_>>().join(" | ");
+            let mut labels: Vec<String> = parts.iter().map(type_label).collect();
+            labels.dedup();
+            return labels.join(" | ");
         }
     }
     match schema.get("type") {
@@ -160,7 +162,9 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
         M = method.to_uppercase(),
         id = esc(text(op, "operationId")),
         p = esc(path),
-        d = esc(text(op, "description").trim()).replace('\n', "<br>")
+        // utoipa puts a handler's first doc paragraph in `summary`, the rest in `description`.
+        d = esc(format!("{}\n{}", text(op, "summary"), text(op, "description")).trim())
+            .replace('\n', "<br>")
     );
     let roles: Vec<String> = op
         .get("security")
@@ -298,7 +302,7 @@ mod tests {
             "info": {"title": "t<x>", "description": "d"},
             "tags": [{"name": "a", "description": "tag a"}],
             "paths": {"/v1/x/{id}": {"post": {"tags": ["a"], "operationId": "make",
-                "description": "Make one", "security": [{"bearer": ["admin"]}],
+                "summary": "Make one.", "description": "Really", "security": [{"bearer": ["admin"]}],
                 "responses": {"201": {"description": "made"}}}}},
             "components": {"schemas": {
                 "X": {"type": "object", "required": ["n"], "example": {"n": "A_1"},
@@ -314,6 +318,7 @@ mod tests {
         assert!(html.contains("t&lt;x&gt; API reference"));
         assert!(html.contains("<code>/v1/x/{id}</code>"));
         assert!(html.contains("Roles: admin"));
+        assert!(html.contains("<p>Make one.<br>Really</p>"));
         assert!(html.contains("id=\"schema-X\""));
         assert!(html.contains("<td>yes</td>"));
         assert!(html.contains("<a href=\"#schema-Code\">Code</a></td><td>yes</td><td>a name</td>"));

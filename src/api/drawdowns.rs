@@ -19,7 +19,12 @@ use serde::Deserialize;
 /// Request a drawdown (manufacturer). The release rules are checked in order and the
 /// quantity is held at once; the first rule that fails is returned with its figures.
 #[utoipa::path(post, path = "/v1/drawdowns", tag = "drawdowns", request_body = Submission,
-    responses((status = 201, description = "pending approval", body = DrawdownView), WriteErrors),
+    responses((status = 201, description = "pending approval", body = DrawdownView, links(
+            ("get" = (operation_id = "get_drawdown", parameters(("id" = "$response.body#/id")))),
+            ("approve" = (operation_id = "approve", parameters(("id" = "$response.body#/id")))),
+            ("reject" = (operation_id = "reject", parameters(("id" = "$response.body#/id")))),
+            ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/id")))))),
+        WriteErrors),
     security(("bearer" = ["manufacturer"])))]
 pub async fn submit(
     state: web::Data<AppState>,
@@ -45,7 +50,11 @@ pub struct ApproveInput {
 /// oldest lots and creates the replenishment obligation in the same transaction.
 #[utoipa::path(post, path = "/v1/drawdowns/{id}/approve", tag = "drawdowns", request_body = Option<ApproveInput>,
     params(("id" = formats::Id, Path, description = "drawdown id")),
-    responses((status = 200, body = DrawdownView), WriteErrors),
+    responses((status = 200, body = DrawdownView, links(
+            ("obligation" = (operation_id = "get_obligation",
+                parameters(("id" = "$response.body#/obligation_id")),
+                description = "The replenishment obligation, once released")))),
+        WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn approve(
     state: web::Data<AppState>,
@@ -117,7 +126,7 @@ pub struct DrawdownQuery {
 }
 
 /// List drawdowns (manufacturers see only their own).
-#[utoipa::path(get, path = "/v1/drawdowns", tag = "drawdowns", params(DrawdownQuery),
+#[utoipa::path(get, operation_id = "list_drawdowns", path = "/v1/drawdowns", tag = "drawdowns", params(DrawdownQuery),
     responses((status = 200, body = Page<DrawdownView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -140,7 +149,7 @@ pub async fn list(
 }
 
 /// One drawdown with its approvals (and picks once released).
-#[utoipa::path(get, path = "/v1/drawdowns/{id}", tag = "drawdowns",
+#[utoipa::path(get, operation_id = "get_drawdown", path = "/v1/drawdowns/{id}", tag = "drawdowns",
     params(("id" = formats::Id, Path, description = "drawdown id")),
     responses((status = 200, body = DrawdownView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]

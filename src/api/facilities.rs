@@ -28,7 +28,7 @@ pub struct FacilityInput {
 }
 
 /// Define a facility (admin).
-#[utoipa::path(post, path = "/v1/facilities", tag = "reference data",
+#[utoipa::path(post, operation_id = "create_facility", path = "/v1/facilities", tag = "reference data",
     request_body = FacilityInput,
     responses((status = 201, description = "created", body = FacilityView), WriteErrors),
     security(("bearer" = ["admin"])))]
@@ -44,7 +44,7 @@ pub async fn create(
 }
 
 /// List facilities in code order.
-#[utoipa::path(get, path = "/v1/facilities", tag = "reference data", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_facilities", path = "/v1/facilities", tag = "reference data", params(ListQuery),
     responses((status = 200, body = Page<FacilityView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -57,7 +57,7 @@ pub async fn list(
 }
 
 /// One facility.
-#[utoipa::path(get, path = "/v1/facilities/{code}", tag = "reference data",
+#[utoipa::path(get, operation_id = "get_facility", path = "/v1/facilities/{code}", tag = "reference data",
     params(("code" = formats::Code, Path, description = "facility code")),
     responses((status = 200, body = FacilityView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]

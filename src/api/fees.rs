@@ -33,7 +33,7 @@ pub struct FeeInput {
 
 /// Record a fee a manufacturer paid (admin). The manufacturer id must be a UUID (404
 /// otherwise).
-#[utoipa::path(post, path = "/v1/manufacturers/{id}/fees", tag = "loans",
+#[utoipa::path(post, operation_id = "create_fee", path = "/v1/manufacturers/{id}/fees", tag = "loans",
     request_body = FeeInput,
     params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 201, description = "created", body = FeeView), WriteErrors),

@@ -48,7 +48,7 @@ pub struct LotQuery {
 }
 
 /// List lots, in creation order.
-#[utoipa::path(get, path = "/v1/lots", tag = "inventory", params(LotQuery),
+#[utoipa::path(get, operation_id = "list_lots", path = "/v1/lots", tag = "inventory", params(LotQuery),
     responses((status = 200, body = Page<LotView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -65,7 +65,7 @@ pub async fn list(
 }
 
 /// One lot.
-#[utoipa::path(get, path = "/v1/lots/{id}", tag = "inventory",
+#[utoipa::path(get, operation_id = "get_lot", path = "/v1/lots/{id}", tag = "inventory",
     params(("id" = formats::Id, Path, description = "lot id")),
     responses((status = 200, body = LotView), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]

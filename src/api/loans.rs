@@ -102,7 +102,7 @@ fn date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// Define a loan facility (admin).
-#[utoipa::path(post, path = "/v1/loan-facilities", tag = "loans",
+#[utoipa::path(post, operation_id = "create_loan_facility", path = "/v1/loan-facilities", tag = "loans",
     request_body = LoanFacilityInput,
     responses((status = 201, description = "created", body = LoanFacilityView), WriteErrors),
     security(("bearer" = ["admin"])))]
@@ -127,7 +127,7 @@ pub async fn create(
 }
 
 /// List loan facilities in creation order.
-#[utoipa::path(get, path = "/v1/loan-facilities", tag = "loans", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_loan_facilities", path = "/v1/loan-facilities", tag = "loans", params(ListQuery),
     responses((status = 200, body = Page<LoanFacilityView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -141,7 +141,7 @@ pub async fn list(
 
 /// A facility's statement as of a date: every movement with a value date on or before it,
 /// and the interest to it (the days before it), posted or not. A bad `as_of`: 422.
-#[utoipa::path(get, path = "/v1/loan-facilities/{id}", tag = "loans",
+#[utoipa::path(get, operation_id = "get_loan_facility", path = "/v1/loan-facilities/{id}", tag = "loans",
     params(("id" = formats::Id, Path, description = "loan facility id"), StatementQuery),
     responses((status = 200, body = LoanStatementView),
         (status = 422, description = "validation_failed: as_of is not a date", body = Problem,

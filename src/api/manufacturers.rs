@@ -25,8 +25,10 @@ pub struct ManufacturerInput {
 }
 
 /// Register a manufacturer (admin).
-#[utoipa::path(post, path = "/v1/manufacturers", tag = "manufacturers", request_body = ManufacturerInput,
-    responses((status = 201, description = "created", body = ManufacturerView), WriteErrors),
+#[utoipa::path(post, operation_id = "create_manufacturer", path = "/v1/manufacturers", tag = "manufacturers", request_body = ManufacturerInput,
+    responses((status = 201, description = "created", body = ManufacturerView, links(
+            ("put_allocation" = (operation_id = "put_allocation", parameters(("id" = "$response.body#/id")))))),
+        WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -41,7 +43,7 @@ pub async fn create(
 }
 
 /// List manufacturers.
-#[utoipa::path(get, path = "/v1/manufacturers", tag = "manufacturers", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_manufacturers", path = "/v1/manufacturers", tag = "manufacturers", params(ListQuery),
     responses((status = 200, body = Page<ManufacturerView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -53,7 +55,7 @@ pub async fn list(
 }
 
 /// One manufacturer (a manufacturer sees only itself).
-#[utoipa::path(get, path = "/v1/manufacturers/{id}", tag = "manufacturers",
+#[utoipa::path(get, operation_id = "get_manufacturer", path = "/v1/manufacturers/{id}", tag = "manufacturers",
     params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 200, body = ManufacturerView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]

@@ -38,7 +38,7 @@ pub struct MaterialInput {
 }
 
 /// Define a material (admin).
-#[utoipa::path(post, path = "/v1/materials", tag = "reference data",
+#[utoipa::path(post, operation_id = "create_material", path = "/v1/materials", tag = "reference data",
     request_body = MaterialInput,
     responses((status = 201, description = "created", body = MaterialView), WriteErrors),
     security(("bearer" = ["admin"])))]
@@ -55,7 +55,7 @@ pub async fn create(
 }
 
 /// List materials with their live stock figures, in code order.
-#[utoipa::path(get, path = "/v1/materials", tag = "reference data", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_materials", path = "/v1/materials", tag = "reference data", params(ListQuery),
     responses((status = 200, body = Page<MaterialView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -68,7 +68,7 @@ pub async fn list(
 }
 
 /// One material with its live stock figures.
-#[utoipa::path(get, path = "/v1/materials/{code}", tag = "reference data",
+#[utoipa::path(get, operation_id = "get_material", path = "/v1/materials/{code}", tag = "reference data",
     params(("code" = formats::Code, Path, description = "material code")),
     responses((status = 200, body = MaterialView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]

@@ -30,7 +30,7 @@ pub struct ObligationQuery {
 }
 
 /// List obligations (manufacturers see only their own).
-#[utoipa::path(get, path = "/v1/obligations", tag = "obligations", params(ObligationQuery),
+#[utoipa::path(get, operation_id = "list_obligations", path = "/v1/obligations", tag = "obligations", params(ObligationQuery),
     responses((status = 200, body = Page<ObligationView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -55,7 +55,7 @@ pub async fn list(
 }
 
 /// One obligation.
-#[utoipa::path(get, path = "/v1/obligations/{id}", tag = "obligations",
+#[utoipa::path(get, operation_id = "get_obligation", path = "/v1/obligations/{id}", tag = "obligations",
     params(("id" = formats::Id, Path, description = "obligation id")),
     responses((status = 200, body = ObligationView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]

@@ -167,3 +167,38 @@ async fn every_write_takes_an_idempotency_key_and_empty_bodies_are_optional() {
         true
     );
 }
+
+#[tokio::test]
+async fn operations_are_unique_and_linked_along_the_drawdown_flow() {
+    let doc = document().await;
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operationIds are unique");
+
+    let links = &doc["paths"]["/v1/drawdowns"]["post"]["responses"]["201"]["links"];
+    for (name, target) in [
+        ("approve", "approve"),
+        ("cancel", "cancel"),
+        ("get", "get_drawdown"),
+    ] {
+        assert_eq!(
+            links[name],
+            json!({"operationId": target, "parameters": {"id": "$response.body#/id"}}),
+            "{name}"
+        );
+        assert!(ids.contains(&target));
+    }
+    let approved = &doc["paths"]["/v1/drawdowns/{id}/approve"]["post"]["responses"]["200"];
+    assert_eq!(
+        approved["links"]["obligation"]["parameters"]["id"],
+        "$response.body#/obligation_id"
+    );
+}
