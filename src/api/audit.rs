@@ -20,11 +20,12 @@ pub struct AuditQuery {
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
 /// Every accepted or refused write, oldest first.
-#[utoipa::path(get, path = "/v1/audit-events", tag = "ledger and audit", params(AuditQuery),
+#[utoipa::path(get, operation_id = "list_audit_events", path = "/v1/audit-events", tag = "ledger and audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEventView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(

@@ -16,7 +16,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The body of commands that take no fields (confirm, end, cancel, suspend ...): empty, or
 /// an empty JSON object.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
 

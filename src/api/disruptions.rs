@@ -8,6 +8,7 @@ use super::openapi::{ReadErrors, WriteErrors};
 use super::query;
 use super::reply::written;
 use super::AppState;
+use crate::domain::formats;
 use crate::services::disruptions::{self as svc, DisruptionView, Proposal};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -15,8 +16,10 @@ use serde::Deserialize;
 
 /// Propose a disruption (operator); another operator confirms it.
 #[utoipa::path(post, path = "/v1/disruptions", tag = "disruptions", request_body = Proposal,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
-    responses((status = 201, description = "proposed", body = DisruptionView), WriteErrors),
+    responses((status = 201, description = "proposed", body = DisruptionView, links(
+            ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/id")))),
+            ("end" = (operation_id = "end", parameters(("id" = "$response.body#/id")))))),
+        WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn propose(
     state: web::Data<AppState>,
@@ -30,7 +33,8 @@ pub async fn propose(
 /// Confirm a proposed disruption: it becomes active (operator, not the proposer:
 /// `self_confirmation_forbidden`). Records each material's on-hand stock at activation.
 #[utoipa::path(post, path = "/v1/disruptions/{id}/confirm", tag = "disruptions",
-    params(("id" = String, Path, description = "disruption id")),
+    request_body = Option<NoFields>,
+    params(("id" = formats::Id, Path, description = "disruption id")),
     responses((status = 200, body = DisruptionView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn confirm(
@@ -47,7 +51,8 @@ pub async fn confirm(
 
 /// End a disruption (operator): open drawdowns under it expire and their holds are released.
 #[utoipa::path(post, path = "/v1/disruptions/{id}/end", tag = "disruptions",
-    params(("id" = String, Path, description = "disruption id")),
+    request_body = Option<NoFields>,
+    params(("id" = formats::Id, Path, description = "disruption id")),
     responses((status = 200, body = DisruptionView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn end(
@@ -64,15 +69,16 @@ pub async fn end(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DisruptionQuery {
-    /// `proposed`, `active` or `ended`
+    #[param(value_type = Option<formats::DisruptionStatus>)]
     pub status: Option<String>,
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
 /// List disruptions.
-#[utoipa::path(get, path = "/v1/disruptions", tag = "disruptions", params(DisruptionQuery),
+#[utoipa::path(get, operation_id = "list_disruptions", path = "/v1/disruptions", tag = "disruptions", params(DisruptionQuery),
     responses((status = 200, body = Page<DisruptionView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -94,8 +100,8 @@ pub async fn list(
 }
 
 /// One disruption.
-#[utoipa::path(get, path = "/v1/disruptions/{id}", tag = "disruptions",
-    params(("id" = String, Path, description = "disruption id")),
+#[utoipa::path(get, operation_id = "get_disruption", path = "/v1/disruptions/{id}", tag = "disruptions",
+    params(("id" = formats::Id, Path, description = "disruption id")),
     responses((status = 200, body = DisruptionView), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn get(

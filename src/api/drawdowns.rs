@@ -10,6 +10,7 @@ use super::reply::written;
 use super::AppState;
 use crate::db::drawdowns::DrawdownFilter;
 use crate::domain::drawdown::Status;
+use crate::domain::formats;
 use crate::services::drawdowns::{self as svc, DrawdownView, Submission};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -18,8 +19,12 @@ use serde::Deserialize;
 /// Request a drawdown (manufacturer). The release rules are checked in order and the
 /// quantity is held at once; the first rule that fails is returned with its figures.
 #[utoipa::path(post, path = "/v1/drawdowns", tag = "drawdowns", request_body = Submission,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
-    responses((status = 201, description = "pending approval", body = DrawdownView), WriteErrors),
+    responses((status = 201, description = "pending approval", body = DrawdownView, links(
+            ("get" = (operation_id = "get_drawdown", parameters(("id" = "$response.body#/id")))),
+            ("approve" = (operation_id = "approve", parameters(("id" = "$response.body#/id")))),
+            ("reject" = (operation_id = "reject", parameters(("id" = "$response.body#/id")))),
+            ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/id")))))),
+        WriteErrors),
     security(("bearer" = ["manufacturer"])))]
 pub async fn submit(
     state: web::Data<AppState>,
@@ -34,16 +39,22 @@ pub async fn submit(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"quantity": "200"}))]
 pub struct ApproveInput {
     /// Lower the quantity; the rest of the hold is released.
+    #[schema(value_type = Option<formats::Decimal>)]
     pub quantity: Option<String>,
 }
 
 /// Approve a drawdown (operator). The last required approval releases the stock from the
 /// oldest lots and creates the replenishment obligation in the same transaction.
 #[utoipa::path(post, path = "/v1/drawdowns/{id}/approve", tag = "drawdowns", request_body = Option<ApproveInput>,
-    params(("id" = String, Path, description = "drawdown id")),
-    responses((status = 200, body = DrawdownView), WriteErrors),
+    params(("id" = formats::Id, Path, description = "drawdown id")),
+    responses((status = 200, body = DrawdownView, links(
+            ("obligation" = (operation_id = "get_obligation",
+                parameters(("id" = "$response.body#/obligation_id")),
+                description = "The replenishment obligation, once released")))),
+        WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn approve(
     state: web::Data<AppState>,
@@ -59,13 +70,15 @@ pub async fn approve(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Commercial stock is available from another supplier."}))]
 pub struct RejectInput {
+    #[schema(min_length = 1, max_length = 4000)]
     pub reason: String,
 }
 
 /// Reject a drawdown (operator); its hold is released.
 #[utoipa::path(post, path = "/v1/drawdowns/{id}/reject", tag = "drawdowns", request_body = RejectInput,
-    params(("id" = String, Path, description = "drawdown id")),
+    params(("id" = formats::Id, Path, description = "drawdown id")),
     responses((status = 200, body = DrawdownView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn reject(
@@ -82,7 +95,8 @@ pub async fn reject(
 
 /// Cancel one's own drawdown (manufacturer); its hold is released.
 #[utoipa::path(post, path = "/v1/drawdowns/{id}/cancel", tag = "drawdowns",
-    params(("id" = String, Path, description = "drawdown id")),
+    request_body = Option<NoFields>,
+    params(("id" = formats::Id, Path, description = "drawdown id")),
     responses((status = 200, body = DrawdownView), WriteErrors),
     security(("bearer" = ["manufacturer"])))]
 pub async fn cancel(
@@ -99,16 +113,20 @@ pub async fn cancel(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DrawdownQuery {
+    #[param(value_type = Option<formats::DrawdownStatus>)]
     pub status: Option<String>,
+    #[param(value_type = Option<formats::Code>)]
     pub material: Option<String>,
+    #[param(value_type = Option<formats::Id>)]
     pub manufacturer_id: Option<String>,
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
 /// List drawdowns (manufacturers see only their own).
-#[utoipa::path(get, path = "/v1/drawdowns", tag = "drawdowns", params(DrawdownQuery),
+#[utoipa::path(get, operation_id = "list_drawdowns", path = "/v1/drawdowns", tag = "drawdowns", params(DrawdownQuery),
     responses((status = 200, body = Page<DrawdownView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -122,8 +140,8 @@ pub async fn list(
     }
     let page = query::page(q.limit, q.after)?;
     let filter = DrawdownFilter {
-        manufacturer: q.manufacturer_id,
-        material: q.material,
+        manufacturer: query::id("manufacturer_id", q.manufacturer_id)?,
+        material: query::code("material", q.material)?,
         status: q.status,
         after: None,
     };
@@ -131,8 +149,8 @@ pub async fn list(
 }
 
 /// One drawdown with its approvals (and picks once released).
-#[utoipa::path(get, path = "/v1/drawdowns/{id}", tag = "drawdowns",
-    params(("id" = String, Path, description = "drawdown id")),
+#[utoipa::path(get, operation_id = "get_drawdown", path = "/v1/drawdowns/{id}", tag = "drawdowns",
+    params(("id" = formats::Id, Path, description = "drawdown id")),
     responses((status = 200, body = DrawdownView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn get(

@@ -9,27 +9,27 @@ use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
 use crate::domain::facility::NewFacility;
+use crate::domain::formats;
 use crate::services::{self, facilities::FacilityView, Page};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "NV1", "name": "Nevada bonded depot", "country": "US"}))]
 pub struct FacilityInput {
-    /// Upper-case A-Z, 0-9 and _, 1-32 characters; unique.
-    #[schema(example = "NV1")]
+    /// Unique.
+    #[schema(value_type = formats::Code)]
     pub code: String,
-    #[schema(example = "Nevada bonded depot")]
+    #[schema(min_length = 1, max_length = 200, example = "Nevada bonded depot")]
     pub name: String,
-    /// ISO 3166-1 alpha-2
-    #[schema(example = "US")]
+    #[schema(value_type = formats::CountryCode)]
     pub country: String,
 }
 
 /// Define a facility (admin).
-#[utoipa::path(post, path = "/v1/facilities", tag = "reference data",
+#[utoipa::path(post, operation_id = "create_facility", path = "/v1/facilities", tag = "reference data",
     request_body = FacilityInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "created", body = FacilityView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create(
@@ -44,7 +44,7 @@ pub async fn create(
 }
 
 /// List facilities in code order.
-#[utoipa::path(get, path = "/v1/facilities", tag = "reference data", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_facilities", path = "/v1/facilities", tag = "reference data", params(ListQuery),
     responses((status = 200, body = Page<FacilityView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -57,8 +57,8 @@ pub async fn list(
 }
 
 /// One facility.
-#[utoipa::path(get, path = "/v1/facilities/{code}", tag = "reference data",
-    params(("code" = String, Path, description = "facility code")),
+#[utoipa::path(get, operation_id = "get_facility", path = "/v1/facilities/{code}", tag = "reference data",
+    params(("code" = formats::Code, Path, description = "facility code")),
     responses((status = 200, body = FacilityView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn get(

@@ -8,30 +8,34 @@ use super::openapi::WriteErrors;
 use super::reply::written;
 use super::AppState;
 use crate::domain::fee::NewFee;
+use crate::domain::formats;
 use crate::services::{self, fees::FeeView};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "entry", "amount_usd": "250000", "memo": "Entry fee, 2026 allocation"}))]
 pub struct FeeInput {
-    /// `entry` (upfront) or `carrying`
-    #[schema(example = "entry")]
+    #[schema(value_type = formats::FeeKind)]
     pub kind: String,
     /// USD, at most 2 decimals, above zero.
-    #[schema(example = "250000")]
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
     /// Up to 1000 characters.
-    #[schema(example = "Entry fee, 2026 allocation")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        example = "Entry fee, 2026 allocation"
+    )]
     pub memo: Option<String>,
 }
 
 /// Record a fee a manufacturer paid (admin). The manufacturer id must be a UUID (404
 /// otherwise).
-#[utoipa::path(post, path = "/v1/manufacturers/{id}/fees", tag = "loans",
+#[utoipa::path(post, operation_id = "create_fee", path = "/v1/manufacturers/{id}/fees", tag = "loans",
     request_body = FeeInput,
-    params(("id" = String, Path, description = "manufacturer id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 201, description = "created", body = FeeView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create(

@@ -8,6 +8,7 @@ use super::openapi::{ReadErrors, WriteErrors};
 use super::query;
 use super::reply::written;
 use super::AppState;
+use crate::domain::formats;
 use crate::services::inventory::{
     self, AdjustmentRequest, AdjustmentView, LotRequest, LotView, TransferRequest, TransferView,
 };
@@ -17,7 +18,6 @@ use serde::Deserialize;
 
 /// Receive a lot of stock into a facility (operator).
 #[utoipa::path(post, path = "/v1/lots", tag = "inventory", request_body = LotRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "received", body = LotView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn receive(
@@ -36,16 +36,19 @@ pub async fn receive(
 #[into_params(parameter_in = Query)]
 pub struct LotQuery {
     /// Only lots of this material code.
+    #[param(value_type = Option<formats::Code>)]
     pub material: Option<String>,
     /// Only lots at this facility code.
+    #[param(value_type = Option<formats::Code>)]
     pub facility: Option<String>,
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
 /// List lots, in creation order.
-#[utoipa::path(get, path = "/v1/lots", tag = "inventory", params(LotQuery),
+#[utoipa::path(get, operation_id = "list_lots", path = "/v1/lots", tag = "inventory", params(LotQuery),
     responses((status = 200, body = Page<LotView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -55,13 +58,15 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = query::page(q.limit, q.after)?;
-    let lots = inventory::list_lots(&state.db, q.material, q.facility, page).await?;
+    let material = query::code("material", q.material)?;
+    let facility = query::code("facility", q.facility)?;
+    let lots = inventory::list_lots(&state.db, material, facility, page).await?;
     Ok(HttpResponse::Ok().json(lots))
 }
 
 /// One lot.
-#[utoipa::path(get, path = "/v1/lots/{id}", tag = "inventory",
-    params(("id" = String, Path, description = "lot id")),
+#[utoipa::path(get, operation_id = "get_lot", path = "/v1/lots/{id}", tag = "inventory",
+    params(("id" = formats::Id, Path, description = "lot id")),
     responses((status = 200, body = LotView), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn get(
@@ -74,7 +79,6 @@ pub async fn get(
 
 /// Move stock between facilities, oldest lots first (operator).
 #[utoipa::path(post, path = "/v1/inventory/transfers", tag = "inventory", request_body = TransferRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "moved", body = TransferView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn transfer(
@@ -90,7 +94,6 @@ pub async fn transfer(
 
 /// Correct a facility's stock of a material (operator).
 #[utoipa::path(post, path = "/v1/inventory/adjustments", tag = "inventory", request_body = AdjustmentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "adjusted", body = AdjustmentView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn adjust(

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::openapi::ReadErrors;
 use super::query;
 use super::AppState;
+use crate::domain::formats;
 use crate::domain::time::parse_bound;
 use crate::ledger::export::Format;
 use crate::ledger::read::Range;
@@ -21,8 +22,10 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
     /// Entries with a seq above this one (default 0: from the start).
+    #[param(minimum = 0)]
     pub after_seq: Option<i64>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -53,11 +56,14 @@ fn time_bound(name: &str, value: Option<&str>) -> Result<Option<NaiveDateTime>, 
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `jsonl` (default) or `csv`.
+    /// Default `jsonl`.
+    #[param(value_type = Option<formats::ExportFormat>)]
     pub format: Option<String>,
     /// Entries recorded at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[param(value_type = Option<formats::TimeBound>)]
     pub from: Option<String>,
     /// Entries recorded before this time (RFC 3339 or YYYY-MM-DD).
+    #[param(value_type = Option<formats::TimeBound>)]
     pub to: Option<String>,
 }
 
@@ -65,7 +71,8 @@ pub struct ExportQuery {
 /// `jsonl`: one entry per line (the shape of /v1/ledger/entries items); `csv`: one row per
 /// posting with header `seq,entry_id,recorded_at,kind,reference,account,asset,amount,hash,prev_hash`.
 #[utoipa::path(get, path = "/v1/ledger/export", tag = "ledger and audit", params(ExportQuery),
-    responses((status = 200, description = "the export, streamed", content_type = "application/x-ndjson"), ReadErrors),
+    responses((status = 200, description = "the export, streamed",
+        content(("application/x-ndjson"), ("text/csv"))), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn export(
     state: web::Data<AppState>,
@@ -121,10 +128,12 @@ pub async fn verify(
 #[into_params(parameter_in = Query)]
 pub struct BalancesQuery {
     /// Balances as of this time (RFC 3339 or YYYY-MM-DD): entries recorded at or before it.
+    #[param(value_type = Option<formats::TimeBound>)]
     pub as_of: Option<String>,
     /// Only accounts starting with this text, e.g. `inventory:NV1:`.
     pub account_prefix: Option<String>,
     /// Only this asset (`USD` or a material code).
+    #[param(value_type = Option<formats::Code>)]
     pub asset: Option<String>,
 }
 
@@ -139,6 +148,7 @@ pub async fn balances(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let as_of = time_bound("as_of", q.as_of.as_deref())?;
-    let b = svc::balances(&state.db, as_of, q.account_prefix, q.asset).await?;
+    let asset = query::code("asset", q.asset)?;
+    let b = svc::balances(&state.db, as_of, q.account_prefix, asset).await?;
     Ok(HttpResponse::Ok().json(b))
 }

@@ -8,6 +8,7 @@ use super::openapi::{ReadErrors, WriteErrors};
 use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
+use crate::domain::formats;
 use crate::domain::loan::{Movement, NewLoanFacility, NewTranche};
 use crate::domain::time;
 use crate::domain::validation::FieldError;
@@ -21,59 +22,69 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"lender": "Export-Import Bank of the United States", "kind": "direct_loan", "commitment_usd": "10000000000.00", "annual_rate": "0.0475", "day_count": "ACT/360", "availability_end": "2028-12-31", "maturity_date": "2041-02-01"}))]
 pub struct LoanFacilityInput {
-    #[schema(example = "Export-Import Bank of the United States")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Export-Import Bank of the United States"
+    )]
     pub lender: String,
-    /// `direct_loan` or `private_capital`
-    #[schema(example = "direct_loan")]
+    #[schema(value_type = formats::LoanKind)]
     pub kind: String,
     /// USD, at most 2 decimals, above zero.
-    #[schema(example = "10000000000.00")]
+    #[schema(value_type = formats::Decimal)]
     pub commitment_usd: String,
     /// A yearly fraction from 0 to 1, at most 9 decimals: `0.0475` is 4.75 %.
-    #[schema(example = "0.0475")]
+    #[schema(value_type = formats::Decimal)]
     pub annual_rate: String,
-    /// `ACT/360`, `ACT/365F` or `30/360` (ISDA bond basis)
-    #[schema(example = "ACT/360")]
+    #[schema(value_type = formats::DayCount)]
     pub day_count: String,
     /// The last value date a disbursement may have (YYYY-MM-DD), not after maturity_date.
-    #[schema(example = "2028-12-31")]
+    #[schema(value_type = formats::IsoDate)]
     pub availability_end: String,
-    #[schema(example = "2041-02-01")]
+    #[schema(value_type = formats::IsoDate)]
     pub maturity_date: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_usd": "2500000000", "available_from": "2026-03-01", "purpose": "Rare-earth oxide purchases, first year"}))]
 pub struct TrancheInput {
     /// USD, at most 2 decimals, above zero.
-    #[schema(example = "2500000000")]
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
     /// The first value date a disbursement may have (YYYY-MM-DD), not after the facility's
     /// availability_end.
-    #[schema(example = "2026-03-01")]
+    #[schema(value_type = formats::IsoDate)]
     pub available_from: String,
-    #[schema(example = "Rare-earth oxide purchases, first year")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        example = "Rare-earth oxide purchases, first year"
+    )]
     pub purpose: String,
 }
 
 /// Money moving on a value date.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_usd": "125000000", "value_date": "2026-03-02"}))]
 pub struct MovementInput {
     /// USD, at most 2 decimals, above zero.
-    #[schema(example = "125000000")]
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
-    /// YYYY-MM-DD; takes effect at 00:00. Not before the facility's accrued_through.
-    #[schema(example = "2026-03-02")]
+    /// Takes effect at 00:00. Not before the facility's accrued_through.
+    #[schema(value_type = formats::IsoDate)]
     pub value_date: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"through": "2026-04-01"}))]
 pub struct AccrualInput {
     /// Post the interest for the days before this date (YYYY-MM-DD).
-    #[schema(example = "2026-04-01")]
+    #[schema(value_type = formats::IsoDate)]
     pub through: String,
 }
 
@@ -81,7 +92,8 @@ pub struct AccrualInput {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
-    /// YYYY-MM-DD, default today (UTC). Past and future dates are both answered.
+    /// Default today (UTC). Past and future dates are both answered.
+    #[param(value_type = Option<formats::IsoDate>)]
     pub as_of: Option<String>,
 }
 
@@ -90,9 +102,8 @@ fn date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// Define a loan facility (admin).
-#[utoipa::path(post, path = "/v1/loan-facilities", tag = "loans",
+#[utoipa::path(post, operation_id = "create_loan_facility", path = "/v1/loan-facilities", tag = "loans",
     request_body = LoanFacilityInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "created", body = LoanFacilityView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create(
@@ -116,7 +127,7 @@ pub async fn create(
 }
 
 /// List loan facilities in creation order.
-#[utoipa::path(get, path = "/v1/loan-facilities", tag = "loans", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_loan_facilities", path = "/v1/loan-facilities", tag = "loans", params(ListQuery),
     responses((status = 200, body = Page<LoanFacilityView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -130,8 +141,8 @@ pub async fn list(
 
 /// A facility's statement as of a date: every movement with a value date on or before it,
 /// and the interest to it (the days before it), posted or not. A bad `as_of`: 422.
-#[utoipa::path(get, path = "/v1/loan-facilities/{id}", tag = "loans",
-    params(("id" = String, Path, description = "loan facility id"), StatementQuery),
+#[utoipa::path(get, operation_id = "get_loan_facility", path = "/v1/loan-facilities/{id}", tag = "loans",
+    params(("id" = formats::Id, Path, description = "loan facility id"), StatementQuery),
     responses((status = 200, body = LoanStatementView),
         (status = 422, description = "validation_failed: as_of is not a date", body = Problem,
             content_type = "application/problem+json"),
@@ -155,8 +166,7 @@ pub async fn get(
 /// commitment: `commitment_exceeded`.
 #[utoipa::path(post, path = "/v1/loan-facilities/{id}/tranches", tag = "loans",
     request_body = TrancheInput,
-    params(("id" = String, Path, description = "loan facility id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    params(("id" = formats::Id, Path, description = "loan facility id")),
     responses((status = 201, description = "created", body = TrancheView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create_tranche(
@@ -180,8 +190,7 @@ pub async fn create_tranche(
 /// amount; a value date before the facility's accrued_through: `validation_failed`.
 #[utoipa::path(post, path = "/v1/tranches/{id}/disbursements", tag = "loans",
     request_body = MovementInput,
-    params(("id" = String, Path, description = "tranche id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    params(("id" = formats::Id, Path, description = "tranche id")),
     responses((status = 201, description = "created", body = DisbursementView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn disburse(
@@ -202,8 +211,7 @@ pub async fn disburse(
 /// posts 0.
 #[utoipa::path(post, path = "/v1/loan-facilities/{id}/accruals", tag = "loans",
     request_body = AccrualInput,
-    params(("id" = String, Path, description = "loan facility id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    params(("id" = formats::Id, Path, description = "loan facility id")),
     responses((status = 200, description = "posted", body = AccrualView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn accrue(
@@ -224,8 +232,7 @@ pub async fn accrue(
 /// facility's accrued_through: `validation_failed`.
 #[utoipa::path(post, path = "/v1/loan-facilities/{id}/repayments", tag = "loans",
     request_body = MovementInput,
-    params(("id" = String, Path, description = "loan facility id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    params(("id" = formats::Id, Path, description = "loan facility id")),
     responses((status = 201, description = "created", body = RepaymentView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn repay(

@@ -8,6 +8,7 @@ use super::openapi::{ReadErrors, WriteErrors};
 use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
+use crate::domain::formats;
 use crate::services::manufacturers::{self as svc, AllocationView, ManufacturerView};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -15,18 +16,19 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme Magnetics", "priority_tier": "defense"}))]
 pub struct ManufacturerInput {
-    #[schema(example = "Acme Magnetics")]
+    #[schema(min_length = 1, max_length = 200, example = "Acme Magnetics")]
     pub name: String,
-    /// `defense`, `critical` or `commercial`
-    #[schema(example = "defense")]
+    #[schema(value_type = formats::PriorityTier)]
     pub priority_tier: String,
 }
 
 /// Register a manufacturer (admin).
-#[utoipa::path(post, path = "/v1/manufacturers", tag = "manufacturers", request_body = ManufacturerInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
-    responses((status = 201, description = "created", body = ManufacturerView), WriteErrors),
+#[utoipa::path(post, operation_id = "create_manufacturer", path = "/v1/manufacturers", tag = "manufacturers", request_body = ManufacturerInput,
+    responses((status = 201, description = "created", body = ManufacturerView, links(
+            ("put_allocation" = (operation_id = "put_allocation", parameters(("id" = "$response.body#/id")))))),
+        WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -41,7 +43,7 @@ pub async fn create(
 }
 
 /// List manufacturers.
-#[utoipa::path(get, path = "/v1/manufacturers", tag = "manufacturers", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_manufacturers", path = "/v1/manufacturers", tag = "manufacturers", params(ListQuery),
     responses((status = 200, body = Page<ManufacturerView>), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]
 pub async fn list(
@@ -53,8 +55,8 @@ pub async fn list(
 }
 
 /// One manufacturer (a manufacturer sees only itself).
-#[utoipa::path(get, path = "/v1/manufacturers/{id}", tag = "manufacturers",
-    params(("id" = String, Path, description = "manufacturer id")),
+#[utoipa::path(get, operation_id = "get_manufacturer", path = "/v1/manufacturers/{id}", tag = "manufacturers",
+    params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 200, body = ManufacturerView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn get(
@@ -67,7 +69,8 @@ pub async fn get(
 
 /// Suspend a manufacturer: it may not submit drawdowns (admin).
 #[utoipa::path(post, path = "/v1/manufacturers/{id}/suspend", tag = "manufacturers",
-    params(("id" = String, Path, description = "manufacturer id")),
+    request_body = Option<NoFields>,
+    params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 200, body = ManufacturerView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn suspend(
@@ -84,7 +87,8 @@ pub async fn suspend(
 
 /// Reinstate a suspended manufacturer (admin).
 #[utoipa::path(post, path = "/v1/manufacturers/{id}/reinstate", tag = "manufacturers",
-    params(("id" = String, Path, description = "manufacturer id")),
+    request_body = Option<NoFields>,
+    params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 200, body = ManufacturerView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn reinstate(
@@ -101,19 +105,20 @@ pub async fn reinstate(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"quantity": "5000", "locked_price_usd": "52.5"}))]
 pub struct AllocationInput {
     /// The entitlement, in the material's unit (>= 0).
-    #[schema(example = "5000")]
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// USD per unit, at most 6 decimals.
-    #[schema(example = "52.5")]
+    #[schema(value_type = formats::Decimal)]
     pub locked_price_usd: String,
 }
 
 /// Set a manufacturer's entitlement to a material and its locked price (admin).
 #[utoipa::path(put, path = "/v1/manufacturers/{id}/allocations/{material_code}", tag = "manufacturers",
     request_body = AllocationInput,
-    params(("id" = String, Path, description = "manufacturer id"), ("material_code" = String, Path, description = "material code")),
+    params(("id" = formats::Id, Path, description = "manufacturer id"), ("material_code" = formats::Code, Path, description = "material code")),
     responses((status = 200, body = AllocationView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn put_allocation(
@@ -140,7 +145,7 @@ pub async fn put_allocation(
 
 /// A manufacturer's allocations with what is outstanding, held and drawable now.
 #[utoipa::path(get, path = "/v1/manufacturers/{id}/allocations", tag = "manufacturers",
-    params(("id" = String, Path, description = "manufacturer id")),
+    params(("id" = formats::Id, Path, description = "manufacturer id")),
     responses((status = 200, body = Page<AllocationView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn allocations(

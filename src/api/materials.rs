@@ -8,6 +8,7 @@ use super::openapi::{ReadErrors, WriteErrors};
 use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
+use crate::domain::formats;
 use crate::domain::material::NewMaterial;
 use crate::services::{self, materials::MaterialView, Page};
 use actix_web::{web, HttpResponse};
@@ -15,27 +16,30 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "NDPR_OXIDE", "name": "Neodymium-praseodymium oxide", "unit": "kg", "scale": 3, "strategic_floor": "1000"}))]
 pub struct MaterialInput {
-    /// Upper-case A-Z, 0-9 and _, 1-32 characters; unique.
-    #[schema(example = "NDPR_OXIDE")]
+    /// Unique.
+    #[schema(value_type = formats::Code)]
     pub code: String,
-    #[schema(example = "Neodymium-praseodymium oxide")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Neodymium-praseodymium oxide"
+    )]
     pub name: String,
-    /// `kg`, `t` or `mtu`
-    #[schema(example = "kg")]
+    #[schema(value_type = formats::Unit)]
     pub unit: String,
     /// Decimal places quantities may carry, 0-6.
-    #[schema(example = 3)]
+    #[schema(minimum = 0, maximum = 6, example = 3)]
     pub scale: i64,
     /// Decimal string in the material's unit, at most `scale` decimals.
-    #[schema(example = "1000")]
+    #[schema(value_type = formats::Decimal)]
     pub strategic_floor: String,
 }
 
 /// Define a material (admin).
-#[utoipa::path(post, path = "/v1/materials", tag = "reference data",
+#[utoipa::path(post, operation_id = "create_material", path = "/v1/materials", tag = "reference data",
     request_body = MaterialInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
     responses((status = 201, description = "created", body = MaterialView), WriteErrors),
     security(("bearer" = ["admin"])))]
 pub async fn create(
@@ -51,7 +55,7 @@ pub async fn create(
 }
 
 /// List materials with their live stock figures, in code order.
-#[utoipa::path(get, path = "/v1/materials", tag = "reference data", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_materials", path = "/v1/materials", tag = "reference data", params(ListQuery),
     responses((status = 200, body = Page<MaterialView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -64,8 +68,8 @@ pub async fn list(
 }
 
 /// One material with its live stock figures.
-#[utoipa::path(get, path = "/v1/materials/{code}", tag = "reference data",
-    params(("code" = String, Path, description = "material code")),
+#[utoipa::path(get, operation_id = "get_material", path = "/v1/materials/{code}", tag = "reference data",
+    params(("code" = formats::Code, Path, description = "material code")),
     responses((status = 200, body = MaterialView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn get(

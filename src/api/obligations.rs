@@ -9,6 +9,7 @@ use super::query;
 use super::reply::written;
 use super::AppState;
 use crate::db::obligations::ObligationFilter;
+use crate::domain::formats;
 use crate::services::obligations::{self as svc, ObligationView, Replenishment, ReplenishmentView};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -18,16 +19,18 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ObligationQuery {
+    #[param(value_type = Option<formats::Id>)]
     pub manufacturer_id: Option<String>,
-    /// `open` or `settled`
+    #[param(value_type = Option<formats::ObligationStatus>)]
     pub status: Option<String>,
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
 /// List obligations (manufacturers see only their own).
-#[utoipa::path(get, path = "/v1/obligations", tag = "obligations", params(ObligationQuery),
+#[utoipa::path(get, operation_id = "list_obligations", path = "/v1/obligations", tag = "obligations", params(ObligationQuery),
     responses((status = 200, body = Page<ObligationView>), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
@@ -44,7 +47,7 @@ pub async fn list(
     }
     let page = query::page(q.limit, q.after)?;
     let filter = ObligationFilter {
-        manufacturer: q.manufacturer_id,
+        manufacturer: query::id("manufacturer_id", q.manufacturer_id)?,
         status: q.status,
         after: None,
     };
@@ -52,8 +55,8 @@ pub async fn list(
 }
 
 /// One obligation.
-#[utoipa::path(get, path = "/v1/obligations/{id}", tag = "obligations",
-    params(("id" = String, Path, description = "obligation id")),
+#[utoipa::path(get, operation_id = "get_obligation", path = "/v1/obligations/{id}", tag = "obligations",
+    params(("id" = formats::Id, Path, description = "obligation id")),
     responses((status = 200, body = ObligationView), ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn get(
@@ -66,7 +69,7 @@ pub async fn get(
 
 /// Receive returned material against an obligation as a new lot (operator).
 #[utoipa::path(post, path = "/v1/obligations/{id}/replenishments", tag = "obligations", request_body = Replenishment,
-    params(("id" = String, Path, description = "obligation id")),
+    params(("id" = formats::Id, Path, description = "obligation id")),
     responses((status = 201, body = ReplenishmentView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn replenish(
@@ -83,15 +86,18 @@ pub async fn replenish(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"due_date": "2027-09-01", "reason": "Refinery outage; return agreed for September."}))]
 pub struct RescheduleInput {
-    /// YYYY-MM-DD; a past date makes the obligation overdue at once.
+    /// A past date makes the obligation overdue at once.
+    #[schema(value_type = formats::IsoDate)]
     pub due_date: String,
+    #[schema(min_length = 1, max_length = 4000)]
     pub reason: String,
 }
 
 /// Move an obligation's due date (operator).
 #[utoipa::path(post, path = "/v1/obligations/{id}/reschedule", tag = "obligations", request_body = RescheduleInput,
-    params(("id" = String, Path, description = "obligation id")),
+    params(("id" = formats::Id, Path, description = "obligation id")),
     responses((status = 200, body = ObligationView), WriteErrors),
     security(("bearer" = ["operator", "admin"])))]
 pub async fn reschedule(

@@ -5,10 +5,13 @@ use super::{
     audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
     materials, obligations, service,
 };
+use crate::domain::formats::{ExportFormat, IdempotencyKey, TimeBound};
 use std::collections::BTreeMap;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder, Schema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,8 +37,9 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         loans::accrue, loans::repay, fees::create,
         audit::list,
     ),
-    components(schemas(Problem)),
-    modifiers(&BearerAuth),
+    // Schemas only parameters refer to: utoipa collects those of bodies alone.
+    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat)),
+    modifiers(&BearerAuth, &IdempotencyKeyHeader, &OptionalBodies),
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
         (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
@@ -71,6 +75,65 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// API.md accepts an `Idempotency-Key` on every write, so it is declared here once for all
+/// of them rather than on each handler.
+struct IdempotencyKeyHeader;
+
+impl Modify for IdempotencyKeyHeader {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let header = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes the write safe to retry: the first response is replayed.",
+            ))
+            .schema(Some(Ref::from_schema_name(IdempotencyKey::name())))
+            .build();
+        for op in writes(doc) {
+            op.parameters
+                .get_or_insert_with(Vec::new)
+                .push(header.clone());
+        }
+    }
+}
+
+/// `request_body = Option<T>` marks a body that may be left empty (API.md: commands with no
+/// required field). utoipa renders it as "T or null" and leaves `required` out; a JSON
+/// `null` body is refused (400), so the document says "T, not required" instead.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for op in writes(doc) {
+            let Some(body) = op.request_body.as_mut().filter(|b| b.required.is_none()) else {
+                continue;
+            };
+            body.required = Some(Required::False);
+            for content in body.content.values_mut() {
+                if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+                    let not_null = one_of.items.iter().find(|s| !is_null(s)).cloned();
+                    if not_null.is_some() {
+                        content.schema = not_null;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The operations that write: every POST and PUT.
+fn writes(doc: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths
+        .paths
+        .values_mut()
+        .flat_map(|item| [&mut item.post, &mut item.put].into_iter().flatten())
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
 }
 
 fn problem(description: &str) -> RefOr<Response> {
@@ -136,5 +199,30 @@ impl IntoResponses for WriteErrors {
 
 /// The document as JSON text, built once at start.
 pub fn document() -> serde_json::Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    camel_case_links(&mut doc);
+    doc
+}
+
+/// utoipa 5.5 writes a response link's `operationId` as `operation_id`, a field OpenAPI does
+/// not know, so clients would not follow the link.
+fn camel_case_links(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let links = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(Value::as_object_mut))
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|r| r.get_mut("links").and_then(Value::as_object_mut))
+        .flat_map(|links| links.values_mut())
+        .filter_map(Value::as_object_mut);
+    for link in links {
+        if let Some(id) = link.remove("operation_id") {
+            link.insert("operationId".into(), id);
+        }
+    }
 }

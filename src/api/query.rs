@@ -1,6 +1,8 @@
-//! Query-string parameters of lists: `limit` (1-1000, default 100) and `after`.
+//! Query-string parameters of lists: `limit` (1-1000, default 100), `after`, and the
+//! filters that name objects.
 
 use super::error::ApiError;
+use crate::domain::code::Code;
 use crate::services::PageRequest;
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -17,12 +19,38 @@ pub fn page(limit: Option<usize>, after: Option<String>) -> Result<PageRequest, 
     Ok(PageRequest { limit, after })
 }
 
+/// A filter naming a material, facility or asset by code. A malformed code could only
+/// match nothing: it is refused as an unknown parameter value (400), as documented.
+pub fn code(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    value
+        .map(|v| {
+            Code::parse(&v)
+                .map(Code::into_string)
+                .map_err(|e| ApiError::malformed(format!("{name} {e}")))
+        })
+        .transpose()
+}
+
+/// A filter naming an object by id: a UUID in its hyphenated form (400 otherwise).
+pub fn id(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    value
+        .map(|v| {
+            if v.len() == 36 && uuid::Uuid::try_parse(&v).is_ok() {
+                Ok(v)
+            } else {
+                Err(ApiError::malformed(format!("{name} must be a UUID")))
+            }
+        })
+        .transpose()
+}
+
 /// `?limit=&after=` of lists with no other filter.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,

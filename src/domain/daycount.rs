@@ -16,6 +16,8 @@ pub enum DayCount {
 }
 
 impl DayCount {
+    pub const ALL: [DayCount; 3] = [DayCount::Act360, DayCount::Act365F, DayCount::Thirty360];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DayCount::Act360 => "ACT/360",
@@ -57,7 +59,7 @@ impl FromStr for DayCount {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        [DayCount::Act360, DayCount::Act365F, DayCount::Thirty360]
+        DayCount::ALL
             .into_iter()
             .find(|d| d.as_str() == s)
             .ok_or_else(|| "must be one of ACT/360, ACT/365F, 30/360".into())

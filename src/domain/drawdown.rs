@@ -14,6 +14,15 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::PendingApproval,
+        Status::PartiallyApproved,
+        Status::Released,
+        Status::Rejected,
+        Status::Cancelled,
+        Status::Expired,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::PendingApproval => "pending_approval",
@@ -38,17 +47,10 @@ impl FromStr for Status {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        [
-            Status::PendingApproval,
-            Status::PartiallyApproved,
-            Status::Released,
-            Status::Rejected,
-            Status::Cancelled,
-            Status::Expired,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| format!("unknown drawdown status {s:?}"))
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown drawdown status {s:?}"))
     }
 }
 

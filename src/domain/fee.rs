@@ -11,6 +11,8 @@ pub enum FeeKind {
 }
 
 impl FeeKind {
+    pub const ALL: [FeeKind; 2] = [FeeKind::Entry, FeeKind::Carrying];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FeeKind::Entry => "entry",

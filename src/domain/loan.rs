@@ -20,6 +20,8 @@ pub enum LoanKind {
 }
 
 impl LoanKind {
+    pub const ALL: [LoanKind; 2] = [LoanKind::DirectLoan, LoanKind::PrivateCapital];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LoanKind::DirectLoan => "direct_loan",

@@ -14,6 +14,8 @@ pub enum Unit {
 }
 
 impl Unit {
+    pub const ALL: [Unit; 3] = [Unit::Kg, Unit::T, Unit::Mtu];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Unit::Kg => "kg",

@@ -8,6 +8,7 @@ pub mod decimal;
 pub mod drawdown;
 pub mod facility;
 pub mod fee;
+pub mod formats;
 pub mod interest;
 pub mod loan;
 pub mod lot;

@@ -116,6 +116,8 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Limited, Severity::Severe, Severity::Critical];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Limited => "limited",
@@ -146,6 +148,8 @@ pub enum Tier {
 }
 
 impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Defense, Tier::Critical, Tier::Commercial];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Tier::Defense => "defense",

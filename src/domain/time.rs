@@ -12,17 +12,21 @@ pub fn format_rfc3339(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// Parses an RFC 3339 timestamp with any offset into naive UTC (microseconds kept).
+/// Parses an RFC 3339 timestamp with any offset into naive UTC (microseconds kept). The date
+/// and time are joined by `T` as RFC 3339's grammar (and JSON Schema's `date-time`) says;
+/// chrono alone would also take a space.
 pub fn parse_rfc3339(text: &str) -> Result<NaiveDateTime, String> {
     DateTime::parse_from_rfc3339(text)
+        .ok()
+        .filter(|_| text.as_bytes().get(10) != Some(&b' '))
         .map(|t| t.with_timezone(&Utc).naive_utc().trunc_subsecs(6))
-        .map_err(|_| "must be an RFC 3339 time such as 2026-03-01T12:00:00Z".into())
+        .ok_or_else(|| "must be an RFC 3339 time such as 2026-03-01T12:00:00Z".into())
 }
 
 /// A time bound of a query: RFC 3339, or a `YYYY-MM-DD` date meaning 00:00 UTC of it.
 pub fn parse_bound(text: &str) -> Result<NaiveDateTime, String> {
     parse_rfc3339(text).or_else(|_| {
-        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        parse_date(text)
             .map(|d| d.and_time(chrono::NaiveTime::MIN))
             .map_err(|_| "must be an RFC 3339 time or a YYYY-MM-DD date".into())
     })
@@ -61,11 +65,14 @@ mod tests {
         let t = parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
         assert_eq!(format_rfc3339(&t), "2026-03-01T12:00:00.000000Z");
         assert!(parse_rfc3339("2026-03-01").is_err());
+        assert!(parse_rfc3339("2026-03-01 12:00:00Z").is_err());
+        assert!(parse_rfc3339("2026-03-01t12:00:00z").is_ok());
         assert_eq!(
             format_rfc3339(&parse_bound("2026-03-01").unwrap()),
             "2026-03-01T00:00:00.000000Z"
         );
         assert!(parse_bound("2026-02-30").is_err());
+        assert!(parse_bound("2026-3-1").is_err());
     }
 
     #[test]

@@ -44,14 +44,15 @@ impl Problems {
     }
 }
 
-/// A required, trimmed, non-empty text of at most `max` characters.
+/// A required, non-blank text of at most `max` characters as sent (the limit the OpenAPI
+/// document declares as `maxLength`), kept trimmed.
 pub fn text(value: &str, max: usize) -> Result<String, String> {
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err("must not be empty".into());
-    }
-    if trimmed.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
     }
     if trimmed.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
@@ -68,6 +69,10 @@ mod tests {
         assert_eq!(text("  Mine ", 10).unwrap(), "Mine");
         assert!(text("   ", 10).is_err());
         assert!(text("abcdef", 5).is_err());
+        assert!(
+            text(" abcde", 5).is_err(),
+            "counted as sent, before trimming"
+        );
         assert!(text("a\u{0}b", 5).is_err());
     }
 

@@ -6,6 +6,7 @@ use super::chain::ChainPosting;
 use crate::db::ledger::{self as q, EntryRow, PostingRow};
 use crate::db::{self, DbConnection};
 use crate::domain::decimal::format_fixed;
+use crate::domain::formats;
 use crate::domain::time;
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -37,16 +38,21 @@ impl Scales {
 /// An entry as the API and the export show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
+    #[schema(minimum = 1)]
     pub seq: i64,
+    #[schema(value_type = formats::Id)]
     pub id: String,
     pub kind: String,
-    /// RFC 3339 UTC, six fractional digits.
+    #[schema(value_type = formats::Timestamp)]
     pub recorded_at: String,
     /// The business object the entry records.
+    #[schema(value_type = Option<formats::Id>)]
     pub reference: Option<String>,
     /// Sorted by account, then asset.
     pub postings: Vec<PostingView>,
+    #[schema(value_type = formats::Hash)]
     pub prev_hash: String,
+    #[schema(value_type = formats::Hash)]
     pub hash: String,
 }
 
@@ -54,8 +60,10 @@ pub struct EntryView {
 pub struct PostingView {
     pub account: String,
     /// `USD` or a material code.
+    #[schema(value_type = formats::Code)]
     pub asset: String,
     /// Signed decimal string in the asset's unit.
+    #[schema(value_type = formats::Decimal)]
     pub amount: String,
 }
 

@@ -5,6 +5,7 @@ use super::chain::{entry_hash, ChainEntry, GENESIS_HASH};
 use super::read::{for_each, EntryView, Range, Scales, PAGE};
 use crate::db::ledger as q;
 use crate::db::DbConnection;
+use crate::domain::formats;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -15,8 +16,10 @@ pub struct VerifyReport {
     pub entries: i64,
     /// Hash of the last entry (when ok).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<formats::Hash>)]
     pub head_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub first_bad_seq: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -4,6 +4,7 @@ use super::write::audit_row;
 use super::{fetch_limit, Page, PageRequest, ServiceError, WriteCtx};
 use crate::db::audit::{AuditFilter, AuditRow};
 use crate::db::{self, tx, Db};
+use crate::domain::formats;
 use crate::domain::time;
 use serde::Serialize;
 
@@ -26,10 +27,12 @@ pub async fn record_refusal(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub at: String,
     pub actor_sub: String,
+    #[schema(value_type = formats::Role)]
     pub actor_role: String,
     pub action: String,
     pub target: Option<String>,

@@ -7,6 +7,7 @@ use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::Status;
+use crate::domain::formats;
 use crate::domain::policy::Severity;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
@@ -16,28 +17,36 @@ use std::collections::BTreeSet;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CoveredMaterial {
+    #[schema(value_type = formats::Code)]
     pub code: String,
     /// On-hand stock when the disruption became active (null until then).
+    #[schema(value_type = Option<formats::Decimal>)]
     pub on_hand_at_activation: Option<String>,
     /// Released and held under this disruption.
+    #[schema(value_type = formats::Decimal)]
     pub released: String,
+    #[schema(value_type = formats::Decimal)]
     pub held: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DisruptionView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
     pub title: String,
-    /// `limited`, `severe` or `critical`
+    #[schema(value_type = formats::Severity)]
     pub severity: String,
     pub reason: String,
-    /// `proposed`, `active` or `ended`
+    #[schema(value_type = formats::DisruptionStatus)]
     pub status: String,
     pub proposed_by: String,
     pub confirmed_by: Option<String>,
     pub ended_by: Option<String>,
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
+    #[schema(value_type = Option<formats::Timestamp>)]
     pub activated_at: Option<String>,
+    #[schema(value_type = Option<formats::Timestamp>)]
     pub ended_at: Option<String>,
     pub materials: Vec<CoveredMaterial>,
 }
@@ -91,15 +100,20 @@ fn views(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Export controls on heavy rare earths", "materials": ["DY_OXIDE", "TB_OXIDE"], "severity": "severe", "reason": "Export licences suspended for 90 days."}))]
 pub struct Proposal {
-    #[schema(example = "Export controls on heavy rare earths")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Export controls on heavy rare earths"
+    )]
     pub title: String,
     /// Material codes covered.
-    #[schema(example = json!(["DY_OXIDE", "TB_OXIDE"]))]
+    #[schema(value_type = Vec<formats::Code>, min_items = 1)]
     pub materials: Vec<String>,
-    /// `limited`, `severe` or `critical`
-    #[schema(example = "severe")]
+    #[schema(value_type = formats::Severity)]
     pub severity: String,
+    #[schema(min_length = 1, max_length = 4000)]
     pub reason: String,
 }
 

@@ -15,6 +15,7 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::{quantity_due, required_approvals, Status};
+use crate::domain::formats;
 use crate::domain::lot::positive_quantity;
 use crate::domain::policy::Tier;
 use crate::domain::policy::{
@@ -30,16 +31,23 @@ use serde_json::json;
 /// The policy values a request was decided under, stored with it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyRecord {
+    #[schema(value_type = formats::Severity)]
     pub severity: String,
     /// Share of the allocation drawable under that severity.
+    #[schema(value_type = formats::Decimal)]
     pub share: String,
     /// q + outstanding + held could not exceed this.
+    #[schema(value_type = formats::Decimal)]
     pub allocation_limit: String,
     /// Limited disruptions: the cap on released + held under the disruption.
+    #[schema(value_type = Option<formats::Decimal>)]
     pub disruption_cap: Option<String>,
+    #[schema(value_type = formats::Decimal)]
     pub strategic_floor: String,
     pub floor_waived: bool,
+    #[schema(value_type = formats::Decimal)]
     pub dual_approval_threshold_usd: String,
+    #[schema(value_type = formats::Decimal)]
     pub replenish_premium: String,
     pub replenish_term_days: u32,
 }
@@ -47,38 +55,55 @@ pub struct PolicyRecord {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalView {
     pub operator: String,
+    #[schema(value_type = formats::Timestamp)]
     pub at: String,
     /// The quantity standing after this approval.
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PickView {
+    #[schema(value_type = formats::Id)]
     pub lot_id: String,
+    #[schema(value_type = formats::Code)]
     pub facility: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DrawdownView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Id)]
     pub manufacturer_id: String,
+    #[schema(value_type = formats::Code)]
     pub material: String,
     /// The quantity standing (approvals may lower it).
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity_requested: String,
-    /// pending_approval, partially_approved, released, rejected, cancelled, expired
+    #[schema(value_type = formats::DrawdownStatus)]
     pub status: String,
+    #[schema(value_type = formats::Id)]
     pub disruption_id: String,
+    #[schema(minimum = 1, maximum = 2)]
     pub required_approvals: i32,
     pub approvals: Vec<ApprovalView>,
     pub justification: String,
+    #[schema(value_type = Option<formats::IsoDate>)]
     pub needed_by: Option<String>,
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
+    #[schema(value_type = Option<formats::Timestamp>)]
     pub released_at: Option<String>,
+    #[schema(value_type = Option<formats::Timestamp>)]
     pub closed_at: Option<String>,
     /// The lots drawn, oldest first (released drawdowns).
     pub picks: Vec<PickView>,
+    #[schema(value_type = Option<formats::Id>)]
     pub obligation_id: Option<String>,
     pub reject_reason: Option<String>,
     pub policy: PolicyRecord,
@@ -264,21 +289,23 @@ fn refusal(r: Refusal, scale: u32) -> ServiceError {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"material": "DY_OXIDE", "quantity": "250", "justification": "Magnet line stops in 3 weeks: export licences for Dy suspended.", "needed_by": "2026-04-01"}))]
 pub struct Submission {
-    #[schema(example = "DY_OXIDE")]
+    #[schema(value_type = formats::Code)]
     pub material: String,
     /// Decimal string in the material's unit, > 0.
-    #[schema(example = "250")]
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// The emergency, its impact, why no other source serves; 1-4000 characters.
+    #[schema(min_length = 1, max_length = 4000)]
     pub justification: String,
-    /// YYYY-MM-DD
+    #[schema(value_type = Option<formats::IsoDate>)]
     pub needed_by: Option<String>,
 }
 
 fn justification(text: &str) -> Result<String, String> {
     let t = text.trim();
-    if t.is_empty() || t.chars().count() > 4000 {
+    if t.is_empty() || text.chars().count() > 4000 {
         return Err("must be 1-4000 characters".into());
     }
     if t.chars()

@@ -4,19 +4,20 @@ use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, 
 use crate::db::facilities::FacilityRow;
 use crate::db::{self, Db};
 use crate::domain::facility::NewFacility;
+use crate::domain::formats;
 use crate::domain::time;
 use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FacilityView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
-    #[schema(example = "NV1")]
+    #[schema(value_type = formats::Code)]
     pub code: String,
     pub name: String,
-    /// ISO 3166-1 alpha-2
-    #[schema(example = "US")]
+    #[schema(value_type = formats::CountryCode)]
     pub country: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 

@@ -4,6 +4,7 @@ use super::{write, Effect, Reply, ServiceError, WriteCtx};
 use crate::db::fees::FeeRow;
 use crate::db::{self, Db};
 use crate::domain::fee::NewFee;
+use crate::domain::formats;
 use crate::domain::money::format_usd;
 use crate::domain::time;
 use crate::ledger::{self, accounts, NewEntry, Posting};
@@ -11,14 +12,16 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeeView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Id)]
     pub manufacturer_id: String,
-    /// `entry` or `carrying`
+    #[schema(value_type = formats::FeeKind)]
     pub kind: String,
-    #[schema(example = "250000")]
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
     pub memo: Option<String>,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 

@@ -7,6 +7,7 @@ use crate::db::materials::MaterialRow;
 use crate::db::movements::{AdjustmentRow, TransferRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::decimal::{format_fixed, parse_fixed};
+use crate::domain::formats;
 use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot, UNIT_PRICE_SCALE};
 use crate::domain::time;
 use crate::domain::validation::text;
@@ -45,22 +46,32 @@ fn stock_posting(account: String, m: &MaterialRow, amount: i64) -> Posting {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Code)]
     pub material: String,
+    #[schema(value_type = formats::Code)]
     pub facility: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity_received: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity_on_hand: String,
     /// Purity in percent.
+    #[schema(value_type = formats::Decimal)]
     pub grade: String,
+    #[schema(pattern = "^([A-Z]{2})?$")]
     pub origin_country: String,
     pub supplier: String,
+    #[schema(value_type = formats::Decimal)]
     pub unit_cost_usd: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub received_at: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
     /// The lot this one was split from by a transfer.
+    #[schema(value_type = Option<formats::Id>)]
     pub source_lot_id: Option<String>,
+    #[schema(value_type = Option<formats::Id>)]
     pub tranche_id: Option<String>,
     /// The journal entry that recorded the receipt.
     pub entry_seq: i64,
@@ -90,30 +101,32 @@ impl LotView {
 /// What the body of `POST /v1/lots` says, before it is checked against the material.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"material": "NDPR_OXIDE", "facility": "NV1", "quantity": "1250.5", "grade": "99.5", "origin_country": "AU", "supplier": "Lynas Rare Earths", "unit_cost_usd": "52.5", "received_at": "2026-03-01T12:00:00Z"}))]
 pub struct LotRequest {
-    #[schema(example = "NDPR_OXIDE")]
+    #[schema(value_type = formats::Code)]
     pub material: String,
-    #[schema(example = "NV1")]
+    #[schema(value_type = formats::Code)]
     pub facility: String,
     /// Decimal string in the material's unit, > 0, at most its scale in decimals.
-    #[schema(example = "1250.5")]
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// Purity in percent, 0 < grade <= 100.
-    #[schema(example = "99.5")]
+    #[schema(value_type = formats::Decimal)]
     pub grade: String,
-    /// ISO 3166-1 alpha-2
-    #[schema(example = "AU")]
+    #[schema(value_type = formats::CountryCode)]
     pub origin_country: String,
-    #[schema(example = "Lynas Rare Earths")]
+    #[schema(min_length = 1, max_length = 200, example = "Lynas Rare Earths")]
     pub supplier: String,
     /// USD per unit, at most 6 decimals.
-    #[schema(example = "52.5")]
+    #[schema(value_type = formats::Decimal)]
     pub unit_cost_usd: String,
     /// RFC 3339; default now; not in the future.
+    #[schema(value_type = Option<formats::TimeInput>)]
     pub received_at: Option<String>,
     /// A loan tranche that pays for the lot: quantity × unit_cost_usd (half-even to cents) is
     /// disbursed from it in the same transaction, valued on the date of `received_at`, under
     /// the tranche rules (`tranche_exceeded`, `tranche_not_available`, `facility_not_available`).
+    #[schema(value_type = Option<formats::Id>)]
     pub tranche_id: Option<String>,
 }
 
@@ -251,34 +264,49 @@ pub async fn list_lots(
 /// Stock taken from a lot (negative) or added to one (positive) by a movement.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotChange {
+    #[schema(value_type = formats::Id)]
     pub lot_id: String,
+    #[schema(value_type = formats::Code)]
     pub facility: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// For transfers: the lot created at the destination.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<formats::Id>)]
     pub new_lot_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransferView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Code)]
     pub material: String,
+    #[schema(value_type = formats::Code)]
     pub from_facility: String,
+    #[schema(value_type = formats::Code)]
     pub to_facility: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// The source lots drawn, oldest first, and the lots they became.
     pub picks: Vec<LotChange>,
     pub entry_seq: i64,
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"material": "NDPR_OXIDE", "from_facility": "NV1", "to_facility": "TX2", "quantity": "100"}))]
 pub struct TransferRequest {
+    #[schema(value_type = formats::Code)]
     pub material: String,
+    #[schema(value_type = formats::Code)]
     pub from_facility: String,
+    #[schema(value_type = formats::Code)]
     pub to_facility: String,
     /// Decimal string > 0.
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
 }
 
@@ -370,26 +398,35 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdjustmentView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Code)]
     pub material: String,
+    #[schema(value_type = formats::Code)]
     pub facility: String,
     /// Signed: negative takes stock out (losses), positive adds (count corrections).
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     pub reason: String,
     /// Lots changed: oldest first for a decrease, the newest lot for an increase.
     pub lots: Vec<LotChange>,
     pub entry_seq: i64,
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"material": "NDPR_OXIDE", "facility": "NV1", "quantity": "-2.5", "reason": "Spillage during repacking"}))]
 pub struct AdjustmentRequest {
+    #[schema(value_type = formats::Code)]
     pub material: String,
+    #[schema(value_type = formats::Code)]
     pub facility: String,
     /// Signed decimal string, not zero: negative for losses, positive for count corrections.
-    #[schema(example = "-2.5")]
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

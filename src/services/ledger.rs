@@ -2,6 +2,7 @@
 
 use super::{PageRequest, ServiceError};
 use crate::db::{self, tx, Db};
+use crate::domain::formats;
 use crate::ledger::export::{self, ExportError, Format};
 use crate::ledger::read::{for_each, EntryView, Range, Scales};
 use crate::ledger::verify::{self, VerifyReport};
@@ -58,13 +59,16 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, ServiceError> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BalanceView {
     pub account: String,
+    #[schema(value_type = formats::Code)]
     pub asset: String,
+    #[schema(value_type = formats::Decimal)]
     pub balance: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Balances {
     /// The time the balances are as of (RFC 3339), or null for now.
+    #[schema(value_type = Option<formats::Timestamp>)]
     pub as_of: Option<String>,
     pub items: Vec<BalanceView>,
 }

@@ -15,6 +15,7 @@ use crate::db::loans::{
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::daycount::DayCount;
 use crate::domain::decimal::{format_fixed, to_decimal};
+use crate::domain::formats;
 use crate::domain::interest::{self, PrincipalChange, Terms};
 use crate::domain::loan::{split_repayment, Movement, NewLoanFacility, NewTranche, RATE_SCALE};
 use crate::domain::money::format_usd;
@@ -28,30 +29,35 @@ use std::collections::HashMap;
 /// A loan facility as defined, with what has been tranched and posted so far.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoanFacilityView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
     #[schema(example = "Export-Import Bank of the United States")]
     pub lender: String,
-    /// `direct_loan` or `private_capital`
+    #[schema(value_type = formats::LoanKind)]
     pub kind: String,
-    #[schema(example = "10000000000")]
+    #[schema(value_type = formats::Decimal)]
     pub commitment_usd: String,
     /// A yearly fraction: `0.0475` is 4.75 %.
-    #[schema(example = "0.0475")]
+    #[schema(value_type = formats::Decimal)]
     pub annual_rate: String,
-    /// `ACT/360`, `ACT/365F` or `30/360`
-    #[schema(example = "ACT/360")]
+    #[schema(value_type = formats::DayCount)]
     pub day_count: String,
     /// The last value date a disbursement may have (YYYY-MM-DD).
+    #[schema(value_type = formats::IsoDate)]
     pub availability_end: String,
+    #[schema(value_type = formats::IsoDate)]
     pub maturity_date: String,
     /// The sum of the tranches' amounts.
+    #[schema(value_type = formats::Decimal)]
     pub tranched_usd: String,
     /// Interest has been posted for the days before this date; no disbursement or repayment
     /// may be dated earlier. Null before the first accrual.
+    #[schema(value_type = Option<formats::IsoDate>)]
     pub accrued_through: Option<String>,
     /// Interest posted to the ledger so far.
+    #[schema(value_type = formats::Decimal)]
     pub interest_posted_usd: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
@@ -77,18 +83,25 @@ impl From<LoanFacilityRow> for LoanFacilityView {
 /// A tranche with its figures: as of the statement's date in a statement, zero when created.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrancheView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Id)]
     pub facility_id: String,
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
     /// The first value date a disbursement may have (YYYY-MM-DD).
+    #[schema(value_type = formats::IsoDate)]
     pub available_from: String,
     pub purpose: String,
+    #[schema(value_type = formats::Decimal)]
     pub drawn_usd: String,
     /// amount - drawn
+    #[schema(value_type = formats::Decimal)]
     pub undrawn_usd: String,
     /// drawn - principal repaid
+    #[schema(value_type = formats::Decimal)]
     pub principal_outstanding_usd: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
@@ -129,13 +142,17 @@ impl From<TrancheFigures> for TrancheView {
 pub struct LoanStatementView {
     #[serde(flatten)]
     pub facility: LoanFacilityView,
-    /// YYYY-MM-DD
+    #[schema(value_type = formats::IsoDate)]
     pub as_of: String,
+    #[schema(value_type = formats::Decimal)]
     pub drawn_usd: String,
     /// commitment - drawn
+    #[schema(value_type = formats::Decimal)]
     pub undrawn_usd: String,
+    #[schema(value_type = formats::Decimal)]
     pub principal_outstanding_usd: String,
     /// Interest to `as_of` less the interest repayments dated on or before it paid.
+    #[schema(value_type = formats::Decimal)]
     pub interest_accrued_unpaid_usd: String,
     /// Oldest first: by available_from, then creation order (the order repayments follow).
     pub tranches: Vec<TrancheView>,
@@ -143,15 +160,21 @@ pub struct LoanStatementView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DisbursementView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Id)]
     pub tranche_id: String,
+    #[schema(value_type = formats::Id)]
     pub facility_id: String,
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
-    /// YYYY-MM-DD; interest runs from 00:00 of this date.
+    /// Interest runs from 00:00 of this date.
+    #[schema(value_type = formats::IsoDate)]
     pub value_date: String,
     /// What the money paid for (a lot), when recorded with it.
+    #[schema(value_type = Option<formats::Id>)]
     pub reference: Option<String>,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
@@ -172,32 +195,40 @@ impl From<DisbursementRow> for DisbursementView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccrualView {
     /// What this accrual posted: the interest to `accrued_through` not posted before.
-    #[schema(example = "12625")]
+    #[schema(value_type = formats::Decimal)]
     pub interest_posted_usd: String,
     /// The date interest is now posted through (the later of the one asked for and the one
     /// reached before).
+    #[schema(value_type = formats::IsoDate)]
     pub accrued_through: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RepaymentView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Id)]
     pub facility_id: String,
+    #[schema(value_type = formats::Decimal)]
     pub amount_usd: String,
-    /// YYYY-MM-DD
+    #[schema(value_type = formats::IsoDate)]
     pub value_date: String,
     /// The part that paid interest (paid first).
+    #[schema(value_type = formats::Decimal)]
     pub interest_usd: String,
     /// The part that repaid principal, oldest tranche first.
+    #[schema(value_type = formats::Decimal)]
     pub principal_usd: String,
     pub tranches: Vec<PrincipalRepaidView>,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PrincipalRepaidView {
+    #[schema(value_type = formats::Id)]
     pub tranche_id: String,
+    #[schema(value_type = formats::Decimal)]
     pub principal_usd: String,
 }
 

@@ -7,6 +7,7 @@ use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::decimal::{format_fixed, parse_fixed};
+use crate::domain::formats;
 use crate::domain::lot::UNIT_PRICE_SCALE;
 use crate::domain::policy::{Policy, Severity, Tier};
 use crate::domain::time;
@@ -15,12 +16,14 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ManufacturerView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
     pub name: String,
-    /// `defense`, `critical` or `commercial`
+    #[schema(value_type = formats::PriorityTier)]
     pub priority_tier: String,
-    /// `active` or `suspended`
+    #[schema(value_type = formats::ManufacturerStatus)]
     pub status: String,
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 
@@ -122,20 +125,28 @@ pub async fn set_status(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AllocationView {
+    #[schema(value_type = formats::Id)]
     pub manufacturer_id: String,
+    #[schema(value_type = formats::Code)]
     pub material: String,
     /// The entitlement, in the material's unit.
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// USD per unit locked in.
+    #[schema(value_type = formats::Decimal)]
     pub locked_price_usd: String,
     /// Released and not yet replenished (base quantity).
+    #[schema(value_type = formats::Decimal)]
     pub outstanding: String,
     /// Held by pending drawdowns.
+    #[schema(value_type = formats::Decimal)]
     pub held: String,
     /// What a new drawdown may ask for now under the release rules' share of the entitlement
     /// (0 without an active disruption covering the material, or while suspended); stock
     /// and floor limits apply on top.
+    #[schema(value_type = formats::Decimal)]
     pub drawable_now: String,
+    #[schema(value_type = formats::Timestamp)]
     pub updated_at: String,
 }
 

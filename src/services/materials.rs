@@ -4,6 +4,7 @@ use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, 
 use crate::db::materials::MaterialRow;
 use crate::db::{self, Db};
 use crate::domain::decimal::format_fixed;
+use crate::domain::formats;
 use crate::domain::material::{NewMaterial, StockFigures};
 use crate::domain::time;
 use serde::Serialize;
@@ -11,23 +12,29 @@ use serde::Serialize;
 /// A material with its live figures, quantities as decimal strings in its unit.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
-    #[schema(example = "NDPR_OXIDE")]
+    #[schema(value_type = formats::Code)]
     pub code: String,
     pub name: String,
-    /// `kg`, `t` or `mtu`
+    #[schema(value_type = formats::Unit)]
     pub unit: String,
     /// Decimal places quantities of this material may carry (0-6).
+    #[schema(minimum = 0, maximum = 6)]
     pub scale: i32,
-    #[schema(example = "1000")]
+    #[schema(value_type = formats::Decimal)]
     pub strategic_floor: String,
+    #[schema(value_type = formats::Decimal)]
     pub on_hand: String,
+    #[schema(value_type = formats::Decimal)]
     pub held: String,
     /// on_hand - held
+    #[schema(value_type = formats::Decimal)]
     pub available: String,
     /// max(0, available - strategic_floor)
+    #[schema(value_type = formats::Decimal)]
     pub releasable: String,
-    /// RFC 3339 UTC
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
 

@@ -13,6 +13,7 @@ use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::base_covered;
+use crate::domain::formats;
 use crate::domain::lot::{grade, positive_quantity, received_at};
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
@@ -22,21 +23,31 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ObligationView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Id)]
     pub drawdown_id: String,
+    #[schema(value_type = formats::Id)]
     pub manufacturer_id: String,
+    #[schema(value_type = formats::Code)]
     pub material: String,
     /// The quantity released.
+    #[schema(value_type = formats::Decimal)]
     pub base_quantity: String,
     /// What must come back: base × (1 + premium), rounded up to the material's scale.
+    #[schema(value_type = formats::Decimal)]
     pub quantity_due: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity_returned: String,
+    #[schema(value_type = formats::IsoDate)]
     pub due_date: String,
-    /// `open` or `settled`
+    #[schema(value_type = formats::ObligationStatus)]
     pub status: String,
     /// Today (UTC) is after the due date and it is not settled.
     pub overdue: bool,
+    #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
+    #[schema(value_type = Option<formats::Timestamp>)]
     pub settled_at: Option<String>,
 }
 
@@ -107,24 +118,33 @@ pub async fn list(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"facility": "NV1", "quantity": "105", "grade": "99.5", "received_at": "2026-06-01T12:00:00Z", "origin_country": "AU"}))]
 pub struct Replenishment {
     /// Facility receiving the returned material.
+    #[schema(value_type = formats::Code)]
     pub facility: String,
     /// At most what is still due.
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// Purity in percent.
+    #[schema(value_type = formats::Decimal)]
     pub grade: String,
     /// RFC 3339; default now.
+    #[schema(value_type = Option<formats::TimeInput>)]
     pub received_at: Option<String>,
-    /// ISO 3166-1 alpha-2 origin of the returned material, when known.
+    /// Origin of the returned material, when known.
+    #[schema(value_type = Option<formats::CountryCode>)]
     pub origin_country: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplenishmentView {
+    #[schema(value_type = formats::Id)]
     pub id: String,
+    #[schema(value_type = formats::Decimal)]
     pub quantity: String,
     /// The part of the base quantity this return covered (outstanding fell by it).
+    #[schema(value_type = formats::Decimal)]
     pub base_share: String,
     pub entry_seq: i64,
     pub obligation: ObligationView,

@@ -85,6 +85,8 @@ async fn out_of_range_values_are_422_naming_each_field() {
         ("code", json!("ndpr")),
         ("code", json!("")),
         ("name", json!("   ")),
+        // maxLength counts the text as sent, before it is trimmed.
+        ("name", json!(format!(" {}", "N".repeat(200)))),
         ("unit", json!("lb")),
         ("scale", json!(7)),
         ("scale", json!(-1)),
@@ -179,6 +181,54 @@ async fn unknown_objects_routes_and_methods() {
     // RFC 9110: a 405 names the methods the resource has.
     assert_eq!(res.headers()["allow"], "GET, POST");
     assert_problem(res, 405, "method_not_allowed").await;
+}
+
+/// The document types list filters (codes, UUIDs, time bounds); a value outside the type is
+/// refused rather than answered with an empty list, so that the schema tells the truth.
+#[tokio::test]
+async fn malformed_filters_are_400() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    for path in [
+        "/v1/lots?material=ndpr",
+        "/v1/lots?facility=NV-1",
+        "/v1/drawdowns?material=a%20b",
+        "/v1/drawdowns?manufacturer_id=42",
+        "/v1/drawdowns?manufacturer_id=0195f3a47f4a7c1e9b2d3f5e6a7b8c9d",
+        "/v1/obligations?manufacturer_id=%7B0195f3a4-7f4a-7c1e-9b2d-3f5e6a7b8c9d%7D",
+        "/v1/ledger/balances?asset=usd",
+        "/v1/ledger/balances?as_of=2026-3-1",
+        "/v1/ledger/export?from=2026-03-01%2012:00:00Z",
+    ] {
+        let res = app.get_as(&admin, path).await;
+        assert_problem(res, 400, "malformed_request").await;
+    }
+    for path in [
+        "/v1/lots?material=NDPR_OXIDE&facility=NV1",
+        "/v1/drawdowns?manufacturer_id=0195f3a4-7f4a-7c1e-9b2d-3f5e6a7b8c9d",
+        "/v1/ledger/balances?asset=USD&as_of=2026-03-01",
+        "/v1/ledger/export?from=2026-03-01T12:00:00Z&to=2026-03-02",
+    ] {
+        assert_eq!(app.get_as(&admin, path).await.status(), 200, "{path}");
+    }
+}
+
+/// RFC 3339 joins date and time with `T`; a space is refused like any other malformed time.
+#[tokio::test]
+async fn times_are_strict_rfc_3339() {
+    let app = spawn_app().await;
+    app.create_material("NDPR_OXIDE", 3, "0").await;
+    app.create_facility("NV1").await;
+    let lot = json!({"material": "NDPR_OXIDE", "facility": "NV1", "quantity": "10",
+        "grade": "99.5", "origin_country": "AU", "supplier": "Lynas", "unit_cost_usd": "52.5",
+        "received_at": "2026-03-01 12:00:00Z"});
+    let problem = assert_problem(
+        app.post_as(&app.admin(), "/v1/lots", &lot).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "received_at", "{problem}");
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod inventory;
 mod ledger;
 mod limits;
 mod loans;
+mod openapi;
 mod properties;
 mod reference_data;
 mod roles;

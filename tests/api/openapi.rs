@@ -1,0 +1,204 @@
+//! /openapi.json states the formats, enumerations and headers of API.md precisely enough for
+//! generated clients and for schema-driven tests.
+
+use crate::helpers::spawn_app;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn document() -> Value {
+    let app = spawn_app().await;
+    app.request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    &doc["components"]["schemas"][name]
+}
+
+fn reference(name: &str) -> Value {
+    json!(format!("#/components/schemas/{name}"))
+}
+
+#[tokio::test]
+async fn string_formats_are_named_schemas() {
+    let doc = document().await;
+    let decimal = schema(&doc, "Decimal");
+    assert_eq!(decimal["type"], "string");
+    assert_eq!(decimal["pattern"], r"^-?[0-9]+(\.[0-9]+)?$");
+    assert_eq!(schema(&doc, "Code")["pattern"], "^[A-Z0-9_]{1,32}$");
+    assert_eq!(schema(&doc, "Hash")["pattern"], "^[0-9a-f]{64}$");
+    assert_eq!(schema(&doc, "Id")["format"], "uuid");
+    assert_eq!(schema(&doc, "IsoDate")["format"], "date");
+    assert_eq!(schema(&doc, "Timestamp")["format"], "date-time");
+
+    let submission = &schema(&doc, "Submission")["properties"];
+    assert_eq!(submission["quantity"]["$ref"], reference("Decimal"));
+    assert!(submission["quantity"]["description"].is_string());
+    assert_eq!(submission["material"]["$ref"], reference("Code"));
+    assert_eq!(submission["justification"]["maxLength"], 4000);
+    // A request body keeps an example of the whole object.
+    assert_eq!(schema(&doc, "Submission")["example"]["quantity"], "250");
+
+    let view = &schema(&doc, "DrawdownView")["properties"];
+    assert_eq!(view["id"]["$ref"], reference("Id"));
+    assert_eq!(view["created_at"]["$ref"], reference("Timestamp"));
+    assert_eq!(
+        view["released_at"]["oneOf"],
+        json!([{"type": "null"}, {"$ref": reference("Timestamp")}])
+    );
+    let entry = &schema(&doc, "EntryView")["properties"];
+    assert_eq!(entry["hash"]["$ref"], reference("Hash"));
+}
+
+#[tokio::test]
+async fn enumerations_list_every_value() {
+    let doc = document().await;
+    for (name, values) in [
+        ("Unit", json!(["kg", "t", "mtu"])),
+        ("Severity", json!(["limited", "severe", "critical"])),
+        ("PriorityTier", json!(["defense", "critical", "commercial"])),
+        ("LoanKind", json!(["direct_loan", "private_capital"])),
+        ("DayCount", json!(["ACT/360", "ACT/365F", "30/360"])),
+        ("FeeKind", json!(["entry", "carrying"])),
+        (
+            "DrawdownStatus",
+            json!([
+                "pending_approval",
+                "partially_approved",
+                "released",
+                "rejected",
+                "cancelled",
+                "expired"
+            ]),
+        ),
+        ("DisruptionStatus", json!(["proposed", "active", "ended"])),
+        ("ObligationStatus", json!(["open", "settled"])),
+        ("ManufacturerStatus", json!(["active", "suspended"])),
+        ("ExportFormat", json!(["jsonl", "csv"])),
+    ] {
+        assert_eq!(schema(&doc, name)["enum"], values, "{name}");
+    }
+    assert_eq!(
+        schema(&doc, "MaterialInput")["properties"]["unit"]["$ref"],
+        reference("Unit")
+    );
+}
+
+#[tokio::test]
+async fn parameters_are_typed() {
+    let doc = document().await;
+    let param = |path: &str, method: &str, name: &str| -> Value {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path} has {name}"))
+            .clone()
+    };
+    assert_eq!(
+        param("/v1/drawdowns/{id}", "get", "id")["schema"]["$ref"],
+        reference("Id")
+    );
+    assert_eq!(
+        param("/v1/materials/{code}", "get", "code")["schema"]["$ref"],
+        reference("Code")
+    );
+    let limit = param("/v1/drawdowns", "get", "limit");
+    assert_eq!(
+        (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
+        (&json!(1), &json!(1000))
+    );
+    assert_eq!(
+        param("/v1/drawdowns", "get", "status")["schema"]["$ref"],
+        reference("DrawdownStatus")
+    );
+    assert_eq!(
+        param("/v1/ledger/export", "get", "format")["schema"]["$ref"],
+        reference("ExportFormat")
+    );
+    let export = &doc["paths"]["/v1/ledger/export"]["get"]["responses"]["200"]["content"];
+    assert!(export["application/x-ndjson"].is_object() && export["text/csv"].is_object());
+}
+
+#[tokio::test]
+async fn every_write_takes_an_idempotency_key_and_empty_bodies_are_optional() {
+    let doc = document().await;
+    let mut writes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put"] {
+            let Some(op) = item.get(method) else { continue };
+            writes += 1;
+            let key = op["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == "Idempotency-Key"))
+                .unwrap_or_else(|| panic!("{method} {path} documents Idempotency-Key"));
+            assert_eq!(key["in"], "header");
+            assert_eq!(key["required"], false);
+            assert_eq!(key["schema"]["$ref"], reference("IdempotencyKey"));
+        }
+    }
+    assert!(writes > 20, "{writes} writes");
+    assert_eq!(schema(&doc, "IdempotencyKey")["pattern"], "^[!-~]{1,255}$");
+
+    for (path, body) in [
+        ("/v1/disruptions/{id}/confirm", "NoFields"),
+        ("/v1/disruptions/{id}/end", "NoFields"),
+        ("/v1/drawdowns/{id}/cancel", "NoFields"),
+        ("/v1/manufacturers/{id}/suspend", "NoFields"),
+        ("/v1/manufacturers/{id}/reinstate", "NoFields"),
+        ("/v1/drawdowns/{id}/approve", "ApproveInput"),
+    ] {
+        let request = &doc["paths"][path]["post"]["requestBody"];
+        assert_eq!(request["required"], false, "{path}");
+        assert_eq!(
+            request["content"]["application/json"]["schema"],
+            json!({"$ref": reference(body)}),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/v1/drawdowns"]["post"]["requestBody"]["required"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn operations_are_unique_and_linked_along_the_drawdown_flow() {
+    let doc = document().await;
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operationIds are unique");
+
+    let links = &doc["paths"]["/v1/drawdowns"]["post"]["responses"]["201"]["links"];
+    for (name, target) in [
+        ("approve", "approve"),
+        ("cancel", "cancel"),
+        ("get", "get_drawdown"),
+    ] {
+        assert_eq!(
+            links[name],
+            json!({"operationId": target, "parameters": {"id": "$response.body#/id"}}),
+            "{name}"
+        );
+        assert!(ids.contains(&target));
+    }
+    let approved = &doc["paths"]["/v1/drawdowns/{id}/approve"]["post"]["responses"]["200"];
+    assert_eq!(
+        approved["links"]["obligation"]["parameters"]["id"],
+        "$response.body#/obligation_id"
+    );
+}
