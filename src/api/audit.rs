@@ -14,10 +14,13 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only events of this actor (`sub`).
+    #[param(min_length = 1, max_length = 255)]
     pub actor: Option<String>,
     /// Only events of this action, e.g. `material.create`.
+    #[param(min_length = 1, max_length = 255)]
     pub action: Option<String>,
     /// The `next` cursor of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -35,6 +38,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let page = query::page(q.limit, q.after)?;
-    let events = services::audit::list(&state.db, q.actor, q.action, page).await?;
+    let actor = query::text("actor", q.actor)?;
+    let action = query::text("action", q.action)?;
+    let events = services::audit::list(&state.db, actor, action, page).await?;
     Ok(HttpResponse::Ok().json(events))
 }

@@ -16,7 +16,29 @@ pub fn page(limit: Option<usize>, after: Option<String>) -> Result<PageRequest, 
             "limit must be from 1 to {MAX_LIMIT}"
         )));
     }
+    // A cursor this service issued is an id or a code; anything else could only match
+    // nothing, and some bytes (NUL) no database accepts in a parameter.
+    if let Some(a) = &after {
+        let issued = (1..=64).contains(&a.len())
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        if !issued {
+            return Err(ApiError::malformed(
+                "after must be the `next` cursor of a previous page",
+            ));
+        }
+    }
     Ok(PageRequest { limit, after })
+}
+
+/// A free-text filter (e.g. an actor's `sub`): at most 255 characters, no control characters.
+pub fn text(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    value
+        .map(|v| {
+            crate::domain::validation::text(&v, 255)
+                .map_err(|e| ApiError::malformed(format!("{name} {e}")))
+        })
+        .transpose()
 }
 
 /// A filter naming a material, facility or asset by code. A malformed code could only
@@ -53,6 +75,7 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub after: Option<String>,
 }
 
