@@ -276,6 +276,33 @@ async fn bad_query_parameters_are_400() {
     assert!(page["items"].is_array(), "{page}");
 }
 
+/// A path segment that cannot name an object is 404 on both backends, whatever its bytes
+/// (a NUL reached PostgreSQL as a 500 before).
+#[tokio::test]
+async fn path_segments_that_name_nothing_are_404() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    for path in [
+        "/v1/drawdowns/%00",
+        "/v1/materials/%00",
+        "/v1/materials/lower_case",
+        "/v1/lots/a%00b",
+        "/v1/manufacturers/%00/allocations",
+        "/v1/loan-facilities/01a2238f-d7c3-736a-8226",
+    ] {
+        let res = app.get_as(&admin, path).await;
+        assert_problem(res, 404, "not_found").await;
+    }
+    let res = app
+        .request(Method::PUT, "/v1/manufacturers/%00/allocations/LI")
+        .bearer_auth(&admin)
+        .json(&json!({"quantity": "1", "locked_price_usd": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404, "not_found").await;
+}
+
 #[tokio::test]
 async fn duplicates_are_409_conflict_without_internal_names() {
     let app = spawn_app().await;
