@@ -99,13 +99,16 @@ impl TokenVerifier {
 }
 
 fn actor_from_claims(claims: &serde_json::Value) -> Result<Actor, String> {
+    // `sub` and `org` are stored (audit events, idempotency scopes) and queried: at most
+    // 255 characters, none of them control characters (a NUL no database accepts).
     let text = |name: &str| {
         claims
             .get(name)
             .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
+            .filter(|s| (1..=255).contains(&s.chars().count()) && !s.chars().any(char::is_control))
     };
-    let sub = text("sub").ok_or("sub must be a non-empty string")?;
+    let sub = text("sub")
+        .ok_or("sub must be a string of 1-255 characters, none of them control characters")?;
     let role: Role = text("role")
         .ok_or("role missing")?
         .parse()
@@ -201,5 +204,9 @@ mod tests {
         assert!(actor_from_claims(&json!({"sub": "u1", "role": "root"})).is_err());
         assert!(actor_from_claims(&json!({"sub": "", "role": "admin"})).is_err());
         assert!(actor_from_claims(&json!({"sub": 5, "role": "admin"})).is_err());
+        assert!(actor_from_claims(&json!({"sub": "a\u{0}b", "role": "admin"})).is_err());
+        assert!(actor_from_claims(&json!({"sub": "x".repeat(256), "role": "admin"})).is_err());
+        let nul_org = json!({"sub": "u1", "role": "manufacturer", "org": "m\u{0}"});
+        assert!(actor_from_claims(&nul_org).is_err());
     }
 }
