@@ -5,6 +5,7 @@ use super::body::{Body, NoFields};
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query;
 use super::reply::written;
 use super::AppState;
@@ -40,12 +41,12 @@ pub async fn propose(
 pub async fn confirm(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::confirm(&state.db, ctx, id.into_inner()).await?,
+        svc::confirm(&state.db, ctx, id.into_inner().0).await?,
     ))
 }
 
@@ -58,11 +59,11 @@ pub async fn confirm(
 pub async fn end(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    Ok(written(svc::end(&state.db, ctx, id.into_inner()).await?))
+    Ok(written(svc::end(&state.db, ctx, id.into_inner().0).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -108,7 +109,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(svc::get(&state.db, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, id.into_inner().0).await?))
 }

@@ -5,6 +5,7 @@ use super::body::{Body, NoFields};
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query;
 use super::reply::written;
 use super::AppState;
@@ -59,12 +60,12 @@ pub struct ApproveInput {
 pub async fn approve(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<ApproveInput>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::approve(&state.db, ctx, id.into_inner(), body.value.quantity).await?,
+        svc::approve(&state.db, ctx, id.into_inner().0, body.value.quantity).await?,
     ))
 }
 
@@ -84,12 +85,12 @@ pub struct RejectInput {
 pub async fn reject(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<RejectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::reject(&state.db, ctx, id.into_inner(), body.value.reason).await?,
+        svc::reject(&state.db, ctx, id.into_inner().0, body.value.reason).await?,
     ))
 }
 
@@ -102,11 +103,13 @@ pub async fn reject(
 pub async fn cancel(
     state: web::Data<AppState>,
     cmd: Command<Manufacturer>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    Ok(written(svc::cancel(&state.db, ctx, id.into_inner()).await?))
+    Ok(written(
+        svc::cancel(&state.db, ctx, id.into_inner().0).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -157,7 +160,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner().0).await?))
 }

@@ -5,6 +5,7 @@ use super::body::Body;
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
@@ -64,8 +65,8 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Auth<AnyRole>,
-    code: web::Path<String>,
+    code: web::Path<path::Code>,
 ) -> Result<HttpResponse, ApiError> {
-    let f = services::facilities::get(&state.db, code.into_inner()).await?;
+    let f = services::facilities::get(&state.db, code.into_inner().0).await?;
     Ok(HttpResponse::Ok().json(f))
 }

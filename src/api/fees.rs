@@ -5,6 +5,7 @@ use super::body::Body;
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::WriteErrors;
+use super::path;
 use super::reply::written;
 use super::AppState;
 use crate::domain::fee::NewFee;
@@ -41,13 +42,13 @@ pub struct FeeInput {
 pub async fn create(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<FeeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let b = &body.value;
     let fee =
         NewFee::parse(&b.kind, &b.amount_usd, b.memo.as_deref()).map_err(ApiError::validation)?;
     let reply =
-        services::fees::charge(&state.db, cmd.ctx(&body.bytes), id.into_inner(), fee).await?;
+        services::fees::charge(&state.db, cmd.ctx(&body.bytes), id.into_inner().0, fee).await?;
     Ok(written(reply))
 }

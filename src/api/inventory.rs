@@ -5,6 +5,7 @@ use super::body::Body;
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query;
 use super::reply::written;
 use super::AppState;
@@ -73,9 +74,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(inventory::get_lot(&state.db, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(inventory::get_lot(&state.db, id.into_inner().0).await?))
 }
 
 /// Move stock between facilities, oldest lots first (operator).

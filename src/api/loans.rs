@@ -5,6 +5,7 @@ use super::body::Body;
 use super::command::Command;
 use super::error::{ApiError, Problem};
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
@@ -151,14 +152,14 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     query: web::Query<StatementQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let as_of = match &query.as_of {
         Some(text) => date("as_of", text)?,
         None => time::today(),
     };
-    let statement = services::loans::statement(&state.db, id.into_inner(), as_of).await?;
+    let statement = services::loans::statement(&state.db, id.into_inner().0, as_of).await?;
     Ok(HttpResponse::Ok().json(statement))
 }
 
@@ -172,14 +173,14 @@ pub async fn get(
 pub async fn create_tranche(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<TrancheInput>,
 ) -> Result<HttpResponse, ApiError> {
     let b = &body.value;
     let t = NewTranche::parse(&b.amount_usd, &b.available_from, &b.purpose)
         .map_err(ApiError::validation)?;
     let reply =
-        services::loans::create_tranche(&state.db, cmd.ctx(&body.bytes), id.into_inner(), t)
+        services::loans::create_tranche(&state.db, cmd.ctx(&body.bytes), id.into_inner().0, t)
             .await?;
     Ok(written(reply))
 }
@@ -196,13 +197,13 @@ pub async fn create_tranche(
 pub async fn disburse(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<MovementInput>,
 ) -> Result<HttpResponse, ApiError> {
     let b = &body.value;
     let m = Movement::parse(&b.amount_usd, &b.value_date).map_err(ApiError::validation)?;
     let reply =
-        services::loans::disburse(&state.db, cmd.ctx(&body.bytes), id.into_inner(), m).await?;
+        services::loans::disburse(&state.db, cmd.ctx(&body.bytes), id.into_inner().0, m).await?;
     Ok(written(reply))
 }
 
@@ -217,12 +218,13 @@ pub async fn disburse(
 pub async fn accrue(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<AccrualInput>,
 ) -> Result<HttpResponse, ApiError> {
     let through = date("through", &body.value.through)?;
     let reply =
-        services::loans::accrue(&state.db, cmd.ctx(&body.bytes), id.into_inner(), through).await?;
+        services::loans::accrue(&state.db, cmd.ctx(&body.bytes), id.into_inner().0, through)
+            .await?;
     Ok(written(reply))
 }
 
@@ -238,11 +240,12 @@ pub async fn accrue(
 pub async fn repay(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<MovementInput>,
 ) -> Result<HttpResponse, ApiError> {
     let b = &body.value;
     let m = Movement::parse(&b.amount_usd, &b.value_date).map_err(ApiError::validation)?;
-    let reply = services::loans::repay(&state.db, cmd.ctx(&body.bytes), id.into_inner(), m).await?;
+    let reply =
+        services::loans::repay(&state.db, cmd.ctx(&body.bytes), id.into_inner().0, m).await?;
     Ok(written(reply))
 }

@@ -5,6 +5,7 @@ use super::body::{Body, NoFields};
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
@@ -62,9 +63,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner().0).await?))
 }
 
 /// Suspend a manufacturer: it may not submit drawdowns (admin).
@@ -76,12 +77,12 @@ pub async fn get(
 pub async fn suspend(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::set_status(&state.db, ctx, id.into_inner(), true).await?,
+        svc::set_status(&state.db, ctx, id.into_inner().0, true).await?,
     ))
 }
 
@@ -94,12 +95,12 @@ pub async fn suspend(
 pub async fn reinstate(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::set_status(&state.db, ctx, id.into_inner(), false).await?,
+        svc::set_status(&state.db, ctx, id.into_inner().0, false).await?,
     ))
 }
 
@@ -124,11 +125,11 @@ pub struct AllocationInput {
 pub async fn put_allocation(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(path::Id, path::Code)>,
     body: Body<AllocationInput>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    let (id, material) = path.into_inner();
+    let (path::Id(id), path::Code(material)) = path.into_inner();
     let b = body.value;
     let reply = svc::put_allocation(
         &state.db,
@@ -151,9 +152,14 @@ pub async fn put_allocation(
 pub async fn allocations(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
 ) -> Result<HttpResponse, ApiError> {
-    let items =
-        svc::allocations(&state.db, state.policy.clone(), auth.actor, id.into_inner()).await?;
+    let items = svc::allocations(
+        &state.db,
+        state.policy.clone(),
+        auth.actor,
+        id.into_inner().0,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(Page { items, next: None }))
 }

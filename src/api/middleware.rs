@@ -5,7 +5,6 @@ use super::command::route_action;
 use super::error::{ApiError, ErrorCode, REQUEST_ID};
 use super::AppState;
 use crate::domain::actor::Actor;
-use crate::domain::code::Code;
 use crate::services::{self, WriteCtx};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -95,25 +94,6 @@ pub async fn deadline(
             Ok(ServiceResponse::new(request, problem.error_response()).map_into_right_body())
         }
     }
-}
-
-/// Answers 404 for a path segment that cannot name an object, before any handler sees it:
-/// an `{id}` that is not a UUID, a `{code}` or `{material_code}` that is not a code. Such a
-/// segment could only match nothing, and some bytes (NUL) no database accepts in a query.
-pub async fn path_segments(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let names_nothing = req.match_info().iter().any(|(name, value)| match name {
-        "id" => value.len() != 36 || uuid::Uuid::try_parse(value).is_err(),
-        "code" | "material_code" => Code::parse(value).is_err(),
-        _ => false,
-    });
-    if names_nothing {
-        let res = req.error_response(ApiError::not_found("no such object"));
-        return Ok(res.map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Records an audit event for every write that was refused (4xx) once the caller's token

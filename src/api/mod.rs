@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod obligations;
 pub mod openapi;
+pub mod path;
 pub mod query;
 pub mod rate_limit;
 pub mod reply;
@@ -75,9 +76,9 @@ impl AppState {
 }
 
 /// A resource whose other methods answer 405 problem+json with the `Allow` header (RFC 9110)
-/// naming the methods it has, whose path segments are checked, and whose requests are bounded
-/// by the request timeout (applied here, after routing: the segments are known only then,
-/// and the timeout keeps a handle on the request that routing must not see shared).
+/// naming the methods it has, and whose requests are bounded by the request timeout (applied
+/// here, after routing, because the timeout keeps a handle on the request that routing must
+/// not see shared).
 fn resource(
     path: &str,
     allow: &'static str,
@@ -101,7 +102,6 @@ fn resource(
                 .with_header(header::ALLOW, allow),
             )
         }))
-        .wrap(from_fn(middleware::path_segments))
         .wrap(from_fn(middleware::deadline))
 }
 

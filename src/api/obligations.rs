@@ -5,6 +5,7 @@ use super::body::Body;
 use super::command::Command;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::path;
 use super::query;
 use super::reply::written;
 use super::AppState;
@@ -63,9 +64,9 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(svc::get(&state.db, auth.actor, id.into_inner().0).await?))
 }
 
 /// Receive returned material against an obligation as a new lot (operator).
@@ -76,12 +77,12 @@ pub async fn get(
 pub async fn replenish(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<Replenishment>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::replenish(&state.db, ctx, id.into_inner(), body.value).await?,
+        svc::replenish(&state.db, ctx, id.into_inner().0, body.value).await?,
     ))
 }
 
@@ -104,12 +105,12 @@ pub struct RescheduleInput {
 pub async fn reschedule(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
-    id: web::Path<String>,
+    id: web::Path<path::Id>,
     body: Body<RescheduleInput>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     let b = body.value;
     Ok(written(
-        svc::reschedule(&state.db, ctx, id.into_inner(), b.due_date, b.reason).await?,
+        svc::reschedule(&state.db, ctx, id.into_inner().0, b.due_date, b.reason).await?,
     ))
 }
