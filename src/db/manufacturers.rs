@@ -122,13 +122,15 @@ pub fn hold(
     quantity: i64,
     limit: i64,
 ) -> QueryResult<bool> {
-    diesel::update(
-        allocations::table
-            .find((manufacturer, material))
-            .filter(allocations::quantity.eq(quantity))
-            .filter((allocations::held + allocations::outstanding + q).le(limit)),
+    super::cached(
+        diesel::update(
+            allocations::table
+                .find((manufacturer, material))
+                .filter(allocations::quantity.eq(quantity))
+                .filter((allocations::held + allocations::outstanding + q).le(limit)),
+        )
+        .set(allocations::held.eq(allocations::held + q)),
     )
-    .set(allocations::held.eq(allocations::held + q))
     .execute(conn)
     .map(|n| n == 1)
 }
@@ -141,11 +143,12 @@ pub fn shift(
     held: i64,
     outstanding: i64,
 ) -> QueryResult<bool> {
-    diesel::update(allocations::table.find((manufacturer, material)))
-        .set((
+    super::cached(
+        diesel::update(allocations::table.find((manufacturer, material))).set((
             allocations::held.eq(allocations::held + held),
             allocations::outstanding.eq(allocations::outstanding + outstanding),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+        )),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
 }

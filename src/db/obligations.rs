@@ -46,8 +46,7 @@ pub struct RescheduleRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ObligationRow) -> QueryResult<()> {
-    diesel::insert_into(obligations::table)
-        .values(row)
+    super::cached(diesel::insert_into(obligations::table).values(row))
         .execute(conn)
         .map(drop)
 }
