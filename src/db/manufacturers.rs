@@ -81,6 +81,27 @@ pub fn allocation(
         .optional()
 }
 
+/// The manufacturer with its allocation of `material`, if it has one, in one query.
+pub fn with_allocation(
+    conn: &mut DbConnection,
+    id: &str,
+    material: &str,
+) -> QueryResult<Option<(ManufacturerRow, Option<AllocationRow>)>> {
+    manufacturers::table
+        .left_join(
+            allocations::table.on(allocations::manufacturer_id
+                .eq(manufacturers::id)
+                .and(allocations::material_code.eq(material))),
+        )
+        .filter(manufacturers::id.eq(id))
+        .select((
+            ManufacturerRow::as_select(),
+            Option::<AllocationRow>::as_select(),
+        ))
+        .first(conn)
+        .optional()
+}
+
 pub fn allocations_of(
     conn: &mut DbConnection,
     manufacturer: &str,

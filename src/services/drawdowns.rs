@@ -8,7 +8,7 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
-use crate::db::manufacturers::AllocationRow;
+use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
 use crate::db::{self, Db, DbConnection};
@@ -289,20 +289,22 @@ fn justification(text: &str) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// Everything the rules look at, read now; `allocation` is read once by the caller so that
-/// the decision and the guarded write use the same entitlement.
+/// The manufacturer and its allocation of the material (`None` for an unknown manufacturer).
+type Standing = Option<(ManufacturerRow, Option<AllocationRow>)>;
+
+/// Everything the rules look at. The caller reads the material, the governing disruption and
+/// the standing, so that the decision and the guarded writes use the same figures; the
+/// overdue obligations are read here.
 fn facts(
     conn: &mut DbConnection,
     manufacturer: &str,
-    m: &MaterialRow,
+    stock: &MaterialRow,
     requested: i64,
     governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
-    allocation: Option<&AllocationRow>,
+    standing: &Standing,
 ) -> Result<Facts, ServiceError> {
     let today = time::now().date();
-    let mfr = db::manufacturers::find(conn, manufacturer)?;
     let overdue = db::obligations::first_overdue(conn, manufacturer, today)?;
-    let stock = material(conn, &m.code)?;
     Ok(Facts {
         requested,
         disruption: governing.map(|(_, c, s)| DisruptionFacts {
@@ -311,15 +313,18 @@ fn facts(
             released_under: c.released,
             held_under: c.held,
         }),
-        manufacturer: mfr.map(|r| ManufacturerFacts {
+        manufacturer: standing.as_ref().map(|(r, _)| ManufacturerFacts {
             suspended: r.status != "active",
             tier: r.priority_tier.parse().unwrap_or(Tier::Commercial),
         }),
-        allocation: allocation.map(|a| AllocationFacts {
-            quantity: a.quantity,
-            outstanding: a.outstanding,
-            held: a.held,
-        }),
+        allocation: standing
+            .as_ref()
+            .and_then(|(_, a)| a.as_ref())
+            .map(|a| AllocationFacts {
+                quantity: a.quantity,
+                outstanding: a.outstanding,
+                held: a.held,
+            }),
         overdue: overdue.map(|o| OverdueFacts {
             obligation_id: o.id,
             due_date: o.due_date,
@@ -353,20 +358,13 @@ pub async fn submit(
         let q = positive_quantity(&s.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
         let governing = governing_disruption(conn, &m.code)?;
-        let allocation = db::manufacturers::allocation(conn, &manufacturer, &m.code)?;
+        let standing = db::manufacturers::with_allocation(conn, &manufacturer, &m.code)?;
         let decision = check_release(
             &policy,
-            &facts(
-                conn,
-                &manufacturer,
-                &m,
-                q,
-                governing.as_ref(),
-                allocation.as_ref(),
-            )?,
+            &facts(conn, &manufacturer, &m, q, governing.as_ref(), &standing)?,
         )
         .map_err(|r| refusal(r, scale))?;
-        let (Some((d, _, _)), Some(allocation)) = (governing.as_ref(), allocation) else {
+        let (Some((d, _, _)), Some((_, Some(allocation)))) = (governing.as_ref(), standing) else {
             return Err(ServiceError::Internal(
                 "rules passed without a disruption or an allocation".into(),
             ));
@@ -459,15 +457,16 @@ impl Guard<'_> {
         )? {
             return Ok(());
         }
-        let now = db::manufacturers::allocation(conn, self.manufacturer, &m.code)?;
+        let standing = db::manufacturers::with_allocation(conn, self.manufacturer, &m.code)?;
+        let stock = material(conn, &m.code)?;
         let governing = governing_disruption(conn, &m.code)?;
         let f = facts(
             conn,
             self.manufacturer,
-            m,
+            &stock,
             q,
             governing.as_ref(),
-            now.as_ref(),
+            &standing,
         )?;
         Err(match check_release(self.policy, &f) {
             Err(r) => refusal(r, self.scale()),
