@@ -121,22 +121,6 @@ pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<b
     Ok(n == 1)
 }
 
-/// The manufacturer's open obligation with the earliest due date before `today`.
-pub fn first_overdue(
-    conn: &mut DbConnection,
-    manufacturer: &str,
-    today: chrono::NaiveDate,
-) -> QueryResult<Option<ObligationRow>> {
-    obligations::table
-        .filter(obligations::manufacturer_id.eq(manufacturer))
-        .filter(obligations::status.eq("open"))
-        .filter(obligations::due_date.lt(today))
-        .select(ObligationRow::as_select())
-        .order(obligations::due_date.asc())
-        .first(conn)
-        .optional()
-}
-
 #[derive(Debug, Default)]
 pub struct ObligationFilter {
     pub manufacturer: Option<String>,

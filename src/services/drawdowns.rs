@@ -8,7 +8,7 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
-use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
+use crate::db::manufacturers::{AllocationRow, Standing};
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
 use crate::db::{self, Db, DbConnection};
@@ -289,23 +289,15 @@ fn justification(text: &str) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// The manufacturer and its allocation of the material (`None` for an unknown manufacturer).
-type Standing = Option<(ManufacturerRow, Option<AllocationRow>)>;
-
-/// Everything the rules look at. The caller reads the material, the governing disruption and
-/// the standing, so that the decision and the guarded writes use the same figures; the
-/// overdue obligations are read here.
+/// Everything the rules look at, from reads the caller made (so that the decision and the
+/// guarded writes use the same figures). `standing` is `None` for an unknown manufacturer.
 fn facts(
-    conn: &mut DbConnection,
-    manufacturer: &str,
-    stock: &MaterialRow,
     requested: i64,
+    stock: &MaterialRow,
     governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
-    standing: &Standing,
-) -> Result<Facts, ServiceError> {
-    let today = time::now().date();
-    let overdue = db::obligations::first_overdue(conn, manufacturer, today)?;
-    Ok(Facts {
+    standing: Option<&Standing>,
+) -> Facts {
+    Facts {
         requested,
         disruption: governing.map(|(_, c, s)| DisruptionFacts {
             severity: *s,
@@ -313,26 +305,31 @@ fn facts(
             released_under: c.released,
             held_under: c.held,
         }),
-        manufacturer: standing.as_ref().map(|(r, _)| ManufacturerFacts {
-            suspended: r.status != "active",
-            tier: r.priority_tier.parse().unwrap_or(Tier::Commercial),
+        manufacturer: standing.map(|s| ManufacturerFacts {
+            suspended: s.manufacturer.status != "active",
+            tier: s
+                .manufacturer
+                .priority_tier
+                .parse()
+                .unwrap_or(Tier::Commercial),
         }),
         allocation: standing
-            .as_ref()
-            .and_then(|(_, a)| a.as_ref())
+            .and_then(|s| s.allocation.as_ref())
             .map(|a| AllocationFacts {
                 quantity: a.quantity,
                 outstanding: a.outstanding,
                 held: a.held,
             }),
-        overdue: overdue.map(|o| OverdueFacts {
-            obligation_id: o.id,
-            due_date: o.due_date,
-            remaining: o.quantity_due - o.quantity_returned,
-        }),
+        overdue: standing
+            .and_then(|s| s.overdue.as_ref())
+            .map(|o| OverdueFacts {
+                obligation_id: o.id.clone(),
+                due_date: o.due_date,
+                remaining: o.quantity_due - o.quantity_returned,
+            }),
         available: stock.on_hand - stock.held,
         strategic_floor: stock.strategic_floor,
-    })
+    }
 }
 
 pub async fn submit(
@@ -358,13 +355,16 @@ pub async fn submit(
         let q = positive_quantity(&s.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
         let governing = governing_disruption(conn, &m.code)?;
-        let standing = db::manufacturers::with_allocation(conn, &manufacturer, &m.code)?;
+        let standing =
+            db::manufacturers::standing(conn, &manufacturer, &m.code, time::now().date())?;
         let decision = check_release(
             &policy,
-            &facts(conn, &manufacturer, &m, q, governing.as_ref(), &standing)?,
+            &facts(q, &m, governing.as_ref(), standing.as_ref()),
         )
         .map_err(|r| refusal(r, scale))?;
-        let (Some((d, _, _)), Some((_, Some(allocation)))) = (governing.as_ref(), standing) else {
+        let (Some((d, _, _)), Some(allocation)) =
+            (governing.as_ref(), standing.and_then(|s| s.allocation))
+        else {
             return Err(ServiceError::Internal(
                 "rules passed without a disruption or an allocation".into(),
             ));
@@ -457,17 +457,11 @@ impl Guard<'_> {
         )? {
             return Ok(());
         }
-        let standing = db::manufacturers::with_allocation(conn, self.manufacturer, &m.code)?;
+        let standing =
+            db::manufacturers::standing(conn, self.manufacturer, &m.code, time::now().date())?;
         let stock = material(conn, &m.code)?;
         let governing = governing_disruption(conn, &m.code)?;
-        let f = facts(
-            conn,
-            self.manufacturer,
-            &stock,
-            q,
-            governing.as_ref(),
-            &standing,
-        )?;
+        let f = facts(q, &stock, governing.as_ref(), standing.as_ref());
         Err(match check_release(self.policy, &f) {
             Err(r) => refusal(r, self.scale()),
             Ok(_) => ServiceError::Transient("allocation changed while holding".into()),
