@@ -216,7 +216,7 @@ impl From<ServiceError> for ApiError {
                     "the database is unavailable; retry later",
                 )
             }
-            ServiceError::KeyRace | ServiceError::Transient(_) | ServiceError::Internal(_) => {
+            ServiceError::Transient(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 Self::internal()
             }

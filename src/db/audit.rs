@@ -18,8 +18,7 @@ pub struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(row)
+    super::cached(diesel::insert_into(audit_events::table).values(row))
         .execute(conn)
         .map(drop)
 }

@@ -29,7 +29,7 @@ pub fn sqlite_copy(db: &Db, output: &Path) -> Result<(), BackupError> {
         return Err(BackupError::Exists(output.display().to_string()));
     }
     let mut conn = db.get()?;
-    match &mut *conn {
+    match &mut **conn {
         DbConnection::Sqlite(c) => {
             let path = output.to_string_lossy().replace('\'', "''");
             c.batch_execute(&format!("VACUUM INTO '{path}'"))?;

@@ -162,17 +162,18 @@ pub fn hold(
     let target = disruption_materials::table
         .find((id, material))
         .filter(disruption_materials::open.eq(true));
-    let n = match cap {
-        Some(cap) => diesel::update(
-            target
-                .filter((disruption_materials::held + disruption_materials::released + q).le(cap)),
-        )
-        .set(disruption_materials::held.eq(disruption_materials::held + q))
-        .execute(conn)?,
-        None => diesel::update(target)
-            .set(disruption_materials::held.eq(disruption_materials::held + q))
+    let held = disruption_materials::held.eq(disruption_materials::held + q);
+    let n =
+        match cap {
+            Some(cap) => super::cached(
+                diesel::update(target.filter(
+                    (disruption_materials::held + disruption_materials::released + q).le(cap),
+                ))
+                .set(held),
+            )
             .execute(conn)?,
-    };
+            None => super::cached(diesel::update(target).set(held)).execute(conn)?,
+        };
     Ok(n == 1)
 }
 
@@ -184,13 +185,14 @@ pub fn shift(
     held: i64,
     released: i64,
 ) -> QueryResult<bool> {
-    diesel::update(disruption_materials::table.find((id, material)))
-        .set((
+    super::cached(
+        diesel::update(disruption_materials::table.find((id, material))).set((
             disruption_materials::held.eq(disruption_materials::held + held),
             disruption_materials::released.eq(disruption_materials::released + released),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+        )),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 pub fn page(

@@ -46,8 +46,7 @@ pub struct PickRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
-    diesel::insert_into(drawdowns::table)
-        .values(row)
+    super::cached(diesel::insert_into(drawdowns::table).values(row))
         .execute(conn)
         .map(drop)
 }
@@ -65,32 +64,32 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DrawdownRow
 /// was locked.
 pub fn lock(conn: &mut DbConnection, id: &str, only_open: bool) -> QueryResult<bool> {
     let target = drawdowns::table.find(id);
+    let bump = drawdowns::version.eq(drawdowns::version + 1);
     let n = if only_open {
-        diesel::update(
-            target.filter(drawdowns::status.eq_any(crate::domain::drawdown::Status::OPEN)),
+        super::cached(
+            diesel::update(
+                target.filter(drawdowns::status.eq_any(crate::domain::drawdown::Status::OPEN)),
+            )
+            .set(bump),
         )
-        .set(drawdowns::version.eq(drawdowns::version + 1))
         .execute(conn)?
     } else {
-        diesel::update(target)
-            .set(drawdowns::version.eq(drawdowns::version + 1))
-            .execute(conn)?
+        super::cached(diesel::update(target).set(bump)).execute(conn)?
     };
     Ok(n == 1)
 }
 
 /// Writes the changed fields of a drawdown (status, quantity, closing details).
 pub fn update(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
-    diesel::update(drawdowns::table.find(&row.id))
-        .set((
-            drawdowns::status.eq(&row.status),
-            drawdowns::quantity.eq(row.quantity),
-            drawdowns::reject_reason.eq(&row.reject_reason),
-            drawdowns::obligation_id.eq(&row.obligation_id),
-            drawdowns::closed_at.eq(row.closed_at),
-        ))
-        .execute(conn)
-        .map(drop)
+    super::cached(diesel::update(drawdowns::table.find(&row.id)).set((
+        drawdowns::status.eq(&row.status),
+        drawdowns::quantity.eq(row.quantity),
+        drawdowns::reject_reason.eq(&row.reject_reason),
+        drawdowns::obligation_id.eq(&row.obligation_id),
+        drawdowns::closed_at.eq(row.closed_at),
+    )))
+    .execute(conn)
+    .map(drop)
 }
 
 /// The approvals of the given drawdowns, by drawdown then time (one query for a page).
@@ -106,8 +105,7 @@ pub fn approvals(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<App
 }
 
 pub fn insert_approval(conn: &mut DbConnection, row: &ApprovalRow) -> QueryResult<()> {
-    diesel::insert_into(drawdown_approvals::table)
-        .values(row)
+    super::cached(diesel::insert_into(drawdown_approvals::table).values(row))
         .execute(conn)
         .map(drop)
 }

@@ -18,8 +18,7 @@ pub struct HoldRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &HoldRow) -> QueryResult<()> {
-    diesel::insert_into(holds::table)
-        .values(row)
+    super::cached(diesel::insert_into(holds::table).values(row))
         .execute(conn)
         .map(drop)
 }
@@ -40,14 +39,15 @@ pub fn close(
     posted: Option<i64>,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(holds::table.find(id).filter(holds::status.eq("pending")))
-        .set((
+    super::cached(
+        diesel::update(holds::table.find(id).filter(holds::status.eq("pending"))).set((
             holds::status.eq(status),
             holds::posted_quantity.eq(posted),
             holds::closed_at.eq(Some(at)),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+        )),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Sum of pending holds of a material (for checks and tests; figures use the cache).

@@ -28,14 +28,18 @@ pub fn find(
         .optional()
 }
 
-/// Claims a key for the transaction in progress (status 0, no body yet). Fails with a unique
-/// violation when another request holds or stored the key; on PostgreSQL it first waits for
-/// that request's transaction to end, which is what serializes same-key requests.
-pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
+/// Claims a key for the transaction in progress (status 0, no body yet); returns false when
+/// another request stored it. On PostgreSQL a request that holds the key in a transaction
+/// still open makes this wait for that transaction to end: its answer is then stored (false),
+/// or it was rolled back and this claims the key. That is what serializes same-key requests.
+pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<bool> {
+    super::cached(
+        diesel::insert_into(idempotency_keys::table)
+            .values(row)
+            .on_conflict_do_nothing(),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Stores the answer of the request that claimed the key; returns whether the claim was there.
@@ -46,13 +50,14 @@ pub fn complete(
     status: i32,
     body: &str,
 ) -> QueryResult<bool> {
-    diesel::update(idempotency_keys::table.find((caller, key)))
-        .set((
+    super::cached(
+        diesel::update(idempotency_keys::table.find((caller, key))).set((
             idempotency_keys::status_code.eq(status),
             idempotency_keys::response_body.eq(body),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+        )),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Forgets keys stored before `cutoff`; returns how many.

@@ -39,9 +39,10 @@ pub struct BalanceRow {
 pub fn advance_head(
     conn: &mut DbConnection,
 ) -> QueryResult<(i64, String, Option<chrono::NaiveDateTime>)> {
-    diesel::update(ledger_head::table.find(1))
-        .set(ledger_head::seq.eq(ledger_head::seq + 1))
-        .execute(conn)?;
+    super::cached(
+        diesel::update(ledger_head::table.find(1)).set(ledger_head::seq.eq(ledger_head::seq + 1)),
+    )
+    .execute(conn)?;
     ledger_head::table
         .find(1)
         .select((
@@ -57,13 +58,12 @@ pub fn set_head(
     hash: &str,
     recorded_at: chrono::NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(ledger_head::table.find(1))
-        .set((
-            ledger_head::hash.eq(hash),
-            ledger_head::recorded_at.eq(recorded_at),
-        ))
-        .execute(conn)
-        .map(drop)
+    super::cached(diesel::update(ledger_head::table.find(1)).set((
+        ledger_head::hash.eq(hash),
+        ledger_head::recorded_at.eq(recorded_at),
+    )))
+    .execute(conn)
+    .map(drop)
 }
 
 pub fn head(conn: &mut DbConnection) -> QueryResult<(i64, String)> {
@@ -78,9 +78,7 @@ pub fn insert_entry(
     entry: &EntryRow,
     rows: &[PostingRow],
 ) -> QueryResult<()> {
-    diesel::insert_into(journal_entries::table)
-        .values(entry)
-        .execute(conn)?;
+    super::cached(diesel::insert_into(journal_entries::table).values(entry)).execute(conn)?;
     super::insert_batch!(conn, postings::table, rows)?;
     Ok(())
 }
@@ -97,13 +95,13 @@ pub fn add_to_balance(
     let target = balances::table
         .filter(balances::account.eq(account))
         .filter(balances::asset.eq(asset));
+    let add = balances::balance.eq(balances::balance + amount);
     let changed = match floor {
-        Some(floor) => diesel::update(target.filter((balances::balance + amount).ge(floor)))
-            .set(balances::balance.eq(balances::balance + amount))
-            .execute(conn)?,
-        None => diesel::update(target)
-            .set(balances::balance.eq(balances::balance + amount))
-            .execute(conn)?,
+        Some(floor) => super::cached(
+            diesel::update(target.filter((balances::balance + amount).ge(floor))).set(add),
+        )
+        .execute(conn)?,
+        None => super::cached(diesel::update(target).set(add)).execute(conn)?,
     };
     Ok(changed == 1)
 }
@@ -114,14 +112,13 @@ pub fn insert_balance(
     asset: &str,
     balance: i64,
 ) -> QueryResult<()> {
-    diesel::insert_into(balances::table)
-        .values((
-            balances::account.eq(account),
-            balances::asset.eq(asset),
-            balances::balance.eq(balance),
-        ))
-        .execute(conn)
-        .map(drop)
+    super::cached(diesel::insert_into(balances::table).values((
+        balances::account.eq(account),
+        balances::asset.eq(asset),
+        balances::balance.eq(balance),
+    )))
+    .execute(conn)
+    .map(drop)
 }
 
 pub fn balance(conn: &mut DbConnection, account: &str, asset: &str) -> QueryResult<Option<i64>> {

@@ -81,12 +81,14 @@ pub fn newest(
 
 /// Changes a lot's stock by `delta`, never below zero. Returns whether it changed.
 pub fn change_stock(conn: &mut DbConnection, id: &str, delta: i64) -> QueryResult<bool> {
-    diesel::update(
-        lots::table
-            .find(id)
-            .filter((lots::quantity_on_hand + delta).ge(0)),
+    super::cached(
+        diesel::update(
+            lots::table
+                .find(id)
+                .filter((lots::quantity_on_hand + delta).ge(0)),
+        )
+        .set(lots::quantity_on_hand.eq(lots::quantity_on_hand + delta)),
     )
-    .set(lots::quantity_on_hand.eq(lots::quantity_on_hand + delta))
     .execute(conn)
     .map(|n| n == 1)
 }

@@ -55,20 +55,18 @@ pub fn page(
 /// leaves `available` (on_hand - held) at or above zero. Returns whether the row changed.
 pub fn change_on_hand(conn: &mut DbConnection, code: &str, delta: i64) -> QueryResult<bool> {
     let target = materials::table.filter(materials::code.eq(code));
+    let change = (
+        materials::on_hand.eq(materials::on_hand + delta),
+        materials::version.eq(materials::version + 1),
+    );
     let n = if delta < 0 {
-        diesel::update(target.filter((materials::on_hand - materials::held + delta).ge(0)))
-            .set((
-                materials::on_hand.eq(materials::on_hand + delta),
-                materials::version.eq(materials::version + 1),
-            ))
-            .execute(conn)?
+        super::cached(
+            diesel::update(target.filter((materials::on_hand - materials::held + delta).ge(0)))
+                .set(change),
+        )
+        .execute(conn)?
     } else {
-        diesel::update(target)
-            .set((
-                materials::on_hand.eq(materials::on_hand + delta),
-                materials::version.eq(materials::version + 1),
-            ))
-            .execute(conn)?
+        super::cached(diesel::update(target).set(change)).execute(conn)?
     };
     Ok(n == 1)
 }
@@ -88,30 +86,34 @@ pub fn hold(
     quantity: i64,
     min_available_after: i64,
 ) -> QueryResult<bool> {
-    diesel::update(
-        materials::table
-            .filter(materials::code.eq(code))
-            .filter((materials::on_hand - materials::held - quantity).ge(min_available_after)),
+    super::cached(
+        diesel::update(
+            materials::table
+                .filter(materials::code.eq(code))
+                .filter((materials::on_hand - materials::held - quantity).ge(min_available_after)),
+        )
+        .set((
+            materials::held.eq(materials::held + quantity),
+            materials::version.eq(materials::version + 1),
+        )),
     )
-    .set((
-        materials::held.eq(materials::held + quantity),
-        materials::version.eq(materials::version + 1),
-    ))
     .execute(conn)
     .map(|n| n == 1)
 }
 
 /// Releases `quantity` of held stock (a voided or posted hold).
 pub fn unhold(conn: &mut DbConnection, code: &str, quantity: i64) -> QueryResult<bool> {
-    diesel::update(
-        materials::table
-            .filter(materials::code.eq(code))
-            .filter(materials::held.ge(quantity)),
+    super::cached(
+        diesel::update(
+            materials::table
+                .filter(materials::code.eq(code))
+                .filter(materials::held.ge(quantity)),
+        )
+        .set((
+            materials::held.eq(materials::held - quantity),
+            materials::version.eq(materials::version + 1),
+        )),
     )
-    .set((
-        materials::held.eq(materials::held - quantity),
-        materials::version.eq(materials::version + 1),
-    ))
     .execute(conn)
     .map(|n| n == 1)
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod cached;
 pub mod disruptions;
 pub mod drawdowns;
 pub mod facilities;
@@ -21,6 +22,7 @@ pub mod pool;
 pub mod schema;
 pub mod tx;
 
+pub use cached::cached;
 pub use pool::{Backend, Db, DbError, DbUrl};
 
 #[derive(diesel::MultiConnection)]

@@ -46,8 +46,7 @@ pub struct RescheduleRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ObligationRow) -> QueryResult<()> {
-    diesel::insert_into(obligations::table)
-        .values(row)
+    super::cached(diesel::insert_into(obligations::table).values(row))
         .execute(conn)
         .map(drop)
 }
@@ -120,22 +119,6 @@ pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<b
             .execute(conn)?;
     }
     Ok(n == 1)
-}
-
-/// The manufacturer's open obligation with the earliest due date before `today`.
-pub fn first_overdue(
-    conn: &mut DbConnection,
-    manufacturer: &str,
-    today: chrono::NaiveDate,
-) -> QueryResult<Option<ObligationRow>> {
-    obligations::table
-        .filter(obligations::manufacturer_id.eq(manufacturer))
-        .filter(obligations::status.eq("open"))
-        .filter(obligations::due_date.lt(today))
-        .select(ObligationRow::as_select())
-        .order(obligations::due_date.asc())
-        .first(conn)
-        .optional()
 }
 
 #[derive(Debug, Default)]

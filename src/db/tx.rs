@@ -4,7 +4,7 @@
 //! up front (a deferred one can fail with SQLITE_BUSY when it upgrades). PostgreSQL: READ
 //! COMMITTED with invariants in conditional updates. Both retry, a bounded number of times,
 //! on the transient failures `Retry::is_retryable` names (serialization failure, deadlock,
-//! a locked SQLite file, a lost idempotency-key race).
+//! a locked SQLite file, figures that changed under a guarded write).
 
 use super::DbConnection;
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
-use crate::db::manufacturers::AllocationRow;
+use crate::db::manufacturers::{AllocationRow, Standing};
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
 use crate::db::{self, Db, DbConnection};
@@ -316,21 +316,15 @@ fn justification(text: &str) -> Result<String, String> {
     Ok(t.to_owned())
 }
 
-/// Everything the rules look at, read now; `allocation` is read once by the caller so that
-/// the decision and the guarded write use the same entitlement.
+/// Everything the rules look at, from reads the caller made (so that the decision and the
+/// guarded writes use the same figures). `standing` is `None` for an unknown manufacturer.
 fn facts(
-    conn: &mut DbConnection,
-    manufacturer: &str,
-    m: &MaterialRow,
     requested: i64,
+    stock: &MaterialRow,
     governing: Option<&(DisruptionRow, CoveredRow, Severity)>,
-    allocation: Option<&AllocationRow>,
-) -> Result<Facts, ServiceError> {
-    let today = time::now().date();
-    let mfr = db::manufacturers::find(conn, manufacturer)?;
-    let overdue = db::obligations::first_overdue(conn, manufacturer, today)?;
-    let stock = material(conn, &m.code)?;
-    Ok(Facts {
+    standing: Option<&Standing>,
+) -> Facts {
+    Facts {
         requested,
         disruption: governing.map(|(_, c, s)| DisruptionFacts {
             severity: *s,
@@ -338,23 +332,31 @@ fn facts(
             released_under: c.released,
             held_under: c.held,
         }),
-        manufacturer: mfr.map(|r| ManufacturerFacts {
-            suspended: r.status != "active",
-            tier: r.priority_tier.parse().unwrap_or(Tier::Commercial),
+        manufacturer: standing.map(|s| ManufacturerFacts {
+            suspended: s.manufacturer.status != "active",
+            tier: s
+                .manufacturer
+                .priority_tier
+                .parse()
+                .unwrap_or(Tier::Commercial),
         }),
-        allocation: allocation.map(|a| AllocationFacts {
-            quantity: a.quantity,
-            outstanding: a.outstanding,
-            held: a.held,
-        }),
-        overdue: overdue.map(|o| OverdueFacts {
-            obligation_id: o.id,
-            due_date: o.due_date,
-            remaining: o.quantity_due - o.quantity_returned,
-        }),
+        allocation: standing
+            .and_then(|s| s.allocation.as_ref())
+            .map(|a| AllocationFacts {
+                quantity: a.quantity,
+                outstanding: a.outstanding,
+                held: a.held,
+            }),
+        overdue: standing
+            .and_then(|s| s.overdue.as_ref())
+            .map(|o| OverdueFacts {
+                obligation_id: o.id.clone(),
+                due_date: o.due_date,
+                remaining: o.quantity_due - o.quantity_returned,
+            }),
         available: stock.on_hand - stock.held,
         strategic_floor: stock.strategic_floor,
-    })
+    }
 }
 
 pub async fn submit(
@@ -380,20 +382,16 @@ pub async fn submit(
         let q = positive_quantity(&s.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
         let governing = governing_disruption(conn, &m.code)?;
-        let allocation = db::manufacturers::allocation(conn, &manufacturer, &m.code)?;
+        let standing =
+            db::manufacturers::standing(conn, &manufacturer, &m.code, time::now().date())?;
         let decision = check_release(
             &policy,
-            &facts(
-                conn,
-                &manufacturer,
-                &m,
-                q,
-                governing.as_ref(),
-                allocation.as_ref(),
-            )?,
+            &facts(q, &m, governing.as_ref(), standing.as_ref()),
         )
         .map_err(|r| refusal(r, scale))?;
-        let (Some((d, _, _)), Some(allocation)) = (governing.as_ref(), allocation) else {
+        let (Some((d, _, _)), Some(allocation)) =
+            (governing.as_ref(), standing.and_then(|s| s.allocation))
+        else {
             return Err(ServiceError::Internal(
                 "rules passed without a disruption or an allocation".into(),
             ));
@@ -486,16 +484,11 @@ impl Guard<'_> {
         )? {
             return Ok(());
         }
-        let now = db::manufacturers::allocation(conn, self.manufacturer, &m.code)?;
+        let standing =
+            db::manufacturers::standing(conn, self.manufacturer, &m.code, time::now().date())?;
+        let stock = material(conn, &m.code)?;
         let governing = governing_disruption(conn, &m.code)?;
-        let f = facts(
-            conn,
-            self.manufacturer,
-            m,
-            q,
-            governing.as_ref(),
-            now.as_ref(),
-        )?;
+        let f = facts(q, &stock, governing.as_ref(), standing.as_ref());
         Err(match check_release(self.policy, &f) {
             Err(r) => refusal(r, self.scale()),
             Ok(_) => ServiceError::Transient("allocation changed while holding".into()),

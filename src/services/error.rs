@@ -29,10 +29,6 @@ pub enum ServiceError {
     },
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// Another request stored the same idempotency key while this one ran: run again and
-    /// replay its answer.
-    #[error("idempotency key stored concurrently")]
-    KeyRace,
     /// A serialization failure, deadlock or locked database: the transaction may be re-run.
     #[error("transient database failure: {0}")]
     Transient(String),
@@ -51,7 +47,7 @@ impl ServiceError {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Rule { code, .. } => code,
             Self::Unavailable(_) => "not_ready",
-            Self::KeyRace | Self::Transient(_) | Self::Internal(_) => "internal",
+            Self::Transient(_) | Self::Internal(_) => "internal",
         }
     }
 
@@ -111,7 +107,7 @@ impl From<serde_json::Error> for ServiceError {
 
 impl Retry for ServiceError {
     fn is_retryable(&self) -> bool {
-        matches!(self, Self::KeyRace | Self::Transient(_))
+        matches!(self, Self::Transient(_))
     }
 }
 

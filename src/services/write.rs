@@ -1,5 +1,6 @@
-//! Every accepted write goes through `write`: one transaction that checks the idempotency
-//! key, applies the effect, records the audit event, and stores the response for replay.
+//! Every accepted write goes through `write`: one transaction that claims the idempotency
+//! key (or replays the answer stored under it), applies the effect, records the audit
+//! event, and stores the response for replay.
 
 use super::ServiceError;
 use crate::db::audit::AuditRow;
@@ -7,7 +8,6 @@ use crate::db::idempotency::IdempotencyRow;
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::time;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 
 /// Who writes, under which request, with which idempotency key.
@@ -58,9 +58,6 @@ where
             let now = time::now();
             let caller = ctx.actor.scope();
             if let Some(idem) = &ctx.idempotency {
-                if let Some(stored) = db::idempotency::find(conn, &caller, &idem.key)? {
-                    return replay(stored, idem);
-                }
                 // Claim the key before the effect, so that a concurrent request with the same
                 // key waits for this one and then replays its answer (or runs, if this one
                 // was refused and rolled back).
@@ -72,12 +69,13 @@ where
                     response_body: String::new(),
                     created_at: now,
                 };
-                db::idempotency::claim(conn, &claim).map_err(|e| match e {
-                    DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                        ServiceError::KeyRace
-                    }
-                    other => other.into(),
-                })?;
+                if !db::idempotency::claim(conn, &claim)? {
+                    let stored =
+                        db::idempotency::find(conn, &caller, &idem.key)?.ok_or_else(|| {
+                            ServiceError::Transient("the stored idempotency key was purged".into())
+                        })?;
+                    return replay(stored, idem);
+                }
             }
             let done = effect(conn)?;
             let body = serde_json::to_string(&done.body)?;

@@ -6,7 +6,7 @@
 
 use crate::concurrency::assert_books_consistent;
 use crate::drawdowns::Reserve;
-use crate::helpers::{is_postgres, run_cli, spawn_process, spawn_process_with, TestApp};
+use crate::helpers::{is_postgres, run_cli, spawn_app, spawn_process, spawn_process_with, TestApp};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures_util::future::join_all;
@@ -424,14 +424,14 @@ async fn a_write_whose_answer_is_lost_is_replayed_when_resent() {
     assert_taken_once(&r, &w).await;
 }
 
-/// Cuts every connection to a test database and refuses new ones until dropped.
-struct Outage {
+/// An administrator's connection to the server of a test app's database.
+struct Sessions {
     admin: diesel::PgConnection,
     database: String,
 }
 
-impl Outage {
-    fn begin(app: &TestApp) -> Self {
+impl Sessions {
+    fn of(app: &TestApp) -> Self {
         let admin_url = std::env::var("STOCKPILE_TEST_DATABASE_URL").unwrap();
         let database = app
             .settings
@@ -441,19 +441,12 @@ impl Outage {
             .unwrap()
             .1
             .to_owned();
-        let mut admin = diesel::PgConnection::establish(&admin_url).expect("admin connection");
-        admin
-            .batch_execute(&format!(
-                "ALTER DATABASE {database} ALLOW_CONNECTIONS false"
-            ))
-            .unwrap();
-        let mut outage = Outage { admin, database };
-        outage.cut();
-        outage
+        let admin = diesel::PgConnection::establish(&admin_url).expect("admin connection");
+        Sessions { admin, database }
     }
 
     /// Terminates every session on the database.
-    fn cut(&mut self) {
+    fn terminate(&mut self) {
         self.admin
             .batch_execute(&format!(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -462,14 +455,37 @@ impl Outage {
             ))
             .unwrap();
     }
+
+    fn allow_connections(&mut self, allow: bool) {
+        self.admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS {allow}",
+                self.database
+            ))
+            .unwrap();
+    }
+}
+
+/// Cuts every connection to a test database and refuses new ones until dropped.
+struct Outage(Sessions);
+
+impl Outage {
+    fn begin(app: &TestApp) -> Self {
+        let mut sessions = Sessions::of(app);
+        sessions.allow_connections(false);
+        let mut outage = Outage(sessions);
+        outage.cut();
+        outage
+    }
+
+    fn cut(&mut self) {
+        self.0.terminate();
+    }
 }
 
 impl Drop for Outage {
     fn drop(&mut self) {
-        let _ = self.admin.batch_execute(&format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
-            self.database
-        ));
+        self.0.allow_connections(true);
     }
 }
 
@@ -559,6 +575,21 @@ async fn the_database_going_away_under_load_gives_503s_and_the_service_recovers(
     assert_eq!(out.filter(|f| f["code"] == "OUT1").count(), 1);
 }
 
+/// The pool checks a connection that was idle before handing it out (not one in use a moment
+/// ago), so connections the database dropped while the service was quiet fail no request.
+#[tokio::test]
+async fn connections_lost_while_idle_are_replaced_without_failing_a_request() {
+    if skip_without_postgres("connections lost while idle") {
+        return;
+    }
+    let app = spawn_app().await;
+    let admin = app.admin();
+    assert_eq!(app.get_as(&admin, "/v1/facilities").await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    Sessions::of(&app).terminate();
+    assert_eq!(app.get_as(&admin, "/v1/facilities").await.status(), 200);
+}
+
 #[tokio::test]
 async fn one_submission_sent_twice_at_once_through_two_processes_is_held_once() {
     let r = Reserve::new(1000, 0).await;
@@ -632,7 +663,7 @@ fn hold_ledger(app: &TestApp) -> DbConnection {
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
-    let app = crate::helpers::spawn_app().await;
+    let app = spawn_app().await;
     app.create_material("GA", 0, "0").await;
     app.create_facility("NV1").await;
     let mut service = spawn_process_with(
