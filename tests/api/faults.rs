@@ -438,8 +438,8 @@ impl Sessions {
             .database
             .url
             .rsplit_once('/')
+            .and_then(|(_, rest)| rest.split('?').next())
             .unwrap()
-            .1
             .to_owned();
         let admin = diesel::PgConnection::establish(&admin_url).expect("admin connection");
         Sessions { admin, database }

@@ -39,7 +39,11 @@ impl TestDatabase {
                 let base = admin_url
                     .rsplit_once('/')
                     .map_or(admin_url.as_str(), |(b, _)| b);
-                let url = format!("{base}/{name}");
+                // Without TLS: servers of finished tests keep their pooled connections
+                // until the test binary exits, and OpenSSL's exit-time cleanup racing a
+                // connection still open in another thread crashed the binary (SIGSEGV after
+                // every test had passed) once in CI.
+                let url = format!("{base}/{name}?sslmode=disable");
                 (TestDatabase::Postgres { admin_url, name }, url)
             }
             _ => {
