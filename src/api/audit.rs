@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::openapi::ReadErrors;
 use super::query;
 use super::AppState;
+use crate::domain::formats;
 use crate::services::{self, audit::AuditEventView, Page};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -20,7 +21,7 @@ pub struct AuditQuery {
     #[param(min_length = 1, max_length = 255)]
     pub action: Option<String>,
     /// The `next` cursor of the previous page.
-    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[param(value_type = Option<formats::Cursor>)]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

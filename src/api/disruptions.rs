@@ -72,7 +72,7 @@ pub async fn end(
 pub struct DisruptionQuery {
     #[param(value_type = Option<formats::DisruptionStatus>)]
     pub status: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[param(value_type = Option<formats::Cursor>)]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

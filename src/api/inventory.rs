@@ -42,7 +42,7 @@ pub struct LotQuery {
     /// Only lots at this facility code.
     #[param(value_type = Option<formats::Code>)]
     pub facility: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[param(value_type = Option<formats::Cursor>)]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

@@ -24,7 +24,7 @@ pub struct ObligationQuery {
     pub manufacturer_id: Option<String>,
     #[param(value_type = Option<formats::ObligationStatus>)]
     pub status: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[param(value_type = Option<formats::Cursor>)]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]

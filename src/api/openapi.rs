@@ -5,7 +5,7 @@ use super::{
     audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
     materials, obligations, service,
 };
-use crate::domain::formats::{ExportFormat, IdempotencyKey, TimeBound};
+use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, TimeBound};
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{SchemaType, Type};
@@ -38,7 +38,7 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         audit::list,
     ),
     // Schemas only parameters refer to: utoipa collects those of bodies alone.
-    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat)),
+    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, Cursor)),
     modifiers(&BearerAuth, &IdempotencyKeyHeader, &OptionalBodies),
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),

@@ -10,13 +10,18 @@ use serde::{de::Error, Deserialize, Deserializer};
 /// An `{id}` segment: a UUID in its hyphenated form.
 pub struct Id(pub String);
 
+/// Whether `s` is an id as the service writes them: a UUID in its hyphenated form.
+pub fn is_id(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
 /// A `{code}` or `{material_code}` segment.
 pub struct Code(pub String);
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        if s.len() == 36 && uuid::Uuid::try_parse(&s).is_ok() {
+        if is_id(&s) {
             Ok(Id(s))
         } else {
             Err(D::Error::custom("not an id"))

@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use crate::domain::code::Code;
+use crate::domain::formats;
 use crate::services::PageRequest;
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -16,8 +17,8 @@ pub fn page(limit: Option<usize>, after: Option<String>) -> Result<PageRequest, 
             "limit must be from 1 to {MAX_LIMIT}"
         )));
     }
-    // A cursor this service issued is an id or a code; anything else could only match
-    // nothing, and some bytes (NUL) no database accepts in a parameter.
+    // A cursor this service issued is an id or a code (`formats::Cursor`); anything else
+    // could only match nothing, and some bytes (NUL) no database accepts in a parameter.
     if let Some(a) = &after {
         let issued = (1..=64).contains(&a.len())
             && a.bytes()
@@ -57,7 +58,7 @@ pub fn code(name: &str, value: Option<String>) -> Result<Option<String>, ApiErro
 pub fn id(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     value
         .map(|v| {
-            if v.len() == 36 && uuid::Uuid::try_parse(&v).is_ok() {
+            if super::path::is_id(&v) {
                 Ok(v)
             } else {
                 Err(ApiError::malformed(format!("{name} must be a UUID")))
@@ -75,7 +76,7 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next` cursor of the previous page.
-    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    #[param(value_type = Option<formats::Cursor>)]
     pub after: Option<String>,
 }
 
