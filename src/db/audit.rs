@@ -1,5 +1,6 @@
 //! Queries of the `audit_events` table (append-only).
 
+use super::cached::{Cached, Statement};
 use super::schema::audit_events;
 use super::DbConnection;
 use diesel::prelude::*;
@@ -18,9 +19,12 @@ pub struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
+    record(row).execute(conn).map(drop)
+}
+
+/// The insert of `row`, to run alone or before another write (`Cached::then`).
+pub fn record(row: &AuditRow) -> Cached<impl Statement + '_> {
     super::cached(diesel::insert_into(audit_events::table).values(row))
-        .execute(conn)
-        .map(drop)
 }
 
 #[derive(Debug, Default)]

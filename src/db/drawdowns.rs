@@ -1,5 +1,6 @@
 //! Queries of `drawdowns`, their approvals and the lots a release drew.
 
+use super::holds::HoldRow;
 use super::schema::{drawdown_approvals, drawdowns, release_picks};
 use super::DbConnection;
 use diesel::prelude::*;
@@ -45,8 +46,12 @@ pub struct PickRow {
     pub quantity: i64,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
-    super::cached(diesel::insert_into(drawdowns::table).values(row))
+/// Records a new drawdown and the hold it placed, in one round trip on PostgreSQL.
+pub fn insert(conn: &mut DbConnection, hold: &HoldRow, row: &DrawdownRow) -> QueryResult<()> {
+    super::holds::record(hold)
+        .then(super::cached(
+            diesel::insert_into(drawdowns::table).values(row),
+        ))
         .execute(conn)
         .map(drop)
 }

@@ -1,5 +1,6 @@
 //! Queries of the `holds` table.
 
+use super::cached::{Cached, Statement};
 use super::schema::holds;
 use super::DbConnection;
 use diesel::prelude::*;
@@ -17,10 +18,9 @@ pub struct HoldRow {
     pub posted_quantity: Option<i64>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &HoldRow) -> QueryResult<()> {
+/// The insert of `row`, to run alone or before another write (`Cached::then`).
+pub fn record(row: &HoldRow) -> Cached<impl Statement + '_> {
     super::cached(diesel::insert_into(holds::table).values(row))
-        .execute(conn)
-        .map(drop)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<HoldRow>> {

@@ -1,5 +1,6 @@
 //! Queries of the `idempotency_keys` table.
 
+use super::cached::{Cached, Statement};
 use super::schema::idempotency_keys;
 use super::DbConnection;
 use diesel::prelude::*;
@@ -42,22 +43,20 @@ pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<bool>
     .map(|n| n == 1)
 }
 
-/// Stores the answer of the request that claimed the key; returns whether the claim was there.
-pub fn complete(
-    conn: &mut DbConnection,
-    caller: &str,
-    key: &str,
+/// Stores the answer of the request that claimed the key: changes one row if the claim
+/// is there.
+pub fn complete<'a>(
+    caller: &'a str,
+    key: &'a str,
     status: i32,
-    body: &str,
-) -> QueryResult<bool> {
+    body: &'a str,
+) -> Cached<impl Statement + 'a> {
     super::cached(
         diesel::update(idempotency_keys::table.find((caller, key))).set((
             idempotency_keys::status_code.eq(status),
             idempotency_keys::response_body.eq(body),
         )),
     )
-    .execute(conn)
-    .map(|n| n == 1)
 }
 
 /// Forgets keys stored before `cutoff`; returns how many.

@@ -1,7 +1,6 @@
 //! Queries of `manufacturers` and their `allocations`.
 
-use super::obligations::ObligationRow;
-use super::schema::{allocations, manufacturers, obligations};
+use super::schema::{allocations, manufacturers};
 use super::DbConnection;
 use diesel::prelude::*;
 
@@ -80,53 +79,6 @@ pub fn allocation(
         .select(AllocationRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// What a drawdown's rules need to know of a manufacturer, for one material.
-pub struct Standing {
-    pub manufacturer: ManufacturerRow,
-    pub allocation: Option<AllocationRow>,
-    /// Its open obligation with the earliest due date before `today`, if any.
-    pub overdue: Option<ObligationRow>,
-}
-
-/// The manufacturer's standing for `material` on `today`, in one query.
-pub fn standing(
-    conn: &mut DbConnection,
-    id: &str,
-    material: &str,
-    today: chrono::NaiveDate,
-) -> QueryResult<Option<Standing>> {
-    manufacturers::table
-        .left_join(
-            allocations::table.on(allocations::manufacturer_id
-                .eq(manufacturers::id)
-                // Owned: a bind in a join's ON clause of two joins may not borrow.
-                .and(allocations::material_code.eq(material.to_owned()))),
-        )
-        .left_join(
-            obligations::table.on(obligations::manufacturer_id
-                .eq(manufacturers::id)
-                .and(obligations::status.eq("open"))
-                .and(obligations::due_date.lt(today))),
-        )
-        .filter(manufacturers::id.eq(id))
-        .select((
-            ManufacturerRow::as_select(),
-            Option::<AllocationRow>::as_select(),
-            Option::<ObligationRow>::as_select(),
-        ))
-        // Without overdue obligations there is one row, with none; with some, none is null.
-        .order(obligations::due_date.asc())
-        .first(conn)
-        .optional()
-        .map(|row| {
-            row.map(|(manufacturer, allocation, overdue)| Standing {
-                manufacturer,
-                allocation,
-                overdue,
-            })
-        })
 }
 
 pub fn allocations_of(

@@ -20,6 +20,7 @@ pub mod movements;
 pub mod obligations;
 pub mod pool;
 pub mod schema;
+pub mod situation;
 pub mod tx;
 
 pub use cached::cached;

@@ -371,6 +371,12 @@ diesel::table! {
 }
 
 diesel::joinable!(disruption_materials -> disruptions (disruption_id));
-diesel::allow_tables_to_appear_in_same_query!(disruptions, disruption_materials);
 diesel::allow_tables_to_appear_in_same_query!(repayments, repayment_allocations);
-diesel::allow_tables_to_appear_in_same_query!(manufacturers, allocations, obligations);
+diesel::allow_tables_to_appear_in_same_query!(
+    materials,
+    disruptions,
+    disruption_materials,
+    manufacturers,
+    allocations,
+    obligations
+);

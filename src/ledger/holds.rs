@@ -15,14 +15,16 @@ fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, LedgerEr
 }
 
 /// Reserves `quantity` of `material` if `available - quantity >= min_available_after`
-/// (0, or the strategic floor). Returns the hold's id.
-pub fn place(
+/// (0, or the strategic floor): raises `held` and returns the hold, which the caller
+/// records in the same transaction (`db::holds::record`, alone or with what placed it).
+#[must_use = "the hold must be recorded in the same transaction"]
+pub fn reserve(
     conn: &mut DbConnection,
     material_code: &str,
     quantity: i64,
     min_available_after: i64,
     reference: Option<String>,
-) -> Result<String, LedgerError> {
+) -> Result<HoldRow, LedgerError> {
     if !mq::hold(conn, material_code, quantity, min_available_after)? {
         let m = material(conn, material_code)?;
         return Err(LedgerError::Short {
@@ -33,21 +35,16 @@ pub fn place(
             scale: u32::try_from(m.scale).unwrap_or(0),
         });
     }
-    let id = db::new_id();
-    hq::insert(
-        conn,
-        &HoldRow {
-            id: id.clone(),
-            material_code: material_code.to_owned(),
-            quantity,
-            status: "pending".into(),
-            reference,
-            created_at: time::now(),
-            closed_at: None,
-            posted_quantity: None,
-        },
-    )?;
-    Ok(id)
+    Ok(HoldRow {
+        id: db::new_id(),
+        material_code: material_code.to_owned(),
+        quantity,
+        status: "pending".into(),
+        reference,
+        created_at: time::now(),
+        closed_at: None,
+        posted_quantity: None,
+    })
 }
 
 fn pending(conn: &mut DbConnection, hold_id: &str) -> Result<HoldRow, LedgerError> {

@@ -8,9 +8,11 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
-use crate::db::manufacturers::{AllocationRow, Standing};
+use crate::db::holds::HoldRow;
+use crate::db::manufacturers::AllocationRow;
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
+use crate::db::situation::Standing;
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::decimal::format_fixed;
@@ -212,14 +214,13 @@ fn render(
     }
 }
 
-/// The active disruption covering `material` with the highest severity (the earliest
-/// activated among equals).
-fn governing_disruption(
-    conn: &mut DbConnection,
-    material: &str,
-) -> Result<Option<(DisruptionRow, CoveredRow, Severity)>, ServiceError> {
+/// Of the active disruptions covering a material (earliest activated first), the one with
+/// the highest severity (the earliest activated among equals).
+fn governing(
+    covering: Vec<(DisruptionRow, CoveredRow)>,
+) -> Option<(DisruptionRow, CoveredRow, Severity)> {
     let mut best: Option<(DisruptionRow, CoveredRow, Severity)> = None;
-    for (d, c) in db::disruptions::active_covering(conn, material)? {
+    for (d, c) in covering {
         let Ok(s) = d.severity.parse::<Severity>() else {
             continue;
         };
@@ -227,7 +228,7 @@ fn governing_disruption(
             best = Some((d, c, s));
         }
     }
-    Ok(best)
+    best
 }
 
 /// Turns a refusal into the rule error of API.md, figures in the material's unit.
@@ -375,15 +376,17 @@ pub async fn submit(
         .transpose()
         .map_err(|_| ServiceError::validation("needed_by", "must be a date YYYY-MM-DD"))?;
     write(db, ctx, 201, move |conn| {
-        let m = db::materials::find_by_code(conn, &s.material)?.ok_or_else(|| {
-            ServiceError::validation("material", format!("no material {:?}", s.material))
-        })?;
+        let situation =
+            db::situation::situation(conn, &s.material, &manufacturer, time::now().date())?
+                .ok_or_else(|| {
+                    ServiceError::validation("material", format!("no material {:?}", s.material))
+                })?;
+        let m = situation.material;
         let scale = scale_of(&m);
         let q = positive_quantity(&s.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
-        let governing = governing_disruption(conn, &m.code)?;
-        let standing =
-            db::manufacturers::standing(conn, &manufacturer, &m.code, time::now().date())?;
+        let governing = governing(situation.covering);
+        let standing = situation.standing;
         let decision = check_release(
             &policy,
             &facts(q, &m, governing.as_ref(), standing.as_ref()),
@@ -434,7 +437,7 @@ pub async fn submit(
                 allocation.locked_price_micros,
                 policy.dual_approval_threshold_cents,
             )),
-            hold_id: hold,
+            hold_id: hold.id.clone(),
             justification: justification.clone(),
             needed_by,
             policy: serde_json::to_string(&record)?,
@@ -444,7 +447,7 @@ pub async fn submit(
             closed_at: None,
             version: 0,
         };
-        db::drawdowns::insert(conn, &row)?;
+        db::drawdowns::insert(conn, &hold, &row)?;
         Ok(Effect {
             target: Some(id),
             body: render(row, Vec::new(), Vec::new(), scale),
@@ -484,11 +487,14 @@ impl Guard<'_> {
         )? {
             return Ok(());
         }
-        let standing =
-            db::manufacturers::standing(conn, self.manufacturer, &m.code, time::now().date())?;
-        let stock = material(conn, &m.code)?;
-        let governing = governing_disruption(conn, &m.code)?;
-        let f = facts(q, &stock, governing.as_ref(), standing.as_ref());
+        let now = db::situation::situation(conn, &m.code, self.manufacturer, time::now().date())?
+            .ok_or_else(|| ServiceError::Internal(format!("material {} vanished", m.code)))?;
+        let f = facts(
+            q,
+            &now.material,
+            governing(now.covering).as_ref(),
+            now.standing.as_ref(),
+        );
         Err(match check_release(self.policy, &f) {
             Err(r) => refusal(r, self.scale()),
             Ok(_) => ServiceError::Transient("allocation changed while holding".into()),
@@ -525,10 +531,10 @@ impl Guard<'_> {
         })
     }
 
-    /// Rules 6 and 7: the hold on the material's stock; returns the hold's id.
-    fn stock(&self, conn: &mut DbConnection, reference: &str) -> Result<String, ServiceError> {
+    /// Rules 6 and 7: the hold on the material's stock; returns the hold to record.
+    fn stock(&self, conn: &mut DbConnection, reference: &str) -> Result<HoldRow, ServiceError> {
         let (m, q) = (self.m, self.q);
-        match holds::place(
+        match holds::reserve(
             conn,
             &m.code,
             q,

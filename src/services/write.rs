@@ -79,13 +79,19 @@ where
             }
             let done = effect(conn)?;
             let body = serde_json::to_string(&done.body)?;
-            db::audit::insert(conn, &audit_row(&ctx, done.target, "ok", now))?;
+            let audit = audit_row(&ctx, done.target, "ok", now);
+            let record = db::audit::record(&audit);
             if let Some(idem) = &ctx.idempotency {
-                if !db::idempotency::complete(conn, &caller, &idem.key, i32::from(status), &body)? {
+                // One round trip on PostgreSQL: the audit event, then the stored answer.
+                let answer =
+                    db::idempotency::complete(&caller, &idem.key, i32::from(status), &body);
+                if record.then(answer).execute(conn)? != 1 {
                     return Err(ServiceError::Internal(
                         "claimed idempotency key vanished".into(),
                     ));
                 }
+            } else {
+                record.execute(conn)?;
             }
             Ok(Reply {
                 status,

@@ -366,6 +366,69 @@ async fn rule_3_an_overdue_obligation_blocks_new_drawdowns() {
     assert_eq!(r.submit(&m, "1").await.status(), 201);
 }
 
+/// The rules read the material, every active disruption covering it and the manufacturer's
+/// obligations together: with two disruptions and two overdue obligations that is four
+/// joined rows, of which the most severe disruption and the earliest due obligation count.
+#[tokio::test]
+async fn the_most_severe_disruption_governs_and_the_earliest_overdue_obligation_blocks() {
+    let r = Reserve::new(10_000, 0).await;
+    let m = r.manufacturer("Acme", "commercial", "1000", "1").await;
+    r.disruption("limited").await;
+    let severe = r.disruption("severe").await;
+    // Severe: the whole allocation is drawable (limited: half of it).
+    let mut obligations = Vec::new();
+    for q in ["600", "10"] {
+        let dd = r.submitted(&m, q).await;
+        assert_eq!(dd["disruption_id"], severe.as_str());
+        assert_eq!(dd["policy"]["severity"], "severe");
+        let released: Value = r
+            .approve(1, dd["id"].as_str().unwrap(), json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        obligations.push(released["obligation_id"].as_str().unwrap().to_owned());
+    }
+    let reschedule = |ob: String, days_ago: u64| {
+        let due = chrono::Utc::now().date_naive() - chrono::Days::new(days_ago);
+        let (app, op) = (&r.app, r.op(1));
+        async move {
+            let res = app
+                .post_as(
+                    &op,
+                    &format!("/v1/obligations/{ob}/reschedule"),
+                    &json!({"due_date": due.to_string(), "reason": "audit"}),
+                )
+                .await;
+            assert_eq!(res.status(), 200);
+        }
+    };
+    reschedule(obligations[0].clone(), 1).await;
+    reschedule(obligations[1].clone(), 3).await;
+    let v = rule(r.submit(&m, "1").await, "obligation_overdue").await;
+    assert_eq!(v["obligation_id"], obligations[1].as_str());
+    for ob in &obligations {
+        reschedule(ob.clone(), 0).await;
+    }
+    assert_eq!(r.submitted(&m, "1").await["disruption_id"], severe.as_str());
+    // Once the severe one ends, the limited one governs: 611 outstanding + held exceed
+    // 0.5 × 1000.
+    let res = r
+        .app
+        .post_as(
+            &r.op(1),
+            &format!("/v1/disruptions/{severe}/end"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let v = rule(r.submit(&m, "1").await, "allocation_exceeded").await;
+    assert_eq!(
+        (v["share"].as_str(), v["limit"].as_str()),
+        (Some("0.5"), Some("500"))
+    );
+}
+
 #[tokio::test]
 async fn rule_4_allocation_share_at_its_boundary() {
     let r = Reserve::new(10_000, 0).await;
