@@ -8,6 +8,7 @@ pub mod disruptions;
 pub mod drawdowns;
 pub mod facilities;
 pub mod fees;
+pub mod holding;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;

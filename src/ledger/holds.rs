@@ -15,16 +15,16 @@ fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, LedgerEr
 }
 
 /// Reserves `quantity` of `material` if `available - quantity >= min_available_after`
-/// (0, or the strategic floor): raises `held` and returns the hold, which the caller
-/// records in the same transaction (`db::holds::record`, alone or with what placed it).
-#[must_use = "the hold must be recorded in the same transaction"]
-pub fn reserve(
+/// (0, or the strategic floor), and records the hold; returns its id. (A drawdown raises
+/// `held` together with its other guarded writes, `db::holding`, and records its hold with
+/// itself.)
+pub fn place(
     conn: &mut DbConnection,
     material_code: &str,
     quantity: i64,
     min_available_after: i64,
     reference: Option<String>,
-) -> Result<HoldRow, LedgerError> {
+) -> Result<String, LedgerError> {
     if !mq::hold(conn, material_code, quantity, min_available_after)? {
         let m = material(conn, material_code)?;
         return Err(LedgerError::Short {
@@ -35,7 +35,15 @@ pub fn reserve(
             scale: u32::try_from(m.scale).unwrap_or(0),
         });
     }
-    Ok(HoldRow {
+    let hold = new_pending(material_code, quantity, reference);
+    hq::record(&hold).execute(conn)?;
+    Ok(hold.id)
+}
+
+/// The row of a new pending hold, whose quantity is already counted in the material's
+/// `held`.
+pub fn new_pending(material_code: &str, quantity: i64, reference: Option<String>) -> HoldRow {
+    HoldRow {
         id: db::new_id(),
         material_code: material_code.to_owned(),
         quantity,
@@ -44,7 +52,7 @@ pub fn reserve(
         created_at: time::now(),
         closed_at: None,
         posted_quantity: None,
-    })
+    }
 }
 
 fn pending(conn: &mut DbConnection, hold_id: &str) -> Result<HoldRow, LedgerError> {

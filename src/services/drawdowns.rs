@@ -8,8 +8,7 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
-use crate::db::holds::HoldRow;
-use crate::db::manufacturers::AllocationRow;
+use crate::db::holding::{Holding, Refused};
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
 use crate::db::situation::Standing;
@@ -21,11 +20,11 @@ use crate::domain::formats;
 use crate::domain::lot::positive_quantity;
 use crate::domain::policy::Tier;
 use crate::domain::policy::{
-    check_release, AllocationFacts, Decision, DisruptionFacts, Facts, ManufacturerFacts,
-    OverdueFacts, Policy, Refusal, Severity,
+    check_release, AllocationFacts, DisruptionFacts, Facts, ManufacturerFacts, OverdueFacts,
+    Policy, Refusal, Severity,
 };
 use crate::domain::time;
-use crate::ledger::{self, accounts, holds, LedgerError, NewEntry};
+use crate::ledger::{self, accounts, holds, NewEntry};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -400,18 +399,20 @@ pub async fn submit(
             ));
         };
         let id = db::new_id();
-        // Locks in the order every drawdown path takes them: allocation, disruption, material.
-        let guard = Guard {
-            policy: &policy,
+        let holding = Holding {
             manufacturer: &manufacturer,
-            m: &m,
-            q,
-            decision: &decision,
+            material: &m.code,
+            quantity: q,
+            allocation: allocation.quantity,
+            allocation_limit: decision.allocation_limit,
             disruption: &d.id,
+            cap: decision.cap,
+            min_available_after: decision.min_available_after,
         };
-        guard.allocation(conn, &allocation)?;
-        guard.disruption(conn)?;
-        let hold = guard.stock(conn, &id)?;
+        if let Err(refused) = db::holding::hold(conn, &holding)? {
+            return Err(refusal_now(conn, &policy, &holding, refused, &m));
+        }
+        let hold = holds::new_pending(&m.code, q, Some(id.clone()));
         let record = PolicyRecord {
             severity: decision.severity.as_str().to_owned(),
             share: decision.share.normalize().to_string(),
@@ -456,117 +457,98 @@ pub async fn submit(
     .await
 }
 
-/// The guarded writes of a submission: each raises a held figure only within its rule's
-/// limit, in the write itself. When one refuses, the figures are read again; if they still
-/// break the rule the refusal carries them, if not (they changed in between) the
-/// transaction is run again.
-struct Guard<'a> {
-    policy: &'a Policy,
-    manufacturer: &'a str,
-    m: &'a MaterialRow,
-    q: i64,
-    decision: &'a Decision,
-    disruption: &'a str,
+/// Why a guarded write refused, from the figures read again: the refusal of the rule they
+/// still break, or, if they changed in between so that none is broken, a transient error
+/// (the transaction is run again). The writes before the refusing one were applied; the
+/// figures of the refusing one were not.
+fn refusal_now(
+    conn: &mut DbConnection,
+    policy: &Policy,
+    h: &Holding,
+    refused: Refused,
+    m: &MaterialRow,
+) -> ServiceError {
+    match refusal_figures(conn, policy, h, refused, scale_of(m)) {
+        Ok(Some(refusal)) => refusal,
+        Ok(None) => ServiceError::Transient(format!("{refused:?} figures changed while holding")),
+        Err(e) => e,
+    }
 }
 
-impl Guard<'_> {
-    fn scale(&self) -> u32 {
-        scale_of(self.m)
-    }
-
-    /// Rule 4, against the entitlement the decision was made on.
-    fn allocation(&self, conn: &mut DbConnection, a: &AllocationRow) -> Result<(), ServiceError> {
-        let (m, q) = (self.m, self.q);
-        if db::manufacturers::hold(
-            conn,
-            self.manufacturer,
-            &m.code,
-            q,
-            a.quantity,
-            self.decision.allocation_limit,
-        )? {
-            return Ok(());
+fn refusal_figures(
+    conn: &mut DbConnection,
+    policy: &Policy,
+    h: &Holding,
+    refused: Refused,
+    scale: u32,
+) -> Result<Option<ServiceError>, ServiceError> {
+    let q = h.quantity;
+    match refused {
+        // Rule 4, against the entitlement the decision was made on: every rule again.
+        Refused::Allocation => {
+            let now =
+                db::situation::situation(conn, h.material, h.manufacturer, time::now().date())?
+                    .ok_or_else(|| {
+                        ServiceError::Internal(format!("material {} vanished", h.material))
+                    })?;
+            let f = facts(
+                q,
+                &now.material,
+                governing(now.covering).as_ref(),
+                now.standing.as_ref(),
+            );
+            Ok(check_release(policy, &f).err().map(|r| refusal(r, scale)))
         }
-        let now = db::situation::situation(conn, &m.code, self.manufacturer, time::now().date())?
-            .ok_or_else(|| ServiceError::Internal(format!("material {} vanished", m.code)))?;
-        let f = facts(
-            q,
-            &now.material,
-            governing(now.covering).as_ref(),
-            now.standing.as_ref(),
-        );
-        Err(match check_release(self.policy, &f) {
-            Err(r) => refusal(r, self.scale()),
-            Ok(_) => ServiceError::Transient("allocation changed while holding".into()),
-        })
-    }
-
-    /// Rule 1 (still active) and rule 5 (the limited cap).
-    fn disruption(&self, conn: &mut DbConnection) -> Result<(), ServiceError> {
-        let (m, q) = (self.m, self.q);
-        if db::disruptions::hold(conn, self.disruption, &m.code, q, self.decision.cap)? {
-            return Ok(());
+        // Rule 1 (still active) and rule 5 (the limited cap).
+        Refused::Disruption => {
+            let c = db::disruptions::covered(conn, h.disruption)?
+                .into_iter()
+                .find(|c| c.material_code == h.material)
+                .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
+            let cap = h.cap.unwrap_or(i64::MAX);
+            Ok(if !c.open {
+                Some(refusal(Refusal::NoActiveDisruption, scale))
+            } else if i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(cap)
+            {
+                Some(refusal(
+                    Refusal::DisruptionCapExceeded {
+                        requested: q,
+                        released_under: c.released,
+                        held_under: c.held,
+                        on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
+                        cap_share: policy.limited_cap_share,
+                        cap,
+                    },
+                    scale,
+                ))
+            } else {
+                None
+            })
         }
-        let c = db::disruptions::covered(conn, self.disruption)?
-            .into_iter()
-            .find(|c| c.material_code == m.code)
-            .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
-        let cap = self.decision.cap.unwrap_or(i64::MAX);
-        Err(if !c.open {
-            refusal(Refusal::NoActiveDisruption, self.scale())
-        } else if i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(cap) {
-            refusal(
-                Refusal::DisruptionCapExceeded {
-                    requested: q,
-                    released_under: c.released,
-                    held_under: c.held,
-                    on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
-                    cap_share: self.policy.limited_cap_share,
-                    cap,
-                },
-                self.scale(),
-            )
-        } else {
-            ServiceError::Transient("disruption figures changed while holding".into())
-        })
-    }
-
-    /// Rules 6 and 7: the hold on the material's stock; returns the hold to record.
-    fn stock(&self, conn: &mut DbConnection, reference: &str) -> Result<HoldRow, ServiceError> {
-        let (m, q) = (self.m, self.q);
-        match holds::reserve(
-            conn,
-            &m.code,
-            q,
-            self.decision.min_available_after,
-            Some(reference.to_owned()),
-        ) {
-            Ok(hold) => Ok(hold),
-            Err(LedgerError::Short { .. }) => {
-                let now = material(conn, &m.code)?;
-                let available = now.on_hand - now.held;
-                Err(if q > available {
-                    refusal(
-                        Refusal::InsufficientStock {
-                            requested: q,
-                            available,
-                        },
-                        self.scale(),
-                    )
-                } else if available - q < self.decision.min_available_after {
-                    refusal(
-                        Refusal::FloorBreach {
-                            requested: q,
-                            available,
-                            strategic_floor: now.strategic_floor,
-                        },
-                        self.scale(),
-                    )
-                } else {
-                    ServiceError::Transient("stock changed while holding".into())
-                })
-            }
-            Err(e) => Err(e.into()),
+        // Rules 6 and 7: stock, then the floor.
+        Refused::Stock => {
+            let now = material(conn, h.material)?;
+            let available = now.on_hand - now.held;
+            Ok(if q > available {
+                Some(refusal(
+                    Refusal::InsufficientStock {
+                        requested: q,
+                        available,
+                    },
+                    scale,
+                ))
+            } else if available - q < h.min_available_after {
+                Some(refusal(
+                    Refusal::FloorBreach {
+                        requested: q,
+                        available,
+                        strategic_floor: now.strategic_floor,
+                    },
+                    scale,
+                ))
+            } else {
+                None
+            })
         }
     }
 }

@@ -415,26 +415,6 @@ impl TestApp {
     }
 }
 
-/// Places a hold directly through the ledger, as a drawdown does: reserve the stock, then
-/// record the hold. Returns the hold's id.
-pub fn place_hold(
-    conn: &mut stockpile::db::DbConnection,
-    material: &str,
-    quantity: i64,
-    min_available_after: i64,
-    reference: Option<String>,
-) -> Result<String, stockpile::services::ServiceError> {
-    let hold = stockpile::ledger::holds::reserve(
-        conn,
-        material,
-        quantity,
-        min_available_after,
-        reference,
-    )?;
-    stockpile::db::holds::record(&hold).execute(conn)?;
-    Ok(hold.id)
-}
-
 pub fn now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }

@@ -1,7 +1,7 @@
 //! The hash-chained journal: recomputed independently from the export, tamper detection,
 //! exports and balances as of a time, holds.
 
-use crate::helpers::{assert_problem, place_hold, spawn_app, TestApp};
+use crate::helpers::{assert_problem, spawn_app, TestApp};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use stockpile::domain::actor::Role;
@@ -347,16 +347,20 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
     let new = app.receive("GA", "NV1", "70", "2026-03-01T00:00:00Z").await;
 
     // Leaving at least the floor (10) available: 90 fits, 91 does not.
-    let err = in_tx(&app, |c| place_hold(c, "GA", 91, 10, None))
+    let err = in_tx(&app, |c| Ok(holds::place(c, "GA", 91, 10, None)?))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "insufficient_stock");
-    let h1 = in_tx(&app, |c| place_hold(c, "GA", 50, 10, Some("d1".into())))
-        .await
-        .unwrap();
-    let h2 = in_tx(&app, |c| place_hold(c, "GA", 40, 10, Some("d2".into())))
-        .await
-        .unwrap();
+    let h1 = in_tx(&app, |c| {
+        Ok(holds::place(c, "GA", 50, 10, Some("d1".into()))?)
+    })
+    .await
+    .unwrap();
+    let h2 = in_tx(&app, |c| {
+        Ok(holds::place(c, "GA", 40, 10, Some("d2".into()))?)
+    })
+    .await
+    .unwrap();
     let f = app.figures("GA").await;
     assert_eq!(
         (
@@ -367,7 +371,7 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         (Some("90"), Some("10"), Some("0"))
     );
     assert_eq!(
-        in_tx(&app, |c| place_hold(c, "GA", 1, 10, None))
+        in_tx(&app, |c| Ok(holds::place(c, "GA", 1, 10, None)?))
             .await
             .unwrap_err()
             .code(),
