@@ -18,12 +18,12 @@ pub struct AuditRow {
     pub request_id: String,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConnection, row: AuditRow) -> QueryResult<()> {
     record(row).execute(conn).map(drop)
 }
 
-/// The insert of `row`, to run alone or before another write (`Cached::then`).
-pub fn record(row: &AuditRow) -> Cached<impl Statement + '_> {
+/// The insert of `row`, to run alone or in a `Batch`.
+pub fn record(row: AuditRow) -> Cached<impl Statement> {
     super::cached(diesel::insert_into(audit_events::table).values(row))
 }
 

@@ -1,4 +1,4 @@
-//! Writes prepared once per connection.
+//! Writes prepared once per connection, and sent together.
 //!
 //! Diesel keeps a prepared statement per connection only for queries it can prove always
 //! have the same SQL: never an `UPDATE` (an optional changeset field may drop a column from
@@ -10,10 +10,10 @@
 //! entry per text, never a wrong one; a statement with values written into its text
 //! (`sql(...)` with formatted values) must not go through here.
 //!
-//! `then` sends two writes in one round trip on PostgreSQL, as one data-modifying `WITH`
-//! statement. Both run to completion in the same snapshot, so neither may depend on seeing
-//! the other's rows except through a foreign key (checked at the end of the statement).
-//! SQLite has no data-modifying `WITH`: there they run one after the other.
+//! `Batch` sends several writes in one round trip on PostgreSQL, as one statement whose
+//! `WITH` holds all but the last. They run to completion in the same snapshot, so none may
+//! depend on seeing another's rows except through a foreign key (checked at the end of the
+//! statement). SQLite has no data-modifying `WITH`: there they run one after the other.
 
 use super::DbConnection;
 use diesel::backend::Backend;
@@ -36,61 +36,73 @@ pub fn cached<Q>(statement: Q) -> Cached<Q> {
     Cached(statement)
 }
 
-/// Two writes sent together; see the module.
-pub struct Then<A, B>(A, B);
-
 impl<Q: Statement> Cached<Q> {
     /// Runs the statement on the connection's backend; returns how many rows it changed.
     pub fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        match conn {
-            DbConnection::Pg(c) => {
-                let query = collected(&self.0, &Pg, c)?;
-                ExecuteDsl::execute(query, c)
-            }
-            DbConnection::Sqlite(c) => {
-                let query = collected(&self.0, &Sqlite, &mut ())?;
-                ExecuteDsl::execute(query, c)
-            }
-        }
-    }
-
-    /// This statement, then `next`, in one round trip on PostgreSQL.
-    pub fn then<N>(self, next: Cached<N>) -> Then<Q, N> {
-        Then(self.0, next.0)
+        execute(&self.0, conn)
     }
 }
 
-impl<A: Statement, B: Statement> Then<A, B> {
-    /// Runs both; returns how many rows the second changed (the first either succeeds or
-    /// fails the whole statement).
-    pub fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        match conn {
-            DbConnection::Pg(c) => {
-                let query = collected(&With(&self.0, &self.1), &Pg, c)?;
-                ExecuteDsl::execute(query, c)
+impl<'a, Q: Statement + 'a> Cached<Q> {
+    /// For a `Batch`.
+    pub fn boxed(self) -> Box<dyn Statement + 'a> {
+        Box::new(self.0)
+    }
+}
+
+/// Writes to send together, in order; see the module.
+pub type Batch<'a> = Vec<Box<dyn Statement + 'a>>;
+
+/// Runs the writes of `batch`; returns how many rows the last one changed (each of the
+/// others either succeeds or fails the whole batch).
+pub fn execute_batch(batch: Batch<'_>, conn: &mut DbConnection) -> QueryResult<usize> {
+    match conn {
+        DbConnection::Pg(c) => {
+            let query = collected(&With(&batch), &Pg, c)?;
+            ExecuteDsl::execute(query, c)
+        }
+        DbConnection::Sqlite(_) => {
+            let mut changed = 0;
+            for statement in &batch {
+                changed = execute(&**statement, conn)?;
             }
-            DbConnection::Sqlite(_) => {
-                Cached(self.0).execute(conn)?;
-                Cached(self.1).execute(conn)
-            }
+            Ok(changed)
         }
     }
 }
 
-/// `WITH first AS (<a>) <b>`: PostgreSQL runs a data-modifying `WITH` whether or not the
-/// main statement reads it.
-struct With<'a, A, B>(&'a A, &'a B);
+fn execute<Q: Statement + ?Sized>(statement: &Q, conn: &mut DbConnection) -> QueryResult<usize> {
+    match conn {
+        DbConnection::Pg(c) => {
+            let query = collected(statement, &Pg, c)?;
+            ExecuteDsl::execute(query, c)
+        }
+        DbConnection::Sqlite(c) => {
+            let query = collected(statement, &Sqlite, &mut ())?;
+            ExecuteDsl::execute(query, c)
+        }
+    }
+}
 
-impl<A, B> QueryFragment<Pg> for With<'_, A, B>
-where
-    A: QueryFragment<Pg>,
-    B: QueryFragment<Pg>,
-{
+/// `WITH w0 AS (<first>), w1 AS (<second>) … <last>`: PostgreSQL runs every data-modifying
+/// `WITH` whether or not the main statement reads it.
+struct With<'a, 'b>(&'a Batch<'b>);
+
+impl QueryFragment<Pg> for With<'_, '_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH first AS (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(") ");
-        self.1.walk_ast(out.reborrow())
+        let Some((last, first)) = self.0.split_last() else {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "an empty batch".into(),
+            ));
+        };
+        for (i, statement) in first.iter().enumerate() {
+            out.push_sql(if i == 0 { "WITH " } else { ", " });
+            out.push_sql(&format!("w{i} AS ("));
+            QueryFragment::<Pg>::walk_ast(&**statement, out.reborrow())?;
+            out.push_sql(")");
+        }
+        out.push_sql(" ");
+        QueryFragment::<Pg>::walk_ast(&**last, out.reborrow())
     }
 }
 
@@ -104,7 +116,7 @@ where
     DB: Backend,
     DB::QueryBuilder: Default,
     DB::BindCollector<'a>: MoveableBindCollector<DB> + Default,
-    Q: QueryFragment<DB>,
+    Q: QueryFragment<DB> + ?Sized,
 {
     let mut sql = DB::QueryBuilder::default();
     statement.to_sql(&mut sql, backend)?;

@@ -1,6 +1,6 @@
 //! Queries of `drawdowns`, their approvals and the lots a release drew.
 
-use super::holds::HoldRow;
+use super::cached::{Cached, Statement};
 use super::schema::{drawdown_approvals, drawdowns, release_picks};
 use super::DbConnection;
 use diesel::prelude::*;
@@ -46,14 +46,9 @@ pub struct PickRow {
     pub quantity: i64,
 }
 
-/// Records a new drawdown and the hold it placed, in one round trip on PostgreSQL.
-pub fn insert(conn: &mut DbConnection, hold: &HoldRow, row: &DrawdownRow) -> QueryResult<()> {
-    super::holds::record(hold)
-        .then(super::cached(
-            diesel::insert_into(drawdowns::table).values(row),
-        ))
-        .execute(conn)
-        .map(drop)
+/// The insert of a new drawdown, to run in a `Batch` after the insert of its hold.
+pub fn record(row: DrawdownRow) -> Cached<impl Statement> {
+    super::cached(diesel::insert_into(drawdowns::table).values(row))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DrawdownRow>> {

@@ -18,8 +18,8 @@ pub struct HoldRow {
     pub posted_quantity: Option<i64>,
 }
 
-/// The insert of `row`, to run alone or before another write (`Cached::then`).
-pub fn record(row: &HoldRow) -> Cached<impl Statement + '_> {
+/// The insert of `row`, to run alone or in a `Batch`.
+pub fn record(row: HoldRow) -> Cached<impl Statement> {
     super::cached(diesel::insert_into(holds::table).values(row))
 }
 

@@ -45,12 +45,7 @@ pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<bool>
 
 /// Stores the answer of the request that claimed the key: changes one row if the claim
 /// is there.
-pub fn complete<'a>(
-    caller: &'a str,
-    key: &'a str,
-    status: i32,
-    body: &'a str,
-) -> Cached<impl Statement + 'a> {
+pub fn complete(caller: String, key: String, status: i32, body: String) -> Cached<impl Statement> {
     super::cached(
         diesel::update(idempotency_keys::table.find((caller, key))).set((
             idempotency_keys::status_code.eq(status),

@@ -36,8 +36,9 @@ pub fn place(
         });
     }
     let hold = new_pending(material_code, quantity, reference);
-    hq::record(&hold).execute(conn)?;
-    Ok(hold.id)
+    let id = hold.id.clone();
+    hq::record(hold).execute(conn)?;
+    Ok(id)
 }
 
 /// The row of a new pending hold, whose quantity is already counted in the material's

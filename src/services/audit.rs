@@ -19,7 +19,7 @@ pub async fn record_refusal(
     db.run(move |conn| {
         let row = audit_row(&ctx, target.clone(), outcome, time::now());
         tx::write(conn, |conn| {
-            db::audit::insert(conn, &row).map_err(ServiceError::from)
+            db::audit::insert(conn, row.clone()).map_err(ServiceError::from)
         })
     })
     .await

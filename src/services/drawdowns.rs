@@ -3,8 +3,8 @@
 //! it from the oldest lots in the same transaction and create the obligation to replenish.
 
 use super::{
-    ensure_visible, fetch_limit, scope_to_caller, write, Effect, Page, PageRequest, Reply,
-    ServiceError, WriteCtx,
+    ensure_visible, fetch_limit, scope_to_caller, write, write_batched, Effect, Page, PageRequest,
+    Reply, ServiceError, WriteCtx,
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
@@ -374,7 +374,7 @@ pub async fn submit(
         .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
         .transpose()
         .map_err(|_| ServiceError::validation("needed_by", "must be a date YYYY-MM-DD"))?;
-    write(db, ctx, 201, move |conn| {
+    write_batched(db, ctx, 201, move |conn| {
         let situation =
             db::situation::situation(conn, &s.material, &manufacturer, time::now().date())?
                 .ok_or_else(|| {
@@ -448,11 +448,16 @@ pub async fn submit(
             closed_at: None,
             version: 0,
         };
-        db::drawdowns::insert(conn, &hold, &row)?;
-        Ok(Effect {
+        let done = Effect {
             target: Some(id),
-            body: render(row, Vec::new(), Vec::new(), scale),
-        })
+            body: render(row.clone(), Vec::new(), Vec::new(), scale),
+        };
+        // The hold and the drawdown are written with the audit event and the answer.
+        let last = vec![
+            db::holds::record(hold).boxed(),
+            db::drawdowns::record(row).boxed(),
+        ];
+        Ok((done, last))
     })
     .await
 }

@@ -16,7 +16,9 @@ pub mod obligations;
 mod write;
 
 pub use error::ServiceError;
-pub use write::{purge_expired_keys, write, Effect, IdempotencyRequest, Reply, WriteCtx};
+pub use write::{
+    purge_expired_keys, write, write_batched, Effect, IdempotencyRequest, Reply, WriteCtx,
+};
 
 use serde::Serialize;
 

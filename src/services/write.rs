@@ -4,6 +4,7 @@
 
 use super::ServiceError;
 use crate::db::audit::AuditRow;
+use crate::db::cached::Batch;
 use crate::db::idempotency::IdempotencyRow;
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
@@ -53,6 +54,26 @@ where
     T: Serialize,
     F: FnMut(&mut DbConnection) -> Result<Effect<T>, ServiceError> + Send + 'static,
 {
+    write_batched(db, ctx, status, move |conn| {
+        Ok((effect(conn)?, Batch::new()))
+    })
+    .await
+}
+
+/// `write` for an effect that leaves its last writes to be sent with the audit event and
+/// the stored answer, in one round trip on PostgreSQL (`db::cached::Batch`).
+pub async fn write_batched<T, F>(
+    db: &Db,
+    ctx: WriteCtx,
+    status: u16,
+    mut effect: F,
+) -> Result<Reply, ServiceError>
+where
+    T: Serialize,
+    F: FnMut(&mut DbConnection) -> Result<(Effect<T>, Batch<'static>), ServiceError>
+        + Send
+        + 'static,
+{
     db.run(move |conn| {
         tx::write(conn, |conn| {
             let now = time::now();
@@ -77,21 +98,24 @@ where
                     return replay(stored, idem);
                 }
             }
-            let done = effect(conn)?;
+            let (done, mut last) = effect(conn)?;
             let body = serde_json::to_string(&done.body)?;
-            let audit = audit_row(&ctx, done.target, "ok", now);
-            let record = db::audit::record(&audit);
+            last.push(db::audit::record(audit_row(&ctx, done.target, "ok", now)).boxed());
             if let Some(idem) = &ctx.idempotency {
-                // One round trip on PostgreSQL: the audit event, then the stored answer.
-                let answer =
-                    db::idempotency::complete(&caller, &idem.key, i32::from(status), &body);
-                if record.then(answer).execute(conn)? != 1 {
+                let answer = db::idempotency::complete(
+                    caller.clone(),
+                    idem.key.clone(),
+                    i32::from(status),
+                    body.clone(),
+                );
+                last.push(answer.boxed());
+                if db::cached::execute_batch(last, conn)? != 1 {
                     return Err(ServiceError::Internal(
                         "claimed idempotency key vanished".into(),
                     ));
                 }
             } else {
-                record.execute(conn)?;
+                db::cached::execute_batch(last, conn)?;
             }
             Ok(Reply {
                 status,

@@ -429,6 +429,59 @@ async fn the_most_severe_disruption_governs_and_the_earliest_overdue_obligation_
     );
 }
 
+/// A submission's hold and drawdown are written in one batch with its audit event and its
+/// stored answer: retries with one key, concurrent or later, replay that answer and hold once.
+#[tokio::test]
+async fn retried_submissions_with_one_key_hold_once_and_replay_the_answer() {
+    let r = Reserve::new(1000, 0).await;
+    let m = r.manufacturer("Acme", "commercial", "500", "1").await;
+    r.disruption("severe").await;
+    let token = r.token_of(&m);
+    let send = || {
+        r.app
+            .request(reqwest::Method::POST, "/v1/drawdowns")
+            .bearer_auth(&token)
+            .header("idempotency-key", "line-7-stop")
+            .json(&json!({"material": "GA", "quantity": "40", "justification": "line stopped"}))
+            .send()
+    };
+    let answers = futures_util::future::join_all((0..8).map(|_| send())).await;
+    let mut bodies = Vec::new();
+    for res in answers {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 201);
+        bodies.push(res.text().await.unwrap());
+    }
+    let later = send().await.unwrap();
+    assert_eq!(later.headers()["idempotent-replayed"], "true");
+    bodies.push(later.text().await.unwrap());
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "one answer");
+    let first: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(first["status"], "pending_approval");
+    assert_eq!(
+        r.figures().await,
+        ("1000".into(), "40".into(), "960".into())
+    );
+    let listed: Value = r
+        .app
+        .get_as(&r.app.admin(), "/v1/drawdowns")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], first["id"]);
+    let submitted = r
+        .app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "drawdown.submit" && e["outcome"] == "ok")
+        .count();
+    assert_eq!(submitted, 1);
+}
+
 #[tokio::test]
 async fn rule_4_allocation_share_at_its_boundary() {
     let r = Reserve::new(10_000, 0).await;
