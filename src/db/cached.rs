@@ -84,8 +84,7 @@ fn execute<Q: Statement + ?Sized>(statement: &Q, conn: &mut DbConnection) -> Que
     }
 }
 
-/// `WITH w0 AS (<first>), w1 AS (<second>) … <last>`: PostgreSQL runs every data-modifying
-/// `WITH` whether or not the main statement reads it.
+/// `WITH w0 AS (<first>), w1 AS (<second>) … <last>`.
 struct With<'a, 'b>(&'a Batch<'b>);
 
 impl QueryFragment<Pg> for With<'_, '_> {
@@ -95,15 +94,29 @@ impl QueryFragment<Pg> for With<'_, '_> {
                 "an empty batch".into(),
             ));
         };
-        for (i, statement) in first.iter().enumerate() {
-            out.push_sql(if i == 0 { "WITH " } else { ", " });
-            out.push_sql(&format!("w{i} AS ("));
-            QueryFragment::<Pg>::walk_ast(&**statement, out.reborrow())?;
-            out.push_sql(")");
+        if !first.is_empty() {
+            out.push_sql("WITH ");
+            push_with_items(first, out.reborrow())?;
+            out.push_sql(" ");
         }
-        out.push_sql(" ");
         QueryFragment::<Pg>::walk_ast(&**last, out.reborrow())
     }
+}
+
+/// `w0 AS (<first> RETURNING 1), w1 AS (…)`: the statements as data-modifying `WITH` items,
+/// which PostgreSQL runs whether or not the main statement reads them; `wN` has a row for
+/// each row statement N changed.
+pub fn push_with_items<'b>(
+    statements: &'b [Box<dyn Statement + '_>],
+    mut out: AstPass<'_, 'b, Pg>,
+) -> QueryResult<()> {
+    for (i, statement) in statements.iter().enumerate() {
+        out.push_sql(&format!("{}w{i} AS (", if i == 0 { "" } else { ", " }));
+        QueryFragment::<Pg>::walk_ast(&**statement, out.reborrow())?;
+        // A `Statement` is an INSERT, UPDATE or DELETE without a RETURNING clause.
+        out.push_sql(" RETURNING 1)");
+    }
+    Ok(())
 }
 
 /// The statement's SQL and bound values, marked safe to cache.

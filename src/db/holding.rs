@@ -1,16 +1,20 @@
 //! A drawdown submission's guarded writes (release rules 1 and 4–7): the held figures of
 //! the allocation, the disruption and the material rise only within their limits, checked
-//! by the writes themselves.
+//! by the writes themselves; then, if all three passed, the writes that record it.
 //!
 //! They run in this order, the lock order of every drawdown path, and stop at the first
 //! that refuses: the earlier ones are then applied (the transaction is about to be rolled
 //! back) and the refusing one's figures are untouched by this request. On PostgreSQL the
-//! three are one statement, each a data-modifying `WITH` that runs only if the previous one
-//! changed its row (`EXISTS`), saving two round trips on the busiest path; SQLite has no
+//! whole is one statement, saving round trips on the busiest path: each guard is a
+//! data-modifying `WITH` that runs only if the previous one changed its row (`EXISTS`), and
+//! the recording writes follow as `WITH` items of their own (`cached::push_with_items`).
+//! Those run whatever the guards did, as PostgreSQL runs every data-modifying `WITH`; after a
+//! refusal the transaction is rolled back, so they are undone with the guards. SQLite has no
 //! data-modifying `WITH` and runs the same conditions as three statements
-//! (`manufacturers::hold`, `disruptions::hold`, `materials::hold`). The rule boundary tests
-//! run on both backends.
+//! (`manufacturers::hold`, `disruptions::hold`, `materials::hold`), then the recording writes
+//! only if all three passed. The rule boundary tests run on both backends.
 
+use super::cached::{self, Batch};
 use super::DbConnection;
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -41,10 +45,21 @@ pub enum Refused {
     Stock,
 }
 
-/// Applies the three guarded writes in order; `Err` names the first that refused.
-pub fn hold(conn: &mut DbConnection, h: &Holding) -> QueryResult<Result<(), Refused>> {
+/// Applies the three guarded writes in order, then the writes of `then` (a batch that is
+/// not empty); `Ok` holds the rows the last of those changed, `Err` names the first guarded
+/// write that refused.
+pub fn hold(
+    conn: &mut DbConnection,
+    h: &Holding,
+    then: Batch<'_>,
+) -> QueryResult<Result<usize, Refused>> {
+    if then.is_empty() {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "hold: nothing to write after the guards".into(),
+        ));
+    }
     let changed = match conn {
-        DbConnection::Pg(c) => HoldAll(h).get_result::<(i64, i64, i64)>(c)?,
+        DbConnection::Pg(c) => HoldThen(h, &then).get_result::<(i64, i64, i64, i64)>(c)?,
         DbConnection::Sqlite(_) => {
             let allocation = super::manufacturers::hold(
                 conn,
@@ -58,35 +73,46 @@ pub fn hold(conn: &mut DbConnection, h: &Holding) -> QueryResult<Result<(), Refu
                 && super::disruptions::hold(conn, h.disruption, h.material, h.quantity, h.cap)?;
             let stock = disruption
                 && super::materials::hold(conn, h.material, h.quantity, h.min_available_after)?;
-            (allocation.into(), disruption.into(), stock.into())
+            let last = if stock {
+                cached::execute_batch(then, conn)?
+            } else {
+                0
+            };
+            let last = i64::try_from(last).unwrap_or(i64::MAX);
+            (allocation.into(), disruption.into(), stock.into(), last)
         }
     };
     Ok(match changed {
-        (0, _, _) => Err(Refused::Allocation),
-        (_, 0, _) => Err(Refused::Disruption),
-        (_, _, 0) => Err(Refused::Stock),
-        _ => Ok(()),
+        (0, _, _, _) => Err(Refused::Allocation),
+        (_, 0, _, _) => Err(Refused::Disruption),
+        (_, _, 0, _) => Err(Refused::Stock),
+        (_, _, _, last) => Ok(usize::try_from(last).unwrap_or(0)),
     })
 }
 
-/// The PostgreSQL statement: rows changed by each write.
-struct HoldAll<'a>(&'a Holding<'a>);
+/// The PostgreSQL statement: rows changed by each guarded write and by the last of `then`.
+struct HoldThen<'a>(&'a Holding<'a>, &'a Batch<'a>);
 
-impl QueryId for HoldAll<'_> {
+impl QueryId for HoldThen<'_> {
     type QueryId = ();
-    // Prepared once per connection all the same: its SQL text never varies.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl Query for HoldAll<'_> {
-    type SqlType = (BigInt, BigInt, BigInt);
+impl Query for HoldThen<'_> {
+    type SqlType = (BigInt, BigInt, BigInt, BigInt);
 }
 
-impl RunQueryDsl<PgConnection> for HoldAll<'_> {}
+impl RunQueryDsl<PgConnection> for HoldThen<'_> {}
 
-impl QueryFragment<Pg> for HoldAll<'_> {
+impl QueryFragment<Pg> for HoldThen<'_> {
+    // Its own SQL text never varies, and the batch's statements bind all their values
+    // (`cached`): prepared once per connection, keyed by the text.
+    fn is_safe_to_cache_prepared(&self, _: &Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
+
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let h = self.0;
+        let (h, then) = (self.0, self.1);
         let q = &h.quantity;
         out.push_sql("WITH allocation AS (UPDATE allocations SET held = held + ");
         out.push_bind_param::<BigInt, _>(q)?;
@@ -123,11 +149,13 @@ impl QueryFragment<Pg> for HoldAll<'_> {
         out.push_bind_param::<BigInt, _>(q)?;
         out.push_sql(" >= ");
         out.push_bind_param::<BigInt, _>(&h.min_available_after)?;
-        out.push_sql(
-            " AND EXISTS (SELECT 1 FROM disruption) RETURNING 1) \
-             SELECT (SELECT count(*) FROM allocation), (SELECT count(*) FROM disruption), \
-             (SELECT count(*) FROM stock)",
-        );
+        out.push_sql(" AND EXISTS (SELECT 1 FROM disruption) RETURNING 1), ");
+        cached::push_with_items(then, out.reborrow())?;
+        out.push_sql(&format!(
+            " SELECT (SELECT count(*) FROM allocation), (SELECT count(*) FROM disruption), \
+             (SELECT count(*) FROM stock), (SELECT count(*) FROM w{})",
+            then.len().saturating_sub(1)
+        ));
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! it from the oldest lots in the same transaction and create the obligation to replenish.
 
 use super::{
-    ensure_visible, fetch_limit, scope_to_caller, write, write_batched, Effect, Page, PageRequest,
+    ensure_visible, fetch_limit, scope_to_caller, write, write_closing, Effect, Page, PageRequest,
     Reply, ServiceError, WriteCtx,
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
@@ -374,7 +374,7 @@ pub async fn submit(
         .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
         .transpose()
         .map_err(|_| ServiceError::validation("needed_by", "must be a date YYYY-MM-DD"))?;
-    write_batched(db, ctx, 201, move |conn| {
+    write_closing(db, ctx, 201, move |conn, closing| {
         let situation =
             db::situation::situation(conn, &s.material, &manufacturer, time::now().date())?
                 .ok_or_else(|| {
@@ -409,9 +409,6 @@ pub async fn submit(
             cap: decision.cap,
             min_available_after: decision.min_available_after,
         };
-        if let Err(refused) = db::holding::hold(conn, &holding)? {
-            return Err(refusal_now(conn, &policy, &holding, refused, &m));
-        }
         let hold = holds::new_pending(&m.code, q, Some(id.clone()));
         let record = PolicyRecord {
             severity: decision.severity.as_str().to_owned(),
@@ -452,12 +449,17 @@ pub async fn submit(
             target: Some(id),
             body: render(row.clone(), Vec::new(), Vec::new(), scale),
         };
-        // The hold and the drawdown are written with the audit event and the answer.
-        let last = vec![
+        // The hold and the drawdown are written, with the audit event and the answer, in
+        // the statement of the guarded writes: they are undone if a guard refuses.
+        let mut last = vec![
             db::holds::record(hold).boxed(),
             db::drawdowns::record(row).boxed(),
         ];
-        Ok((done, last))
+        let pending = closing.append(done, &mut last)?;
+        match db::holding::hold(conn, &holding, last)? {
+            Ok(changed) => closing.confirm(changed, pending),
+            Err(refused) => Err(refusal_now(conn, &policy, &holding, refused, &m)),
+        }
     })
     .await
 }

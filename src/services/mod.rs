@@ -17,7 +17,8 @@ mod write;
 
 pub use error::ServiceError;
 pub use write::{
-    purge_expired_keys, write, write_batched, Effect, IdempotencyRequest, Reply, WriteCtx,
+    purge_expired_keys, write, write_closing, Closed, Closing, Effect, IdempotencyRequest, Reply,
+    WriteCtx,
 };
 
 use serde::Serialize;

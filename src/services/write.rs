@@ -1,6 +1,6 @@
-//! Every accepted write goes through `write`: one transaction that claims the idempotency
-//! key (or replays the answer stored under it), applies the effect, records the audit
-//! event, and stores the response for replay.
+//! Every accepted write goes through `write` (or `write_closing`): one transaction that
+//! claims the idempotency key (or replays the answer stored under it), applies the effect,
+//! records the audit event, and stores the response for replay.
 
 use super::ServiceError;
 use crate::db::audit::AuditRow;
@@ -54,77 +54,119 @@ where
     T: Serialize,
     F: FnMut(&mut DbConnection) -> Result<Effect<T>, ServiceError> + Send + 'static,
 {
-    write_batched(db, ctx, status, move |conn| {
-        Ok((effect(conn)?, Batch::new()))
+    write_closing(db, ctx, status, move |conn, closing| {
+        let done = effect(conn)?;
+        closing.send(conn, done, Batch::new())
     })
     .await
 }
 
-/// `write` for an effect that leaves its last writes to be sent with the audit event and
-/// the stored answer, in one round trip on PostgreSQL (`db::cached::Batch`).
-pub async fn write_batched<T, F>(
+/// `write` for an effect that sends the closing writes (`Closing`) itself, with its own last
+/// writes: in one round trip on PostgreSQL (`db::cached::Batch`).
+pub async fn write_closing<F>(
     db: &Db,
     ctx: WriteCtx,
     status: u16,
     mut effect: F,
 ) -> Result<Reply, ServiceError>
 where
-    T: Serialize,
-    F: FnMut(&mut DbConnection) -> Result<(Effect<T>, Batch<'static>), ServiceError>
-        + Send
-        + 'static,
+    F: FnMut(&mut DbConnection, &Closing) -> Result<Closed, ServiceError> + Send + 'static,
 {
     db.run(move |conn| {
         tx::write(conn, |conn| {
-            let now = time::now();
-            let caller = ctx.actor.scope();
+            let closing = Closing {
+                ctx: &ctx,
+                caller: ctx.actor.scope(),
+                status,
+                now: time::now(),
+            };
             if let Some(idem) = &ctx.idempotency {
                 // Claim the key before the effect, so that a concurrent request with the same
                 // key waits for this one and then replays its answer (or runs, if this one
                 // was refused and rolled back).
                 let claim = IdempotencyRow {
-                    caller: caller.clone(),
+                    caller: closing.caller.clone(),
                     idem_key: idem.key.clone(),
                     fingerprint: idem.fingerprint.clone(),
                     status_code: 0,
                     response_body: String::new(),
-                    created_at: now,
+                    created_at: closing.now,
                 };
                 if !db::idempotency::claim(conn, &claim)? {
-                    let stored =
-                        db::idempotency::find(conn, &caller, &idem.key)?.ok_or_else(|| {
+                    let stored = db::idempotency::find(conn, &closing.caller, &idem.key)?
+                        .ok_or_else(|| {
                             ServiceError::Transient("the stored idempotency key was purged".into())
                         })?;
                     return replay(stored, idem);
                 }
             }
-            let (done, mut last) = effect(conn)?;
-            let body = serde_json::to_string(&done.body)?;
-            last.push(db::audit::record(audit_row(&ctx, done.target, "ok", now)).boxed());
-            if let Some(idem) = &ctx.idempotency {
-                let answer = db::idempotency::complete(
-                    caller.clone(),
-                    idem.key.clone(),
-                    i32::from(status),
-                    body.clone(),
-                );
-                last.push(answer.boxed());
-                if db::cached::execute_batch(last, conn)? != 1 {
-                    return Err(ServiceError::Internal(
-                        "claimed idempotency key vanished".into(),
-                    ));
-                }
-            } else {
-                db::cached::execute_batch(last, conn)?;
-            }
-            Ok(Reply {
-                status,
-                body,
-                replayed: false,
-            })
+            effect(conn, &closing).map(|closed| closed.0)
         })
     })
     .await
+}
+
+/// The writes every accepted write ends with: its audit event and, under an idempotency key,
+/// its stored answer. The effect sends them with its own last writes.
+pub struct Closing<'a> {
+    ctx: &'a WriteCtx,
+    caller: String,
+    status: u16,
+    now: chrono::NaiveDateTime,
+}
+
+/// A reply whose closing writes are in a batch not yet run (`Closing::append`).
+pub struct Pending(Reply);
+
+/// A reply whose closing writes ran: the only way for an effect to end.
+pub struct Closed(Reply);
+
+impl Closing<'_> {
+    /// Appends the closing writes for `done` to `last`, which must then run.
+    pub fn append<T: Serialize>(
+        &self,
+        done: Effect<T>,
+        last: &mut Batch<'static>,
+    ) -> Result<Pending, ServiceError> {
+        let body = serde_json::to_string(&done.body)?;
+        last.push(db::audit::record(audit_row(self.ctx, done.target, "ok", self.now)).boxed());
+        if let Some(idem) = &self.ctx.idempotency {
+            let answer = db::idempotency::complete(
+                self.caller.clone(),
+                idem.key.clone(),
+                i32::from(self.status),
+                body.clone(),
+            );
+            last.push(answer.boxed());
+        }
+        Ok(Pending(Reply {
+            status: self.status,
+            body,
+            replayed: false,
+        }))
+    }
+
+    /// `changed`: the rows the batch's last write changed, one (the stored answer, or the
+    /// audit event).
+    pub fn confirm(&self, changed: usize, pending: Pending) -> Result<Closed, ServiceError> {
+        if changed != 1 {
+            return Err(ServiceError::Internal(format!(
+                "the closing write changed {changed} rows: the claimed idempotency key vanished"
+            )));
+        }
+        Ok(Closed(pending.0))
+    }
+
+    /// Runs `last` with the closing writes for `done`.
+    pub fn send<T: Serialize>(
+        &self,
+        conn: &mut DbConnection,
+        done: Effect<T>,
+        mut last: Batch<'static>,
+    ) -> Result<Closed, ServiceError> {
+        let pending = self.append(done, &mut last)?;
+        self.confirm(db::cached::execute_batch(last, conn)?, pending)
+    }
 }
 
 fn replay(stored: IdempotencyRow, idem: &IdempotencyRequest) -> Result<Reply, ServiceError> {
