@@ -40,7 +40,9 @@ pub fn insert(
     diesel::insert_into(disruptions::table)
         .values(row)
         .execute(conn)?;
-    super::insert_batch!(conn, disruption_materials::table, covered)?;
+    super::on_backend!(conn, |c| diesel::insert_into(disruption_materials::table)
+        .values(covered)
+        .execute(c))?;
     Ok(())
 }
 

@@ -120,7 +120,10 @@ pub fn picks(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<PickRow
 }
 
 pub fn insert_picks(conn: &mut DbConnection, rows: &[PickRow]) -> QueryResult<()> {
-    super::insert_batch!(conn, release_picks::table, rows).map(drop)
+    super::on_backend!(conn, |c| diesel::insert_into(release_picks::table)
+        .values(rows)
+        .execute(c))
+    .map(drop)
 }
 
 /// Ids of the open drawdowns submitted under a disruption.

@@ -79,7 +79,9 @@ pub fn insert_entry(
     rows: &[PostingRow],
 ) -> QueryResult<()> {
     super::cached(diesel::insert_into(journal_entries::table).values(entry)).execute(conn)?;
-    super::insert_batch!(conn, postings::table, rows)?;
+    super::on_backend!(conn, |c| diesel::insert_into(postings::table)
+        .values(rows)
+        .execute(c))?;
     Ok(())
 }
 

@@ -237,7 +237,9 @@ pub fn insert_repayment(
         .values(row)
         .execute(conn)?;
     if !allocations.is_empty() {
-        super::insert_batch!(conn, repayment_allocations::table, allocations)?;
+        super::on_backend!(conn, |c| diesel::insert_into(repayment_allocations::table)
+            .values(allocations)
+            .execute(c))?;
     }
     Ok(())
 }

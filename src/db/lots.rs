@@ -24,7 +24,10 @@ pub struct LotRow {
 }
 
 pub fn insert(conn: &mut DbConnection, rows: &[LotRow]) -> QueryResult<()> {
-    super::insert_batch!(conn, lots::table, rows).map(drop)
+    super::on_backend!(conn, |c| diesel::insert_into(lots::table)
+        .values(rows)
+        .execute(c))
+    .map(drop)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<LotRow>> {

@@ -33,19 +33,20 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-/// Inserts several rows in one statement. MultiConnection cannot express a batch insert,
-/// so this picks the backend's own connection.
-macro_rules! insert_batch {
-    ($conn:expr, $table:expr, $rows:expr) => {
+/// Runs `$body` with `$c` bound to the backend's own connection, for what MultiConnection
+/// cannot express (an insert of several rows) or does slowly: through `DbConnection` diesel
+/// renders a query's SQL again to find its prepared statement, where on the backend's own
+/// connection a query of a fixed shape (no `into_boxed`, no `sql(...)`) is found by its type.
+/// The body is compiled once per backend.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
-            $crate::db::DbConnection::Sqlite(c) => {
-                diesel::insert_into($table).values($rows).execute(c)
-            }
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
         }
     };
 }
-pub(crate) use insert_batch;
+pub(crate) use on_backend;
 
 /// `SUM(column)` as a BIGINT, 0 over no rows: diesel types a sum of BIGINT as NUMERIC,
 /// which SQLite lacks, so the sum is cast back.

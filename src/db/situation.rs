@@ -49,7 +49,8 @@ pub fn situation(
     manufacturer: &str,
     today: chrono::NaiveDate,
 ) -> QueryResult<Option<Situation>> {
-    let rows: Vec<Row> = materials::table
+    // The busiest read: on the backend's own connection, found by its type.
+    let rows: Vec<Row> = super::on_backend!(conn, |c| materials::table
         .left_join(
             disruption_materials::table.on(disruption_materials::material_code
                 .eq(materials::code)
@@ -87,7 +88,7 @@ pub fn situation(
         // With overdue obligations none of the rows has a null one: the first row has the
         // earliest due.
         .order((obligations::due_date.asc(), obligations::id.asc()))
-        .load(conn)?;
+        .load(c))?;
     Ok(assemble(rows))
 }
 
