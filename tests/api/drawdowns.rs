@@ -482,6 +482,38 @@ async fn retried_submissions_with_one_key_hold_once_and_replay_the_answer() {
     assert_eq!(submitted, 1);
 }
 
+/// A retry of a stored submission replays it even where the rules refuse it now, and a
+/// reused key is refused as reused, not by a rule: the key decides before the rules do.
+#[tokio::test]
+async fn a_retry_replays_its_answer_where_the_rules_would_now_refuse_it() {
+    let r = Reserve::new(1000, 0).await;
+    let m = r.manufacturer("Acme", "commercial", "5000", "1").await;
+    r.disruption("severe").await;
+    let token = r.token_of(&m);
+    let send = |quantity: &'static str| {
+        r.app
+            .request(reqwest::Method::POST, "/v1/drawdowns")
+            .bearer_auth(&token)
+            .header("idempotency-key", "all-of-it")
+            .json(&json!({"material": "GA", "quantity": quantity, "justification": "line stopped"}))
+            .send()
+    };
+    let first = send("1000").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first = first.text().await.unwrap();
+    // Stock is now all held: the same submission under a new key is refused.
+    rule(r.submit(&m, "1000").await, "insufficient_stock").await;
+    let again = send("1000").await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), first);
+    assert_problem(send("1").await.unwrap(), 409, "idempotency_key_reused").await;
+    assert_eq!(
+        r.figures().await,
+        ("1000".into(), "1000".into(), "0".into())
+    );
+}
+
 #[tokio::test]
 async fn rule_4_allocation_share_at_its_boundary() {
     let r = Reserve::new(10_000, 0).await;
