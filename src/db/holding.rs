@@ -58,8 +58,12 @@ pub fn hold(
             "hold: nothing to write after the guards".into(),
         ));
     }
-    let changed = match conn {
-        DbConnection::Pg(c) => HoldThen(h, &then).get_result::<(i64, i64, i64, i64)>(c)?,
+    // Whether each guarded write changed its row, and the rows the last of `then` changed.
+    let (allocation, disruption, stock, last) = match conn {
+        DbConnection::Pg(c) => {
+            let (a, d, s, last) = HoldThen(h, &then).get_result::<(i64, i64, i64, i64)>(c)?;
+            (a > 0, d > 0, s > 0, usize::try_from(last).unwrap_or(0))
+        }
         DbConnection::Sqlite(_) => {
             let allocation = super::manufacturers::hold(
                 conn,
@@ -78,15 +82,17 @@ pub fn hold(
             } else {
                 0
             };
-            let last = i64::try_from(last).unwrap_or(i64::MAX);
-            (allocation.into(), disruption.into(), stock.into(), last)
+            (allocation, disruption, stock, last)
         }
     };
-    Ok(match changed {
-        (0, _, _, _) => Err(Refused::Allocation),
-        (_, 0, _, _) => Err(Refused::Disruption),
-        (_, _, 0, _) => Err(Refused::Stock),
-        (_, _, _, last) => Ok(usize::try_from(last).unwrap_or(0)),
+    Ok(if !allocation {
+        Err(Refused::Allocation)
+    } else if !disruption {
+        Err(Refused::Disruption)
+    } else if !stock {
+        Err(Refused::Stock)
+    } else {
+        Ok(last)
     })
 }
 

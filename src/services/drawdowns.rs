@@ -458,38 +458,27 @@ pub async fn submit(
         let pending = closing.append(done, &mut last)?;
         match db::holding::hold(conn, &holding, last)? {
             Ok(changed) => closing.confirm(changed, pending),
-            Err(refused) => Err(refusal_now(conn, &policy, &holding, refused, &m)),
+            Err(refused) => Err(match refusal_now(conn, &policy, &holding, refused, scale) {
+                Ok(refusal) | Err(refusal) => refusal,
+            }),
         }
     })
     .await
 }
 
-/// Why a guarded write refused, from the figures read again: the refusal of the rule they
-/// still break, or, if they changed in between so that none is broken, a transient error
-/// (the transaction is run again). The writes before the refusing one were applied; the
-/// figures of the refusing one were not.
+/// Why a guarded write refused, from the figures read again: `Ok` holds the refusal of the
+/// rule they still break or, if they changed in between so that none is broken, a
+/// transient error (the transaction is run again); `Err`, a failure to read them. The
+/// writes before the refusing one were applied; the figures of the refusing one were not.
 fn refusal_now(
     conn: &mut DbConnection,
     policy: &Policy,
     h: &Holding,
     refused: Refused,
-    m: &MaterialRow,
-) -> ServiceError {
-    match refusal_figures(conn, policy, h, refused, scale_of(m)) {
-        Ok(Some(refusal)) => refusal,
-        Ok(None) => ServiceError::Transient(format!("{refused:?} figures changed while holding")),
-        Err(e) => e,
-    }
-}
-
-fn refusal_figures(
-    conn: &mut DbConnection,
-    policy: &Policy,
-    h: &Holding,
-    refused: Refused,
     scale: u32,
-) -> Result<Option<ServiceError>, ServiceError> {
+) -> Result<ServiceError, ServiceError> {
     let q = h.quantity;
+    let changed = || ServiceError::Transient(format!("{refused:?} figures changed while holding"));
     match refused {
         // Rule 4, against the entitlement the decision was made on: every rule again.
         Refused::Allocation => {
@@ -504,7 +493,7 @@ fn refusal_figures(
                 governing(now.covering).as_ref(),
                 now.standing.as_ref(),
             );
-            Ok(check_release(policy, &f).err().map(|r| refusal(r, scale)))
+            Ok(check_release(policy, &f).map_or_else(|r| refusal(r, scale), |_| changed()))
         }
         // Rule 1 (still active) and rule 5 (the limited cap).
         Refused::Disruption => {
@@ -514,10 +503,10 @@ fn refusal_figures(
                 .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
             let cap = h.cap.unwrap_or(i64::MAX);
             Ok(if !c.open {
-                Some(refusal(Refusal::NoActiveDisruption, scale))
+                refusal(Refusal::NoActiveDisruption, scale)
             } else if i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(cap)
             {
-                Some(refusal(
+                refusal(
                     Refusal::DisruptionCapExceeded {
                         requested: q,
                         released_under: c.released,
@@ -527,9 +516,9 @@ fn refusal_figures(
                         cap,
                     },
                     scale,
-                ))
+                )
             } else {
-                None
+                changed()
             })
         }
         // Rules 6 and 7: stock, then the floor.
@@ -537,24 +526,24 @@ fn refusal_figures(
             let now = material(conn, h.material)?;
             let available = now.on_hand - now.held;
             Ok(if q > available {
-                Some(refusal(
+                refusal(
                     Refusal::InsufficientStock {
                         requested: q,
                         available,
                     },
                     scale,
-                ))
+                )
             } else if available - q < h.min_available_after {
-                Some(refusal(
+                refusal(
                     Refusal::FloorBreach {
                         requested: q,
                         available,
                         strategic_floor: now.strategic_floor,
                     },
                     scale,
-                ))
+                )
             } else {
-                None
+                changed()
             })
         }
     }

@@ -207,14 +207,7 @@ async fn racing_drawdowns_hold_exactly_what_fits_above_the_floor() {
         let held: i64 = a["items"][0]["held"].as_str().unwrap().parse().unwrap();
         assert!(held <= 10, "{m} holds {held}, over its allocation share");
     }
-    let pending: Value = r
-        .app
-        .get_as(&r.app.admin(), "/v1/drawdowns?status=pending_approval")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(pending["items"].as_array().unwrap().len(), 20);
+    assert_eq!(r.listed("?status=pending_approval").await.len(), 20);
     // A submission refused by a guarded write wrote its hold, drawdown and audit event in the
     // guards' statement (PostgreSQL): the rollback must have undone them.
     assert_eq!(r.accepted_submissions().await, 20);

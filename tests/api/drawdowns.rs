@@ -132,6 +132,48 @@ impl Reserve {
             .unwrap()
     }
 
+    /// Operator 1 approves drawdown `dd` alone (a single-approval one); returns the released
+    /// drawdown.
+    pub async fn approved(&self, dd: &Value) -> Value {
+        let res = self.approve(1, dd["id"].as_str().unwrap(), json!({})).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// Operator 1 moves obligation `ob`'s due date to `days_ago` days before today.
+    pub async fn reschedule(&self, ob: &str, days_ago: u64) -> reqwest::Response {
+        let due = chrono::Utc::now().date_naive() - chrono::Days::new(days_ago);
+        self.app
+            .post_as(
+                &self.op(1),
+                &format!("/v1/obligations/{ob}/reschedule"),
+                &json!({"due_date": due.to_string(), "reason": "audit"}),
+            )
+            .await
+    }
+
+    /// The drawdowns an admin lists under `query` (`""`, `"?status=expired"`, …).
+    pub async fn listed(&self, query: &str) -> Vec<Value> {
+        let res = self
+            .app
+            .get_as(&self.app.admin(), &format!("/v1/drawdowns{query}"))
+            .await;
+        assert_eq!(res.status(), 200);
+        let page: Value = res.json().await.unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// Operator 1 ends disruption `id`.
+    pub async fn end(&self, id: &str) -> reqwest::Response {
+        self.app
+            .post_as(
+                &self.op(1),
+                &format!("/v1/disruptions/{id}/end"),
+                &json!({}),
+            )
+            .await
+    }
+
     /// How many submissions were accepted, by the audit trail.
     pub async fn accepted_submissions(&self) -> usize {
         self.app
@@ -294,13 +336,7 @@ async fn rule_1_needs_an_active_disruption_at_submit_and_approval() {
     let d = r.disruption("severe").await;
     let dd = r.submitted(&m, "10").await;
     // Ending it expires the request; approving then is an invalid state.
-    assert_eq!(
-        r.app
-            .post_as(&r.op(1), &format!("/v1/disruptions/{d}/end"), &json!({}))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(r.end(&d).await.status(), 200);
     let res = r.approve(1, dd["id"].as_str().unwrap(), json!({})).await;
     assert_problem(res, 409, "invalid_state").await;
     rule(r.submit(&m, "1").await, "no_active_disruption").await;
@@ -360,36 +396,16 @@ async fn rule_3_an_overdue_obligation_blocks_new_drawdowns() {
     let m = r.manufacturer("Acme", "commercial", "500", "1").await;
     r.disruption("severe").await;
     let dd = r.submitted(&m, "100").await;
-    let released: Value = r
-        .approve(1, dd["id"].as_str().unwrap(), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let released = r.approved(&dd).await;
     let ob = released["obligation_id"].as_str().unwrap().to_owned();
-    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
-    let res = r
-        .app
-        .post_as(
-            &r.op(1),
-            &format!("/v1/obligations/{ob}/reschedule"),
-            &json!({"due_date": yesterday, "reason": "audit"}),
-        )
-        .await;
+    let res = r.reschedule(&ob, 1).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["overdue"], true);
     let v = rule(r.submit(&m, "1").await, "obligation_overdue").await;
     assert_eq!(v["obligation_id"], ob.as_str());
     assert_eq!(v["quantity_remaining"], "105");
     // Due today is not overdue yet.
-    let today = chrono::Utc::now().date_naive().to_string();
-    r.app
-        .post_as(
-            &r.op(1),
-            &format!("/v1/obligations/{ob}/reschedule"),
-            &json!({"due_date": today, "reason": "extension"}),
-        )
-        .await;
+    r.reschedule(&ob, 0).await;
     assert_eq!(r.submit(&m, "1").await.status(), 201);
 }
 
@@ -408,47 +424,20 @@ async fn the_most_severe_disruption_governs_and_the_earliest_overdue_obligation_
         let dd = r.submitted(&m, q).await;
         assert_eq!(dd["disruption_id"], severe.as_str());
         assert_eq!(dd["policy"]["severity"], "severe");
-        let released: Value = r
-            .approve(1, dd["id"].as_str().unwrap(), json!({}))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let released = r.approved(&dd).await;
         obligations.push(released["obligation_id"].as_str().unwrap().to_owned());
     }
-    let reschedule = |ob: String, days_ago: u64| {
-        let due = chrono::Utc::now().date_naive() - chrono::Days::new(days_ago);
-        let (app, op) = (&r.app, r.op(1));
-        async move {
-            let res = app
-                .post_as(
-                    &op,
-                    &format!("/v1/obligations/{ob}/reschedule"),
-                    &json!({"due_date": due.to_string(), "reason": "audit"}),
-                )
-                .await;
-            assert_eq!(res.status(), 200);
-        }
-    };
-    reschedule(obligations[0].clone(), 1).await;
-    reschedule(obligations[1].clone(), 3).await;
+    assert_eq!(r.reschedule(&obligations[0], 1).await.status(), 200);
+    assert_eq!(r.reschedule(&obligations[1], 3).await.status(), 200);
     let v = rule(r.submit(&m, "1").await, "obligation_overdue").await;
     assert_eq!(v["obligation_id"], obligations[1].as_str());
     for ob in &obligations {
-        reschedule(ob.clone(), 0).await;
+        assert_eq!(r.reschedule(ob, 0).await.status(), 200);
     }
     assert_eq!(r.submitted(&m, "1").await["disruption_id"], severe.as_str());
     // Once the severe one ends, the limited one governs: 611 outstanding + held exceed
     // 0.5 × 1000.
-    let res = r
-        .app
-        .post_as(
-            &r.op(1),
-            &format!("/v1/disruptions/{severe}/end"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(r.end(&severe).await.status(), 200);
     let v = rule(r.submit(&m, "1").await, "allocation_exceeded").await;
     assert_eq!(
         (v["share"].as_str(), v["limit"].as_str()),
@@ -480,14 +469,7 @@ async fn retried_submissions_with_one_key_hold_once_and_replay_the_answer() {
         r.figures().await,
         ("1000".into(), "40".into(), "960".into())
     );
-    let listed: Value = r
-        .app
-        .get_as(&r.app.admin(), "/v1/drawdowns")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let items = listed["items"].as_array().unwrap();
+    let items = r.listed("").await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], first["id"]);
     assert_eq!(r.accepted_submissions().await, 1);
@@ -725,13 +707,7 @@ async fn ending_a_disruption_expires_open_drawdowns_and_frees_their_holds() {
         r.figures().await,
         ("950".into(), "400".into(), "550".into())
     );
-    let ended: Value = r
-        .app
-        .post_as(&r.op(1), &format!("/v1/disruptions/{d}/end"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ended: Value = r.end(&d).await.json().await.unwrap();
     assert_eq!(ended["status"], "ended");
     for (dd, status) in [
         (&pending, "expired"),
@@ -751,22 +727,8 @@ async fn ending_a_disruption_expires_open_drawdowns_and_frees_their_holds() {
         assert_eq!(now["status"], status);
     }
     assert_eq!(r.figures().await, ("950".into(), "0".into(), "950".into()));
-    assert_problem(
-        r.app
-            .post_as(&r.op(1), &format!("/v1/disruptions/{d}/end"), &json!({}))
-            .await,
-        409,
-        "invalid_state",
-    )
-    .await;
-    let listed: Value = r
-        .app
-        .get_as(&r.app.admin(), "/v1/drawdowns?status=expired")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    assert_problem(r.end(&d).await, 409, "invalid_state").await;
+    assert_eq!(r.listed("?status=expired").await.len(), 2);
 }
 
 #[tokio::test]
@@ -775,12 +737,7 @@ async fn replenishment_settles_the_obligation_and_restores_the_entitlement() {
     let m = r.manufacturer("Acme", "commercial", "200", "310").await;
     r.disruption("severe").await;
     let dd = r.submitted(&m, "200").await;
-    let released: Value = r
-        .approve(1, dd["id"].as_str().unwrap(), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let released = r.approved(&dd).await;
     let ob = released["obligation_id"].as_str().unwrap();
     rule(r.submit(&m, "1").await, "allocation_exceeded").await;
     let path = format!("/v1/obligations/{ob}/replenishments");
