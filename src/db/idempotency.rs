@@ -29,29 +29,12 @@ pub fn find(
         .optional()
 }
 
-/// Claims a key for the transaction in progress (status 0, no body yet); returns false when
-/// another request stored it. On PostgreSQL a request that holds the key in a transaction
-/// still open makes this wait for that transaction to end: its answer is then stored (false),
-/// or it was rolled back and this claims the key. That is what serializes same-key requests.
-pub fn claim(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<bool> {
-    super::cached(
-        diesel::insert_into(idempotency_keys::table)
-            .values(row)
-            .on_conflict_do_nothing(),
-    )
-    .execute(conn)
-    .map(|n| n == 1)
-}
-
-/// Stores the answer of the request that claimed the key: changes one row if the claim
-/// is there.
-pub fn complete(caller: String, key: String, status: i32, body: String) -> Cached<impl Statement> {
-    super::cached(
-        diesel::update(idempotency_keys::table.find((caller, key))).set((
-            idempotency_keys::status_code.eq(status),
-            idempotency_keys::response_body.eq(body),
-        )),
-    )
+/// Stores the answer of a write under its key, as the write's last statement. A key already
+/// stored, or held by a request whose transaction is still open (PostgreSQL waits for it to
+/// end), fails the write with a unique violation: that request came first, and its answer is
+/// the one to replay (`services::write`).
+pub fn store(row: IdempotencyRow) -> Cached<impl Statement> {
+    super::cached(diesel::insert_into(idempotency_keys::table).values(row))
 }
 
 /// Forgets keys stored before `cutoff`; returns how many.

@@ -1,6 +1,13 @@
 //! Every accepted write goes through `write` (or `write_closing`): one transaction that
-//! claims the idempotency key (or replays the answer stored under it), applies the effect,
-//! records the audit event, and stores the response for replay.
+//! applies the effect, records the audit event, and stores the response for replay under
+//! the request's idempotency key.
+//!
+//! The key is taken by storing the answer, the transaction's last write; the primary key of
+//! `idempotency_keys` decides which of two requests with one key gets it. A request that
+//! fails under a key (its answer's insert clashed with a stored one, or what the first
+//! request changed made it fail) replays the answer stored under the key, if there is one.
+//! So a retry, or a race of retries, applies once and answers alike, and only the rare
+//! failing path pays for a look-up.
 
 use super::ServiceError;
 use crate::db::audit::AuditRow;
@@ -72,38 +79,46 @@ pub async fn write_closing<F>(
 where
     F: FnMut(&mut DbConnection, &Closing) -> Result<Closed, ServiceError> + Send + 'static,
 {
-    db.run(move |conn| {
-        tx::write(conn, |conn| {
-            let closing = Closing {
-                ctx: &ctx,
-                caller: ctx.actor.scope(),
-                status,
-                now: time::now(),
-            };
-            if let Some(idem) = &ctx.idempotency {
-                // Claim the key before the effect, so that a concurrent request with the same
-                // key waits for this one and then replays its answer (or runs, if this one
-                // was refused and rolled back).
-                let claim = IdempotencyRow {
-                    caller: closing.caller.clone(),
-                    idem_key: idem.key.clone(),
-                    fingerprint: idem.fingerprint.clone(),
-                    status_code: 0,
-                    response_body: String::new(),
-                    created_at: closing.now,
+    let idempotency = ctx.idempotency.clone();
+    let caller = ctx.actor.scope();
+    let outcome = db
+        .run(move |conn| {
+            tx::write(conn, |conn| {
+                let closing = Closing {
+                    ctx: &ctx,
+                    caller: ctx.actor.scope(),
+                    status,
+                    now: time::now(),
                 };
-                if !db::idempotency::claim(conn, &claim)? {
-                    let stored = db::idempotency::find(conn, &closing.caller, &idem.key)?
-                        .ok_or_else(|| {
-                            ServiceError::Transient("the stored idempotency key was purged".into())
-                        })?;
-                    return replay(stored, idem);
-                }
-            }
-            effect(conn, &closing).map(|closed| closed.0)
+                effect(conn, &closing).map(|closed| closed.0)
+            })
         })
-    })
-    .await
+        .await;
+    match (outcome, idempotency) {
+        // An unreachable database would only make the look-up wait as long again.
+        (Err(failed), Some(idem)) if !matches!(failed, ServiceError::Unavailable(_)) => {
+            replay_or(db, caller, idem, failed).await
+        }
+        (outcome, _) => outcome,
+    }
+}
+
+/// The answer stored under the key of a write that failed, or its own failure if there is
+/// none (or the look-up fails too).
+async fn replay_or(
+    db: &Db,
+    caller: String,
+    idem: IdempotencyRequest,
+    failed: ServiceError,
+) -> Result<Reply, ServiceError> {
+    let key = idem.key.clone();
+    let stored = db
+        .run(move |conn| db::idempotency::find(conn, &caller, &key).map_err(ServiceError::from))
+        .await;
+    match stored {
+        Ok(Some(stored)) => replay(stored, &idem),
+        _ => Err(failed),
+    }
 }
 
 /// The writes every accepted write ends with: its audit event and, under an idempotency key,
@@ -131,13 +146,15 @@ impl Closing<'_> {
         let body = serde_json::to_string(&done.body)?;
         last.push(db::audit::record(audit_row(self.ctx, done.target, "ok", self.now)).boxed());
         if let Some(idem) = &self.ctx.idempotency {
-            let answer = db::idempotency::complete(
-                self.caller.clone(),
-                idem.key.clone(),
-                i32::from(self.status),
-                body.clone(),
-            );
-            last.push(answer.boxed());
+            let answer = IdempotencyRow {
+                caller: self.caller.clone(),
+                idem_key: idem.key.clone(),
+                fingerprint: idem.fingerprint.clone(),
+                status_code: i32::from(self.status),
+                response_body: body.clone(),
+                created_at: self.now,
+            };
+            last.push(db::idempotency::store(answer).boxed());
         }
         Ok(Pending(Reply {
             status: self.status,
@@ -151,7 +168,7 @@ impl Closing<'_> {
     pub fn confirm(&self, changed: usize, pending: Pending) -> Result<Closed, ServiceError> {
         if changed != 1 {
             return Err(ServiceError::Internal(format!(
-                "the closing write changed {changed} rows: the claimed idempotency key vanished"
+                "the closing write changed {changed} rows instead of one"
             )));
         }
         Ok(Closed(pending.0))

@@ -114,4 +114,14 @@ async fn concurrent_retries_with_one_key_produce_one_effect() {
         .await
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    // The requests that lost the race failed inside and replayed the winner's answer: none
+    // of them is a refusal in the audit trail.
+    let outcomes: Vec<Value> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "facility.create")
+        .map(|e| e["outcome"].clone())
+        .collect();
+    assert_eq!(outcomes, vec![json!("ok")]);
 }
