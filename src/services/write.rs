@@ -4,10 +4,14 @@
 //!
 //! The key is taken by storing the answer, the transaction's last write; the primary key of
 //! `idempotency_keys` decides which of two requests with one key gets it. A request that
-//! fails under a key (its answer's insert clashed with a stored one, or what the first
-//! request changed made it fail) replays the answer stored under the key, if there is one.
-//! So a retry, or a race of retries, applies once and answers alike, and only the rare
-//! failing path pays for a look-up.
+//! fails under a key asks, on the same connection, for the answer stored under the key once
+//! any request holding it has ended (`db::idempotency::settled`), and replays it if there is
+//! one. So a retry, or a race of retries, applies once, and the losers of a race replay the
+//! winner's answer: they fail on its key, or on what it changed, and wait for its commit.
+//! One window is left: a duplicate that fails before the winner has written its key, for a
+//! reason a third request created in between, answers with its own failure. A retry of a
+//! stored write runs its effect again before it is rolled back and replayed; only failing
+//! writes pay for asking.
 
 use super::ServiceError;
 use crate::db::audit::AuditRow;
@@ -79,46 +83,30 @@ pub async fn write_closing<F>(
 where
     F: FnMut(&mut DbConnection, &Closing) -> Result<Closed, ServiceError> + Send + 'static,
 {
-    let idempotency = ctx.idempotency.clone();
-    let caller = ctx.actor.scope();
-    let outcome = db
-        .run(move |conn| {
-            tx::write(conn, |conn| {
-                let closing = Closing {
-                    ctx: &ctx,
-                    caller: ctx.actor.scope(),
-                    status,
-                    now: time::now(),
-                };
-                effect(conn, &closing).map(|closed| closed.0)
-            })
-        })
-        .await;
-    match (outcome, idempotency) {
-        // An unreachable database would only make the look-up wait as long again.
-        (Err(failed), Some(idem)) if !matches!(failed, ServiceError::Unavailable(_)) => {
-            replay_or(db, caller, idem, failed).await
+    db.run(move |conn| {
+        let outcome = tx::write(conn, |conn| {
+            let closing = Closing {
+                ctx: &ctx,
+                caller: ctx.actor.scope(),
+                status,
+                now: time::now(),
+            };
+            effect(conn, &closing).map(|closed| closed.0)
+        });
+        match (outcome, &ctx.idempotency) {
+            // A connection lost or a database unreachable cannot be asked either.
+            (Err(failed), Some(idem)) if !matches!(failed, ServiceError::Unavailable(_)) => {
+                // Not knowing whether an answer is stored, answer 5xx (`?`), never a refusal.
+                let caller = ctx.actor.scope();
+                match db::idempotency::settled(conn, &caller, &idem.key, time::now())? {
+                    Some(stored) => replay(stored, idem),
+                    None => Err(failed),
+                }
+            }
+            (outcome, _) => outcome,
         }
-        (outcome, _) => outcome,
-    }
-}
-
-/// The answer stored under the key of a write that failed, or its own failure if there is
-/// none (or the look-up fails too).
-async fn replay_or(
-    db: &Db,
-    caller: String,
-    idem: IdempotencyRequest,
-    failed: ServiceError,
-) -> Result<Reply, ServiceError> {
-    let key = idem.key.clone();
-    let stored = db
-        .run(move |conn| db::idempotency::find(conn, &caller, &key).map_err(ServiceError::from))
-        .await;
-    match stored {
-        Ok(Some(stored)) => replay(stored, &idem),
-        _ => Err(failed),
-    }
+    })
+    .await
 }
 
 /// The writes every accepted write ends with: its audit event and, under an idempotency key,

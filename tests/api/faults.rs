@@ -342,7 +342,7 @@ async fn a_write_killed_inside_its_transaction_is_applied_once_when_resent() {
             .json(&w.body)
             .send(),
     );
-    // The write has claimed its key and taken the stock, and waits for the ledger.
+    // The write has taken the stock and waits for the ledger; its key is not stored yet.
     when_connections_in_use(&second.address, 1).await;
     second.crash();
     assert!(lost.await.unwrap().is_err(), "its answer is lost");

@@ -1,9 +1,11 @@
 //! Idempotency-Key: replay, reuse with another body, scoping by caller, concurrent retries.
 
 use crate::helpers::{assert_problem, spawn_app};
+use diesel::connection::SimpleConnection;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
+use stockpile::db::{DbConnection, DbUrl};
 use stockpile::domain::actor::Role;
 
 fn facility(code: &str) -> Value {
@@ -124,4 +126,48 @@ async fn concurrent_retries_with_one_key_produce_one_effect() {
         .map(|e| e["outcome"].clone())
         .collect();
     assert_eq!(outcomes, vec![json!("ok")]);
+}
+
+/// A write that fails under a key held by a request still in its transaction waits for that
+/// request to end, then replays the answer it stored.
+#[tokio::test]
+async fn a_failing_duplicate_waits_for_the_key_holder_and_replays_its_answer() {
+    let app = spawn_app().await;
+    let send = |key: &str| {
+        app.request(Method::POST, "/v1/facilities")
+            .bearer_auth(app.admin())
+            .header("idempotency-key", key)
+            .json(&facility("NV1"))
+            .send()
+    };
+    // The first request stores its answer; the holder below stores a copy of that row under
+    // a second key (same caller, same fingerprint), with a body of its own.
+    assert_eq!(send("first").await.unwrap().status(), 201);
+    let mut holder = DbUrl::parse(&app.settings.database.url)
+        .unwrap()
+        .connect()
+        .unwrap();
+    let begin = match holder {
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConnection::Pg(_) => "BEGIN",
+    };
+    holder.batch_execute(begin).unwrap();
+    holder
+        .batch_execute(
+            "INSERT INTO idempotency_keys \
+             (caller, idem_key, fingerprint, status_code, response_body, created_at) \
+             SELECT caller, 'second', fingerprint, 201, '{\"held\":true}', created_at \
+             FROM idempotency_keys WHERE idem_key = 'first'",
+        )
+        .unwrap();
+    // The second request's facility clashes with the first's; before it answers, it waits
+    // for the holder of its key.
+    let second = tokio::spawn(send("second"));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "it waits for the key's holder");
+    holder.batch_execute("COMMIT").unwrap();
+    let res = second.await.unwrap().unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(res.text().await.unwrap(), "{\"held\":true}");
 }
