@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use stockpile::api::reply::REPLAYED_HEADER;
-use stockpile::db::{DbConnection, DbUrl};
+use stockpile::db::DbConnection;
 
 const CLIENTS: usize = 6;
 const ROUNDS: usize = 10;
@@ -642,15 +642,11 @@ async fn when_connections_in_use(base: &str, n: i64) {
 
 /// A transaction that holds the ledger, so that writes wait inside theirs until it ends.
 fn hold_ledger(app: &TestApp) -> DbConnection {
-    let mut conn = DbUrl::parse(&app.settings.database.url)
-        .unwrap()
-        .connect()
-        .unwrap();
-    let begin = match conn {
-        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
-        DbConnection::Pg(_) => "BEGIN; LOCK TABLE ledger_head IN EXCLUSIVE MODE",
-    };
-    conn.batch_execute(begin).unwrap();
+    let mut conn = app.open_write_transaction();
+    if let DbConnection::Pg(_) = conn {
+        conn.batch_execute("LOCK TABLE ledger_head IN EXCLUSIVE MODE")
+            .unwrap();
+    }
     conn
 }
 

@@ -305,6 +305,22 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// A connection of its own to the test's database, in a write transaction left open
+    /// (SQLite: holding the write lock), to make the service wait on what it holds.
+    pub fn open_write_transaction(&self) -> stockpile::db::DbConnection {
+        use stockpile::db::DbConnection;
+        let mut conn = stockpile::db::DbUrl::parse(&self.settings.database.url)
+            .unwrap()
+            .connect()
+            .unwrap();
+        let begin = match conn {
+            DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+            DbConnection::Pg(_) => "BEGIN",
+        };
+        conn.batch_execute(begin).unwrap();
+        conn
+    }
+
     /// A pool on the test's database, for checks below the API.
     pub fn db(&self) -> stockpile::db::Db {
         stockpile::db::Db::open(

@@ -5,7 +5,6 @@ use diesel::connection::SimpleConnection;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
-use stockpile::db::{DbConnection, DbUrl};
 use stockpile::domain::actor::Role;
 
 fn facility(code: &str) -> Value {
@@ -143,15 +142,7 @@ async fn a_failing_duplicate_waits_for_the_key_holder_and_replays_its_answer() {
     // The first request stores its answer; the holder below stores a copy of that row under
     // a second key (same caller, same fingerprint), with a body of its own.
     assert_eq!(send("first").await.unwrap().status(), 201);
-    let mut holder = DbUrl::parse(&app.settings.database.url)
-        .unwrap()
-        .connect()
-        .unwrap();
-    let begin = match holder {
-        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
-        DbConnection::Pg(_) => "BEGIN",
-    };
-    holder.batch_execute(begin).unwrap();
+    let mut holder = app.open_write_transaction();
     holder
         .batch_execute(
             "INSERT INTO idempotency_keys \
