@@ -40,22 +40,13 @@ pub fn store(row: IdempotencyRow) -> Cached<impl Statement> {
 /// The answer stored under a key, once any request that holds the key in a transaction still
 /// open has ended: a probe inserts the key (PostgreSQL makes it wait for such a request, and
 /// SQLite for the write lock), then reads the stored answer if the key was taken. The probe
-/// is always rolled back.
+/// is rolled back (`tx::probe`).
 pub fn settled(
     conn: &mut DbConnection,
     caller: &str,
     key: &str,
     now: chrono::NaiveDateTime,
 ) -> QueryResult<Option<IdempotencyRow>> {
-    enum Probe {
-        Done(Option<IdempotencyRow>),
-        Failed(diesel::result::Error),
-    }
-    impl From<diesel::result::Error> for Probe {
-        fn from(e: diesel::result::Error) -> Self {
-            Probe::Failed(e)
-        }
-    }
     let probe = IdempotencyRow {
         caller: caller.to_owned(),
         idem_key: key.to_owned(),
@@ -64,22 +55,19 @@ pub fn settled(
         response_body: String::new(),
         created_at: now,
     };
-    let outcome = conn.transaction(|conn| {
-        let free = super::cached(
+    super::tx::probe(conn, |conn| {
+        let inserted = super::cached(
             diesel::insert_into(idempotency_keys::table)
                 .values(&probe)
                 .on_conflict_do_nothing(),
         )
-        .execute(conn)?
-            == 1;
-        let stored = if free { None } else { find(conn, caller, key)? };
-        Err::<(), _>(Probe::Done(stored))
-    });
-    match outcome {
-        Err(Probe::Done(stored)) => Ok(stored),
-        Err(Probe::Failed(e)) => Err(e),
-        Ok(()) => unreachable!("the probe always rolls back"),
-    }
+        .execute(conn)?;
+        if inserted == 1 {
+            Ok(None)
+        } else {
+            find(conn, caller, key)
+        }
+    })
 }
 
 /// Forgets keys stored before `cutoff`; returns how many.

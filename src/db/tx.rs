@@ -61,9 +61,22 @@ where
     once(conn, Begin::Snapshot, &mut f)
 }
 
+/// Runs `f` in a write transaction that is rolled back whatever `f` returns: to learn what a
+/// write would meet, waiting as it would for the rows and keys others hold, without writing.
+pub fn probe<T, E, F>(conn: &mut DbConnection, mut f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+{
+    once(conn, Begin::Probe, &mut f)
+}
+
+#[derive(Clone, Copy, PartialEq)]
 enum Begin {
     Write,
     Snapshot,
+    /// A write transaction that is never committed.
+    Probe,
 }
 
 fn once<T, E, F>(conn: &mut DbConnection, begin: Begin, f: &mut F) -> Result<T, E>
@@ -72,9 +85,9 @@ where
     F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
     let sql = match (&*conn, begin) {
-        (DbConnection::Sqlite(_), Begin::Write) => "BEGIN IMMEDIATE",
+        (DbConnection::Sqlite(_), Begin::Write | Begin::Probe) => "BEGIN IMMEDIATE",
         (DbConnection::Sqlite(_), Begin::Snapshot) => "BEGIN",
-        (DbConnection::Pg(_), Begin::Write) => "BEGIN",
+        (DbConnection::Pg(_), Begin::Write | Begin::Probe) => "BEGIN",
         (DbConnection::Pg(_), Begin::Snapshot) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     };
     match conn {
@@ -83,17 +96,17 @@ where
     }
     type Tm = <DbConnection as Connection>::TransactionManager;
     match f(conn) {
-        Ok(value) => {
+        Ok(value) if begin != Begin::Probe => {
             Tm::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(e) => {
+        outcome => {
             // On a connection lost mid-transaction the rollback fails too (the server has
-            // rolled back; the pool discards the broken connection): report why `f` failed.
+            // rolled back; the pool discards the broken connection): report what `f` did.
             if let Err(rollback) = Tm::rollback_transaction(conn) {
                 tracing::warn!(error = %rollback, "rollback failed");
             }
-            Err(e)
+            outcome
         }
     }
 }

@@ -84,10 +84,11 @@ where
     F: FnMut(&mut DbConnection, &Closing) -> Result<Closed, ServiceError> + Send + 'static,
 {
     db.run(move |conn| {
+        let caller = ctx.actor.scope();
         let outcome = tx::write(conn, |conn| {
             let closing = Closing {
                 ctx: &ctx,
-                caller: ctx.actor.scope(),
+                caller: &caller,
                 status,
                 now: time::now(),
             };
@@ -97,7 +98,6 @@ where
             // A connection lost or a database unreachable cannot be asked either.
             (Err(failed), Some(idem)) if !matches!(failed, ServiceError::Unavailable(_)) => {
                 // Not knowing whether an answer is stored, answer 5xx (`?`), never a refusal.
-                let caller = ctx.actor.scope();
                 match db::idempotency::settled(conn, &caller, &idem.key, time::now())? {
                     Some(stored) => replay(stored, idem),
                     None => Err(failed),
@@ -113,7 +113,8 @@ where
 /// its stored answer. The effect sends them with its own last writes.
 pub struct Closing<'a> {
     ctx: &'a WriteCtx,
-    caller: String,
+    /// `ctx.actor.scope()`: whose keys the answer is stored among.
+    caller: &'a str,
     status: u16,
     now: chrono::NaiveDateTime,
 }
@@ -135,7 +136,7 @@ impl Closing<'_> {
         last.push(db::audit::record(audit_row(self.ctx, done.target, "ok", self.now)).boxed());
         if let Some(idem) = &self.ctx.idempotency {
             let answer = IdempotencyRow {
-                caller: self.caller.clone(),
+                caller: self.caller.to_owned(),
                 idem_key: idem.key.clone(),
                 fingerprint: idem.fingerprint.clone(),
                 status_code: i32::from(self.status),

@@ -429,6 +429,16 @@ impl TestApp {
         let page: Value = res.json().await.unwrap();
         page["items"].as_array().unwrap().clone()
     }
+
+    /// The outcomes (`ok`, or the refusal's code) of the audited writes of `action`.
+    pub async fn audit_outcomes(&self, action: &str) -> Vec<String> {
+        self.audit_events()
+            .await
+            .into_iter()
+            .filter(|e| e["action"] == action)
+            .map(|e| e["outcome"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
 }
 
 pub fn now() -> u64 {
