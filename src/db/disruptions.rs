@@ -153,7 +153,8 @@ pub fn active_covering(
 }
 
 /// Adds `q` to what is held under the disruption while it is open and held + released + q
-/// <= cap (rule 5).
+/// <= cap (rule 5), compared as `held + released <= cap - q` (held + released never passes
+/// the cap, so neither side leaves a BIGINT); without a cap, while held + q fits.
 pub fn hold(
     conn: &mut DbConnection,
     id: &str,
@@ -165,21 +166,26 @@ pub fn hold(
         .find((id, material))
         .filter(disruption_materials::open.eq(true));
     let held = disruption_materials::held.eq(disruption_materials::held + q);
-    let n =
-        match cap {
-            Some(cap) => super::cached(
+    let n = match cap {
+        Some(cap) => {
+            super::cached(
                 diesel::update(target.filter(
-                    (disruption_materials::held + disruption_materials::released + q).le(cap),
+                    (disruption_materials::held + disruption_materials::released).le(cap - q),
                 ))
                 .set(held),
             )
-            .execute(conn)?,
-            None => super::cached(diesel::update(target).set(held)).execute(conn)?,
-        };
+            .execute(conn)?
+        }
+        None => super::cached(
+            diesel::update(target.filter(disruption_materials::held.le(i64::MAX - q))).set(held),
+        )
+        .execute(conn)?,
+    };
     Ok(n == 1)
 }
 
-/// Changes held and released under the disruption by the given amounts.
+/// Changes held and released under the disruption by the given amounts, while released
+/// stays within a BIGINT (it only grows, and without a cap nothing else bounds it).
 pub fn shift(
     conn: &mut DbConnection,
     id: &str,
@@ -187,8 +193,16 @@ pub fn shift(
     held: i64,
     released: i64,
 ) -> QueryResult<bool> {
+    let Some((lo, hi)) = super::room_for(released, 0) else {
+        return Ok(false);
+    };
     super::cached(
-        diesel::update(disruption_materials::table.find((id, material))).set((
+        diesel::update(
+            disruption_materials::table
+                .find((id, material))
+                .filter(disruption_materials::released.between(lo, hi)),
+        )
+        .set((
             disruption_materials::held.eq(disruption_materials::held + held),
             disruption_materials::released.eq(disruption_materials::released + released),
         )),

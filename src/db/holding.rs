@@ -61,7 +61,13 @@ pub fn hold(
     // Whether each guarded write changed its row, and the rows the last of `then` changed.
     let (allocation, disruption, stock, last) = match conn {
         DbConnection::Pg(c) => {
-            let (a, d, s, last) = HoldThen(h, &then).get_result::<(i64, i64, i64, i64)>(c)?;
+            let statement = HoldThen {
+                h,
+                then: &then,
+                allocation_room: h.allocation_limit - h.quantity,
+                disruption_room: h.cap.unwrap_or(i64::MAX) - h.quantity,
+            };
+            let (a, d, s, last) = statement.get_result::<(i64, i64, i64, i64)>(c)?;
             (a > 0, d > 0, s > 0, usize::try_from(last).unwrap_or(0))
         }
         DbConnection::Sqlite(_) => {
@@ -97,7 +103,15 @@ pub fn hold(
 }
 
 /// The PostgreSQL statement: rows changed by each guarded write and by the last of `then`.
-struct HoldThen<'a>(&'a Holding<'a>, &'a Batch<'a>);
+/// Sums are compared against the room left for `q` (`limit - q`, `cap - q`), never computed
+/// with `q` in SQL: held + outstanding and held + released never pass their limits, so no
+/// side of a comparison leaves a BIGINT (without a cap, the room is that of `held` alone).
+struct HoldThen<'a> {
+    h: &'a Holding<'a>,
+    then: &'a Batch<'a>,
+    allocation_room: i64,
+    disruption_room: i64,
+}
 
 impl QueryId for HoldThen<'_> {
     type QueryId = ();
@@ -118,7 +132,7 @@ impl QueryFragment<Pg> for HoldThen<'_> {
     }
 
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let (h, then) = (self.0, self.1);
+        let (h, then) = (self.h, self.then);
         let q = &h.quantity;
         out.push_sql("WITH allocation AS (UPDATE allocations SET held = held + ");
         out.push_bind_param::<BigInt, _>(q)?;
@@ -128,10 +142,8 @@ impl QueryFragment<Pg> for HoldThen<'_> {
         out.push_bind_param::<Text, _>(&h.material)?;
         out.push_sql(" AND quantity = ");
         out.push_bind_param::<BigInt, _>(&h.allocation)?;
-        out.push_sql(" AND held + outstanding + ");
-        out.push_bind_param::<BigInt, _>(q)?;
-        out.push_sql(" <= ");
-        out.push_bind_param::<BigInt, _>(&h.allocation_limit)?;
+        out.push_sql(" AND held + outstanding <= ");
+        out.push_bind_param::<BigInt, _>(&self.allocation_room)?;
         out.push_sql(
             " RETURNING 1), disruption AS (UPDATE disruption_materials SET held = held + ",
         );
@@ -140,13 +152,11 @@ impl QueryFragment<Pg> for HoldThen<'_> {
         out.push_bind_param::<Text, _>(&h.disruption)?;
         out.push_sql(" AND material_code = ");
         out.push_bind_param::<Text, _>(&h.material)?;
-        out.push_sql(" AND open AND (");
+        out.push_sql(" AND open AND held + CASE WHEN ");
         out.push_bind_param::<Nullable<BigInt>, _>(&h.cap)?;
-        out.push_sql("::BIGINT IS NULL OR held + released + ");
-        out.push_bind_param::<BigInt, _>(q)?;
-        out.push_sql(" <= ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&h.cap)?;
-        out.push_sql(") AND EXISTS (SELECT 1 FROM allocation) RETURNING 1), ");
+        out.push_sql("::BIGINT IS NULL THEN 0 ELSE released END <= ");
+        out.push_bind_param::<BigInt, _>(&self.disruption_room)?;
+        out.push_sql(" AND EXISTS (SELECT 1 FROM allocation) RETURNING 1), ");
         out.push_sql("stock AS (UPDATE materials SET held = held + ");
         out.push_bind_param::<BigInt, _>(q)?;
         out.push_sql(", version = version + 1 WHERE code = ");

@@ -51,6 +51,14 @@ pub fn close(
 }
 
 /// Sum of pending holds of a material (for checks and tests; figures use the cache).
+/// The pending holds: (material, quantity). Few: one per open drawdown.
+pub fn pending(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    holds::table
+        .filter(holds::status.eq("pending"))
+        .select((holds::material_code, holds::quantity))
+        .load(conn)
+}
+
 pub fn pending_total(conn: &mut DbConnection, material: &str) -> QueryResult<i64> {
     let rows: Vec<i64> = holds::table
         .filter(holds::material_code.eq(material))

@@ -85,8 +85,8 @@ pub fn insert_entry(
     Ok(())
 }
 
-/// Adds `amount` to a balance that exists, refusing to take it below `floor` when given.
-/// Returns whether a row was changed.
+/// Adds `amount` to a balance that exists, refusing to take it below `floor` when given or
+/// beyond what a BIGINT holds. Returns whether a row was changed.
 pub fn add_to_balance(
     conn: &mut DbConnection,
     account: &str,
@@ -94,18 +94,15 @@ pub fn add_to_balance(
     amount: i64,
     floor: Option<i64>,
 ) -> QueryResult<bool> {
+    let Some((lo, hi)) = super::room_for(amount, floor.unwrap_or(i64::MIN)) else {
+        return Ok(false);
+    };
     let target = balances::table
         .filter(balances::account.eq(account))
-        .filter(balances::asset.eq(asset));
+        .filter(balances::asset.eq(asset))
+        .filter(balances::balance.between(lo, hi));
     let add = balances::balance.eq(balances::balance + amount);
-    let changed = match floor {
-        Some(floor) => super::cached(
-            diesel::update(target.filter((balances::balance + amount).ge(floor))).set(add),
-        )
-        .execute(conn)?,
-        None => super::cached(diesel::update(target).set(add)).execute(conn)?,
-    };
-    Ok(changed == 1)
+    Ok(super::cached(diesel::update(target).set(add)).execute(conn)? == 1)
 }
 
 pub fn insert_balance(
@@ -121,6 +118,14 @@ pub fn insert_balance(
     )))
     .execute(conn)
     .map(drop)
+}
+
+/// Every cached balance: (account, asset, balance). Their number grows with the accounts,
+/// not with the journal.
+pub fn all_balances(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    balances::table
+        .select((balances::account, balances::asset, balances::balance))
+        .load(conn)
 }
 
 pub fn balance(conn: &mut DbConnection, account: &str, asset: &str) -> QueryResult<Option<i64>> {

@@ -145,12 +145,13 @@ pub fn lock_facility_for_value_date(
 }
 
 /// Adds a tranche's amount to the facility's tranched total while that stays within the
-/// commitment. Returns whether it did.
+/// commitment. Returns whether it did. (Compared as `tranched <= commitment - amount`: with
+/// `0 <= commitment` and `0 < amount` neither side can leave a BIGINT.)
 pub fn add_tranched(conn: &mut DbConnection, id: &str, amount: i64) -> QueryResult<bool> {
     diesel::update(
-        loan_facilities::table.find(id).filter(
-            (loan_facilities::tranched_cents + amount).le(loan_facilities::commitment_cents),
-        ),
+        loan_facilities::table
+            .find(id)
+            .filter(loan_facilities::tranched_cents.le(loan_facilities::commitment_cents - amount)),
     )
     .set(loan_facilities::tranched_cents.eq(loan_facilities::tranched_cents + amount))
     .execute(conn)
@@ -208,13 +209,13 @@ pub fn tranches_oldest_first(
         .load(conn)
 }
 
-/// Draws `amount` from a tranche while its drawn total stays within its amount. Returns
-/// whether it did.
+/// Draws `amount` from a tranche while its drawn total stays within its amount (compared as
+/// `drawn <= amount - draw`, which cannot leave a BIGINT). Returns whether it did.
 pub fn draw(conn: &mut DbConnection, tranche_id: &str, amount: i64) -> QueryResult<bool> {
     diesel::update(
         tranches::table
             .find(tranche_id)
-            .filter((tranches::drawn_cents + amount).le(tranches::amount_cents)),
+            .filter(tranches::drawn_cents.le(tranches::amount_cents - amount)),
     )
     .set(tranches::drawn_cents.eq(tranches::drawn_cents + amount))
     .execute(conn)

@@ -82,18 +82,37 @@ pub fn newest(
         .optional()
 }
 
-/// Changes a lot's stock by `delta`, never below zero. Returns whether it changed.
+/// Changes a lot's stock by `delta`, never below zero nor beyond what a BIGINT holds.
+/// Returns whether it changed.
 pub fn change_stock(conn: &mut DbConnection, id: &str, delta: i64) -> QueryResult<bool> {
+    let Some((lo, hi)) = super::room_for(delta, 0) else {
+        return Ok(false);
+    };
     super::cached(
         diesel::update(
             lots::table
                 .find(id)
-                .filter((lots::quantity_on_hand + delta).ge(0)),
+                .filter(lots::quantity_on_hand.between(lo, hi)),
         )
         .set(lots::quantity_on_hand.eq(lots::quantity_on_hand + delta)),
     )
     .execute(conn)
     .map(|n| n == 1)
+}
+
+/// Lots holding stock after id `after`, in id order: (id, material, quantity on hand).
+pub fn stock_page(
+    conn: &mut DbConnection,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    lots::table
+        .filter(lots::id.gt(after))
+        .filter(lots::quantity_on_hand.gt(0))
+        .select((lots::id, lots::material_code, lots::quantity_on_hand))
+        .order(lots::id.asc())
+        .limit(limit)
+        .load(conn)
 }
 
 #[derive(Debug, Default)]

@@ -113,7 +113,9 @@ pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResu
 }
 
 /// Adds `q` to the allocation's held quantity while `held + outstanding + q <= limit` and
-/// the entitlement is still `quantity` (rule 4, enforced by the write itself).
+/// the entitlement is still `quantity` (rule 4, enforced by the write itself). The sum is
+/// compared as `held + outstanding <= limit - q`: both sides stay within a BIGINT, since
+/// held + outstanding never passes an allocation's limit and `0 <= limit`, `0 < q`.
 pub fn hold(
     conn: &mut DbConnection,
     manufacturer: &str,
@@ -127,7 +129,7 @@ pub fn hold(
             allocations::table
                 .find((manufacturer, material))
                 .filter(allocations::quantity.eq(quantity))
-                .filter((allocations::held + allocations::outstanding + q).le(limit)),
+                .filter((allocations::held + allocations::outstanding).le(limit - q)),
         )
         .set(allocations::held.eq(allocations::held + q)),
     )

@@ -52,13 +52,15 @@ pub fn page(
 }
 
 /// Adds `delta` to on-hand stock and bumps the version. A decrease only happens while it
-/// leaves `available` (on_hand - held) at or above zero. Returns whether the row changed.
+/// leaves `available` (on_hand - held) at or above zero, an increase while on hand stays
+/// within what a BIGINT holds. Returns whether the row changed.
 pub fn change_on_hand(conn: &mut DbConnection, code: &str, delta: i64) -> QueryResult<bool> {
     let target = materials::table.filter(materials::code.eq(code));
     let change = (
         materials::on_hand.eq(materials::on_hand + delta),
         materials::version.eq(materials::version + 1),
     );
+    // on_hand - held lies in [0, on_hand], so neither condition can overflow.
     let n = if delta < 0 {
         super::cached(
             diesel::update(target.filter((materials::on_hand - materials::held + delta).ge(0)))
@@ -66,7 +68,8 @@ pub fn change_on_hand(conn: &mut DbConnection, code: &str, delta: i64) -> QueryR
         )
         .execute(conn)?
     } else {
-        super::cached(diesel::update(target).set(change)).execute(conn)?
+        let guarded = target.filter(materials::on_hand.le(i64::MAX - delta));
+        super::cached(diesel::update(guarded).set(change)).execute(conn)?
     };
     Ok(n == 1)
 }

@@ -75,7 +75,7 @@ pub fn record_return(
             .find(id)
             .filter(obligations::status.eq("open"))
             .filter(obligations::quantity_returned.eq(returned_before))
-            .filter((obligations::quantity_returned + quantity).le(obligations::quantity_due)),
+            .filter(obligations::quantity_returned.le(obligations::quantity_due - quantity)),
     )
     .set((
         obligations::quantity_returned.eq(obligations::quantity_returned + quantity),

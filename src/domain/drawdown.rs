@@ -75,12 +75,13 @@ pub fn required_approvals(
 }
 
 /// What must come back: `approved × (1 + premium)`, rounded up to the material's scale
-/// (a whole number of minor units).
-pub fn quantity_due(approved: i64, premium: Decimal) -> i64 {
-    (Decimal::from(approved) * (Decimal::ONE + premium))
+/// (a whole number of minor units); `None` when that cannot be stored.
+pub fn quantity_due(approved: i64, premium: Decimal) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    Decimal::from(approved)
+        .checked_mul(Decimal::ONE.checked_add(premium)?)?
         .ceil()
-        .try_into()
-        .unwrap_or(i64::MAX)
+        .to_i64()
 }
 
 /// The base quantity covered once `returned` of `due` has come back: the base share of the
@@ -125,10 +126,12 @@ mod tests {
     #[test]
     fn premium_rounds_up_to_the_scale() {
         let p = Decimal::new(5, 2);
-        assert_eq!(quantity_due(100_000, p), 105_000);
-        assert_eq!(quantity_due(1, p), 2, "1.05 units round up to 2");
-        assert_eq!(quantity_due(20, p), 21);
-        assert_eq!(quantity_due(7, Decimal::ZERO), 7);
+        assert_eq!(quantity_due(100_000, p), Some(105_000));
+        assert_eq!(quantity_due(1, p), Some(2), "1.05 units round up to 2");
+        assert_eq!(quantity_due(20, p), Some(21));
+        assert_eq!(quantity_due(7, Decimal::ZERO), Some(7));
+        // 9×10^18 × 1.05 is beyond an i64: refused, never capped.
+        assert_eq!(quantity_due(9_000_000_000_000_000_000, p), None);
     }
 
     #[test]

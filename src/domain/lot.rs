@@ -51,13 +51,16 @@ pub fn received_at(text: Option<&str>, now: NaiveDateTime) -> Result<NaiveDateTi
     Ok(at)
 }
 
-/// What a lot costs: quantity × unit cost, rounded half-even to cents (API.md).
-pub fn cost_cents(quantity: i64, scale: u32, unit_cost_micros: i64) -> i64 {
-    let cost = rust_decimal::Decimal::new(quantity, scale)
-        * rust_decimal::Decimal::new(unit_cost_micros, UNIT_PRICE_SCALE);
-    let cents = cost.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
-        * rust_decimal::Decimal::ONE_HUNDRED;
-    cents.try_into().unwrap_or(i64::MAX)
+/// What a lot costs: quantity × unit cost, rounded half-even to cents (API.md); `None` when
+/// that many cents cannot be stored.
+pub fn cost_cents(quantity: i64, scale: u32, unit_cost_micros: i64) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let cost = rust_decimal::Decimal::new(quantity, scale).checked_mul(
+        rust_decimal::Decimal::new(unit_cost_micros, UNIT_PRICE_SCALE),
+    )?;
+    cost.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        .checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?
+        .to_i64()
 }
 
 pub struct LotText<'a> {
@@ -134,12 +137,27 @@ mod tests {
     #[test]
     fn cost_rounds_half_even_to_cents() {
         // 1250.5 kg × 52.125 $/kg = 65,182.3125 $ → 65,182.31
-        assert_eq!(cost_cents(1_250_500, 3, 52_125_000), 6_518_231);
+        assert_eq!(cost_cents(1_250_500, 3, 52_125_000), Some(6_518_231));
         // 0.005 $ → 0.00 (even), 0.015 $ → 0.02 (even)
-        assert_eq!(cost_cents(1, 0, 5_000), 0);
-        assert_eq!(cost_cents(3, 0, 5_000), 2);
-        assert_eq!(cost_cents(100, 0, 1), 0);
-        assert_eq!(cost_cents(7, 0, 1_000_000), 700);
+        assert_eq!(cost_cents(1, 0, 5_000), Some(0));
+        assert_eq!(cost_cents(3, 0, 5_000), Some(2));
+        assert_eq!(cost_cents(100, 0, 1), Some(0));
+        assert_eq!(cost_cents(7, 0, 1_000_000), Some(700));
+    }
+
+    #[test]
+    fn cost_beyond_storage_is_none_never_capped() {
+        // 10^15 kg at $1,000,000/kg is $10^21, beyond what cents in an i64 hold.
+        assert_eq!(
+            cost_cents(1_000_000_000_000_000, 0, 1_000_000_000_000),
+            None
+        );
+        // The largest inputs overflow the decimal product itself.
+        assert_eq!(cost_cents(i64::MAX, 0, i64::MAX), None);
+        assert_eq!(
+            cost_cents(92_233_720_368_547, 0, 1_000_000),
+            Some(9_223_372_036_854_700)
+        );
     }
 
     #[test]

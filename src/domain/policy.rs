@@ -180,14 +180,27 @@ impl Policy {
             Severity::Critical => self.share_critical,
         }
     }
+
+    /// Rule 4's limit: how much of `allocation` may be outstanding and held under a
+    /// disruption of severity `s`.
+    pub fn allocation_limit(&self, s: Severity, allocation: i64) -> i64 {
+        floor_share(self.share(s), allocation)
+    }
 }
 
 /// `floor(share × quantity)`: the largest whole number of minor units within the share.
+/// Shares are in (0, 1] (`Policy::parse`), so the result lies in [0, quantity] and always
+/// fits; the assertion states that invariant rather than capping a figure.
 fn floor_share(share: Decimal, quantity: i64) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    assert!(
+        share >= Decimal::ZERO && share <= Decimal::ONE,
+        "a policy share is in [0, 1]"
+    );
     (share * Decimal::from(quantity))
         .floor()
-        .try_into()
-        .unwrap_or(i64::MAX)
+        .to_i64()
+        .expect("a share in [0, 1] of an i64 is an i64")
 }
 
 /// What the release rules look at, in minor units of the material.
@@ -323,7 +336,7 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
     }
     let q = f.requested;
     let share = p.share(d.severity);
-    let allocation_limit = floor_share(share, a.quantity);
+    let allocation_limit = p.allocation_limit(d.severity, a.quantity);
     // Sums in i128: quantities near i64::MAX are valid input and must not wrap.
     if i128::from(q) + i128::from(a.outstanding) + i128::from(a.held) > i128::from(allocation_limit)
     {

@@ -48,9 +48,14 @@ pub fn fee_income(kind: &str) -> String {
     format!("income:fees:{kind}")
 }
 
+/// Stock physically on hand at a facility: `inventory:<FACILITY>:<MATERIAL>`.
+pub fn is_inventory(account: &str) -> bool {
+    account.starts_with("inventory:")
+}
+
 /// Accounts whose balance may never go below zero: stock physically on hand.
 pub fn must_stay_non_negative(account: &str) -> bool {
-    account.starts_with("inventory:")
+    is_inventory(account)
 }
 
 /// The asset of US dollars (cents in storage).

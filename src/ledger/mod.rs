@@ -82,6 +82,13 @@ pub enum LedgerError {
         available: i64,
         scale: u32,
     },
+    /// The balance of `account` would pass what storage holds.
+    #[error("the balance of {account} in {asset} would pass the largest figure stored")]
+    TooLarge {
+        account: String,
+        asset: String,
+        scale: u32,
+    },
     #[error("no material {0}")]
     UnknownMaterial(String),
     #[error("hold {0} is not pending")]
@@ -191,6 +198,13 @@ fn apply_to_balance(conn: &mut DbConnection, p: &Posting) -> Result<(), LedgerEr
         return Ok(());
     }
     let current = q::balance(conn, &p.account, &p.asset)?;
+    if current.is_some_and(|b| b.checked_add(p.amount).is_none()) {
+        return Err(LedgerError::TooLarge {
+            account: p.account.clone(),
+            asset: p.asset.clone(),
+            scale: p.scale,
+        });
+    }
     let overdrawn = |balance| LedgerError::Overdrawn {
         account: p.account.clone(),
         asset: p.asset.clone(),

@@ -501,11 +501,12 @@ fn refusal_now(
                 .into_iter()
                 .find(|c| c.material_code == h.material)
                 .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
-            let cap = h.cap.unwrap_or(i64::MAX);
+            let over_cap = h.cap.filter(|cap| {
+                i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(*cap)
+            });
             Ok(if !c.open {
                 refusal(Refusal::NoActiveDisruption, scale)
-            } else if i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(cap)
-            {
+            } else if let Some(cap) = over_cap {
                 refusal(
                     Refusal::DisruptionCapExceeded {
                         requested: q,
@@ -517,6 +518,10 @@ fn refusal_now(
                     },
                     scale,
                 )
+            } else if h.cap.is_none() && c.held.checked_add(q).is_none() {
+                // What is held under a disruption is part of the material's held stock, so
+                // a request that would pass the BIGINT range here is more than is available.
+                refusal_now(conn, policy, h, Refused::Stock, scale)?
             } else {
                 changed()
             })
@@ -593,11 +598,18 @@ fn shift_held(
     released: bool,
 ) -> Result<(), ServiceError> {
     let moved = if released { by } else { 0 };
-    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -by, moved)?
-        || !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -by, moved)?
-    {
+    if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -by, moved)? {
         return Err(ServiceError::Internal(
             "held figures out of step with the drawdown".into(),
+        ));
+    }
+    if !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -by, moved)? {
+        // The row exists (the drawdown names it); only the released total can refuse.
+        let m = material(conn, &d.material_code)?;
+        return Err(ServiceError::too_large(
+            "quantity",
+            format_args!("the quantity released under disruption {}", d.disruption_id),
+            u32::try_from(m.scale).unwrap_or(0),
         ));
     }
     Ok(())
@@ -698,6 +710,14 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
         .parse()
         .map_err(|_| ServiceError::Internal("stored premium unreadable".into()))?;
     let q = d.quantity;
+    let Some(due) = quantity_due(q, premium) else {
+        let m = material(conn, &d.material_code)?;
+        return Err(ServiceError::too_large(
+            "quantity",
+            "the quantity due (with its premium)",
+            u32::try_from(m.scale).unwrap_or(0),
+        ));
+    };
     shift_held(conn, d, q, true)?;
     let taken = holds::take(
         conn,
@@ -725,7 +745,7 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
         manufacturer_id: d.manufacturer_id.clone(),
         material_code: d.material_code.clone(),
         base_quantity: q,
-        quantity_due: quantity_due(q, premium),
+        quantity_due: due,
         quantity_returned: 0,
         base_returned: 0,
         due_date: now.date() + chrono::Days::new(u64::from(record.replenish_term_days)),

@@ -55,6 +55,19 @@ impl ServiceError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// A figure that storage cannot hold: `what` (a running total, or an amount derived from
+    /// the request) would pass the largest value of its kind, `i64::MAX` minor units. The
+    /// write is refused and changes nothing; a figure is never capped or wrapped.
+    pub fn too_large(field: &str, what: impl std::fmt::Display, scale: u32) -> Self {
+        Self::validation(
+            field,
+            format!(
+                "would take {what} beyond {}, the largest figure stored",
+                format_fixed(i64::MAX, scale)
+            ),
+        )
+    }
+
     /// Turns a unique violation into a 409 that says, in the caller's terms, what clashed.
     pub fn unique_as_conflict(
         detail: impl Into<String>,
@@ -154,6 +167,23 @@ impl From<LedgerError> for ServiceError {
             }
             LedgerError::HoldNotPending(id) => {
                 Self::InvalidState(format!("hold {id} is no longer pending"))
+            }
+            // Material amounts come from a request's quantity, USD ones from its amount.
+            LedgerError::TooLarge {
+                account,
+                asset,
+                scale,
+            } => {
+                let field = if asset == crate::ledger::accounts::USD {
+                    "amount_usd"
+                } else {
+                    "quantity"
+                };
+                Self::too_large(
+                    field,
+                    format_args!("the balance of {account} in {asset}"),
+                    scale,
+                )
             }
             LedgerError::UnknownMaterial(code) => Self::NotFound(format!("no material {code}")),
             LedgerError::Race => Self::Transient("concurrent stock change".into()),

@@ -44,6 +44,25 @@ fn stock_posting(account: String, m: &MaterialRow, amount: i64) -> Posting {
     }
 }
 
+/// Adds `quantity` (> 0) of new stock to the material's on-hand figure, refused with a 422
+/// on `quantity` when the total would pass what storage holds.
+pub(crate) fn add_on_hand(
+    conn: &mut DbConnection,
+    material: &str,
+    quantity: i64,
+    scale: u32,
+) -> Result<(), ServiceError> {
+    if db::materials::change_on_hand(conn, material, quantity)? {
+        Ok(())
+    } else {
+        Err(ServiceError::too_large(
+            "quantity",
+            format_args!("the on-hand stock of {material}"),
+            scale,
+        ))
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotView {
     #[schema(value_type = formats::Id)]
@@ -151,7 +170,7 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
             Some(tranche) => Some(pay_from_tranche(conn, tranche, &lot, scale_of(&m))?),
             None => None,
         };
-        db::materials::change_on_hand(conn, &m.code, lot.quantity)?;
+        add_on_hand(conn, &m.code, lot.quantity, scale_of(&m))?;
         let id = db::new_id();
         let mut postings = vec![
             stock_posting(accounts::inventory(&facility, &m.code), &m, lot.quantity),
@@ -207,7 +226,13 @@ fn pay_from_tranche(
     lot: &NewLot,
     scale: u32,
 ) -> Result<super::loans::Draw, ServiceError> {
-    let cents = cost_cents(lot.quantity, scale, lot.unit_cost_micros);
+    let cents = cost_cents(lot.quantity, scale, lot.unit_cost_micros).ok_or_else(|| {
+        ServiceError::too_large(
+            "unit_cost_usd",
+            "the purchase (quantity × unit_cost_usd)",
+            accounts::USD_SCALE,
+        )
+    })?;
     if cents <= 0 {
         return Err(ServiceError::validation(
             "unit_cost_usd",
@@ -464,7 +489,7 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
                 .map(|p: &Pick| (p.lot.id.clone(), -p.quantity))
                 .collect::<Vec<_>>()
         } else {
-            db::materials::change_on_hand(conn, &m.code, quantity)?;
+            add_on_hand(conn, &m.code, quantity, scale)?;
             let newest = db::lots::newest(conn, &m.code, &facility)?.ok_or_else(|| {
                 ServiceError::validation(
                     "facility",

@@ -165,11 +165,7 @@ fn drawable_now(
         .filter_map(|(d, _)| d.severity.parse::<Severity>().ok())
         .max();
     Ok(severity.map_or(0, |s| {
-        let limit = (policy.share(s) * rust_decimal::Decimal::from(a.quantity))
-            .floor()
-            .try_into()
-            .unwrap_or(i64::MAX);
-        (limit - a.outstanding - a.held).max(0)
+        (policy.allocation_limit(s, a.quantity) - a.outstanding - a.held).max(0)
     }))
 }
 

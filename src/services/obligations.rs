@@ -208,13 +208,12 @@ pub async fn replenish(
         let manufacturer = db::manufacturers::find(conn, &o.manufacturer_id)?;
         let allocation = db::manufacturers::allocation(conn, &o.manufacturer_id, &o.material_code)?;
         // Allocation before material: the order every drawdown path locks them in.
-        if !db::manufacturers::shift(conn, &o.manufacturer_id, &o.material_code, 0, -base_share)?
-            || !db::materials::change_on_hand(conn, &o.material_code, q)?
-        {
+        if !db::manufacturers::shift(conn, &o.manufacturer_id, &o.material_code, 0, -base_share)? {
             return Err(ServiceError::Internal(
-                "allocation or material missing for an obligation".into(),
+                "allocation missing for an obligation".into(),
             ));
         }
+        super::inventory::add_on_hand(conn, &o.material_code, q, s)?;
         let replenishment_id = db::new_id();
         let posting = |account: String, amount: i64| Posting {
             account,

@@ -36,7 +36,7 @@ impl TestApp {
     }
 
     /// A facility of `commitment` at `rate` under `day_count`, drawable until `availability_end`.
-    async fn facility(
+    pub(crate) async fn facility(
         &self,
         commitment: &str,
         rate: &str,
@@ -52,7 +52,12 @@ impl TestApp {
             .to_owned()
     }
 
-    async fn add_tranche(&self, facility: &str, amount: &str, available_from: &str) -> Response {
+    pub(crate) async fn add_tranche(
+        &self,
+        facility: &str,
+        amount: &str,
+        available_from: &str,
+    ) -> Response {
         let body =
             json!({"amount_usd": amount, "available_from": available_from, "purpose": "Stock"});
         self.post_as(
@@ -63,14 +68,19 @@ impl TestApp {
         .await
     }
 
-    async fn tranche(&self, facility: &str, amount: &str, available_from: &str) -> String {
+    pub(crate) async fn tranche(
+        &self,
+        facility: &str,
+        amount: &str,
+        available_from: &str,
+    ) -> String {
         let res = self.add_tranche(facility, amount, available_from).await;
         assert_eq!(res.status(), 201, "creating a tranche");
         let t: Value = res.json().await.unwrap();
         t["id"].as_str().unwrap().to_owned()
     }
 
-    async fn disburse(&self, tranche: &str, amount: &str, value_date: &str) -> Response {
+    pub(crate) async fn disburse(&self, tranche: &str, amount: &str, value_date: &str) -> Response {
         self.post_as(
             &self.operator(),
             &format!("/v1/tranches/{tranche}/disbursements"),

@@ -19,3 +19,4 @@ mod properties;
 mod reference_data;
 mod roles;
 mod service;
+mod totals;
