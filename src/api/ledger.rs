@@ -112,7 +112,10 @@ pub async fn export(
         .streaming(body))
 }
 
-/// Recompute every hash and link and the zero sums; report the first bad seq.
+/// Recompute every hash and link and the zero sums, reporting the first bad seq; then check
+/// every cached balance against the sum of its postings, and each material's on hand and
+/// held against its inventory balances, its lots and its pending holds (a mismatch is
+/// `ok: false` with a `reason` naming the account or material, and no `first_bad_seq`).
 #[utoipa::path(get, path = "/v1/ledger/verify", tag = "ledger and audit",
     responses((status = 200, body = VerifyReport), ReadErrors),
     security(("bearer" = ["operator", "auditor", "admin"])))]

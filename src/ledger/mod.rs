@@ -63,7 +63,7 @@ pub enum LedgerError {
     #[error("posting amounts overflow")]
     Overflow,
     #[error("postings of {asset} sum to {sum}, not zero")]
-    Unbalanced { asset: String, sum: i64 },
+    Unbalanced { asset: String, sum: i128 },
     /// A non-negative account (stock on hand) would go below zero.
     #[error("{account} holds {balance}, cannot take {wanted}")]
     Overdrawn {
@@ -129,7 +129,7 @@ pub fn normalize(postings: Vec<Posting>) -> Result<Vec<Posting>, LedgerError> {
     if let Some((asset, sum)) = sums.into_iter().find(|(_, s)| *s != 0) {
         return Err(LedgerError::Unbalanced {
             asset: asset.to_owned(),
-            sum: i64::try_from(sum).unwrap_or(i64::MAX),
+            sum,
         });
     }
     Ok(out)

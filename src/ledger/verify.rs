@@ -22,6 +22,8 @@ pub struct VerifyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<formats::Hash>)]
     pub head_hash: Option<String>,
+    /// The first entry that fails; absent when the chain holds and a cached figure does
+    /// not match it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub first_bad_seq: Option<i64>,
