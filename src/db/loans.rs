@@ -4,7 +4,9 @@ use super::schema::{
     disbursements, interest_accruals, loan_facilities, repayment_allocations, repayments, tranches,
 };
 use super::{sum, DbConnection};
+use crate::domain::daycount::DayCount;
 use crate::domain::interest::PrincipalChange;
+use crate::domain::loan::LoanKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -13,10 +15,12 @@ use diesel::prelude::*;
 pub struct LoanFacilityRow {
     pub id: String,
     pub lender: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: LoanKind,
     pub commitment_cents: i64,
     pub annual_rate_nanos: i64,
-    pub day_count: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub day_count: DayCount,
     pub availability_end: NaiveDate,
     pub maturity_date: NaiveDate,
     pub tranched_cents: i64,
@@ -86,8 +90,9 @@ pub struct AccrualRow {
 }
 
 pub fn insert_facility(conn: &mut DbConnection, row: &LoanFacilityRow) -> QueryResult<()> {
+    // Typed columns serialize from an owned row.
     diesel::insert_into(loan_facilities::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

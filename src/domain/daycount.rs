@@ -2,7 +2,6 @@
 //! (days in a year) they are divided by.
 
 use chrono::{Datelike, NaiveDate};
-use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +54,8 @@ impl DayCount {
     }
 }
 
+super::values::closed_set!(DayCount, super::formats::DayCount, "DayCount");
+
 impl FromStr for DayCount {
     type Err = String;
 
@@ -63,12 +64,6 @@ impl FromStr for DayCount {
             .into_iter()
             .find(|d| d.as_str() == s)
             .ok_or_else(|| "must be one of ACT/360, ACT/365F, 30/360".into())
-    }
-}
-
-impl fmt::Display for DayCount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -21,6 +21,8 @@ impl FeeKind {
     }
 }
 
+super::values::closed_set!(FeeKind, super::formats::FeeKind, "FeeKind");
+
 impl FromStr for FeeKind {
     type Err = String;
 

@@ -30,6 +30,8 @@ impl LoanKind {
     }
 }
 
+super::values::closed_set!(LoanKind, super::formats::LoanKind, "LoanKind");
+
 impl FromStr for LoanKind {
     type Err = String;
 

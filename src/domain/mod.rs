@@ -17,3 +17,4 @@ pub mod money;
 pub mod policy;
 pub mod time;
 pub mod validation;
+pub mod values;

@@ -14,12 +14,12 @@ use crate::db::loans::{
 };
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::daycount::DayCount;
-use crate::domain::decimal::{format_fixed, to_decimal};
-use crate::domain::formats;
+use crate::domain::decimal::to_decimal;
 use crate::domain::interest::{self, PrincipalChange, Terms};
+use crate::domain::loan::LoanKind;
 use crate::domain::loan::{split_repayment, Movement, NewLoanFacility, NewTranche, RATE_SCALE};
-use crate::domain::money::format_usd;
 use crate::domain::time::{self, format_date};
+use crate::domain::values::{Id, IsoDate, Rate, Timestamp, Usd};
 use crate::ledger::{self, accounts, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -29,53 +29,42 @@ use std::collections::HashMap;
 /// A loan facility as defined, with what has been tranched and posted so far.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoanFacilityView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     #[schema(example = "Export-Import Bank of the United States")]
     pub lender: String,
-    #[schema(value_type = formats::LoanKind)]
-    pub kind: String,
-    #[schema(value_type = formats::Decimal)]
-    pub commitment_usd: String,
+    pub kind: LoanKind,
+    pub commitment_usd: Usd,
     /// A yearly fraction: `0.0475` is 4.75 %.
-    #[schema(value_type = formats::Decimal)]
-    pub annual_rate: String,
-    #[schema(value_type = formats::DayCount)]
-    pub day_count: String,
+    pub annual_rate: Rate,
+    pub day_count: DayCount,
     /// The last value date a disbursement may have (YYYY-MM-DD).
-    #[schema(value_type = formats::IsoDate)]
-    pub availability_end: String,
-    #[schema(value_type = formats::IsoDate)]
-    pub maturity_date: String,
+    pub availability_end: IsoDate,
+    pub maturity_date: IsoDate,
     /// The sum of the tranches' amounts.
-    #[schema(value_type = formats::Decimal)]
-    pub tranched_usd: String,
+    pub tranched_usd: Usd,
     /// Interest has been posted for the days before this date; no disbursement or repayment
     /// may be dated earlier. Null before the first accrual.
-    #[schema(value_type = Option<formats::IsoDate>)]
-    pub accrued_through: Option<String>,
+    pub accrued_through: Option<IsoDate>,
     /// Interest posted to the ledger so far.
-    #[schema(value_type = formats::Decimal)]
-    pub interest_posted_usd: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub interest_posted_usd: Usd,
+    pub created_at: Timestamp,
 }
 
 impl From<LoanFacilityRow> for LoanFacilityView {
     fn from(r: LoanFacilityRow) -> Self {
         Self {
-            id: r.id,
+            id: r.id.into(),
             lender: r.lender,
             kind: r.kind,
-            commitment_usd: format_usd(r.commitment_cents),
-            annual_rate: format_fixed(r.annual_rate_nanos, RATE_SCALE),
+            commitment_usd: Usd(r.commitment_cents),
+            annual_rate: Rate(r.annual_rate_nanos),
             day_count: r.day_count,
-            availability_end: format_date(&r.availability_end),
-            maturity_date: format_date(&r.maturity_date),
-            tranched_usd: format_usd(r.tranched_cents),
-            accrued_through: r.accrued_through.as_ref().map(format_date),
-            interest_posted_usd: format_usd(r.interest_posted_cents),
-            created_at: time::format_rfc3339(&r.created_at),
+            availability_end: IsoDate(r.availability_end),
+            maturity_date: IsoDate(r.maturity_date),
+            tranched_usd: Usd(r.tranched_cents),
+            accrued_through: r.accrued_through.map(IsoDate),
+            interest_posted_usd: Usd(r.interest_posted_cents),
+            created_at: Timestamp(r.created_at),
         }
     }
 }
@@ -83,26 +72,18 @@ impl From<LoanFacilityRow> for LoanFacilityView {
 /// A tranche with its figures: as of the statement's date in a statement, zero when created.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrancheView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Id)]
-    pub facility_id: String,
-    #[schema(value_type = formats::Decimal)]
-    pub amount_usd: String,
+    pub id: Id,
+    pub facility_id: Id,
+    pub amount_usd: Usd,
     /// The first value date a disbursement may have (YYYY-MM-DD).
-    #[schema(value_type = formats::IsoDate)]
-    pub available_from: String,
+    pub available_from: IsoDate,
     pub purpose: String,
-    #[schema(value_type = formats::Decimal)]
-    pub drawn_usd: String,
+    pub drawn_usd: Usd,
     /// amount - drawn
-    #[schema(value_type = formats::Decimal)]
-    pub undrawn_usd: String,
+    pub undrawn_usd: Usd,
     /// drawn - principal repaid
-    #[schema(value_type = formats::Decimal)]
-    pub principal_outstanding_usd: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub principal_outstanding_usd: Usd,
+    pub created_at: Timestamp,
 }
 
 /// A tranche and the money moved on it up to some date.
@@ -123,15 +104,15 @@ impl From<TrancheFigures> for TrancheView {
         let outstanding = t.outstanding();
         let r = t.row;
         Self {
-            id: r.id,
-            facility_id: r.facility_id,
-            amount_usd: format_usd(r.amount_cents),
-            available_from: format_date(&r.available_from),
+            id: r.id.into(),
+            facility_id: r.facility_id.into(),
+            amount_usd: Usd(r.amount_cents),
+            available_from: IsoDate(r.available_from),
             purpose: r.purpose,
-            drawn_usd: format_usd(t.drawn),
-            undrawn_usd: format_usd(r.amount_cents - t.drawn),
-            principal_outstanding_usd: format_usd(outstanding),
-            created_at: time::format_rfc3339(&r.created_at),
+            drawn_usd: Usd(t.drawn),
+            undrawn_usd: Usd(r.amount_cents - t.drawn),
+            principal_outstanding_usd: Usd(outstanding),
+            created_at: Timestamp(r.created_at),
         }
     }
 }
@@ -142,52 +123,40 @@ impl From<TrancheFigures> for TrancheView {
 pub struct LoanStatementView {
     #[serde(flatten)]
     pub facility: LoanFacilityView,
-    #[schema(value_type = formats::IsoDate)]
-    pub as_of: String,
-    #[schema(value_type = formats::Decimal)]
-    pub drawn_usd: String,
+    pub as_of: IsoDate,
+    pub drawn_usd: Usd,
     /// commitment - drawn
-    #[schema(value_type = formats::Decimal)]
-    pub undrawn_usd: String,
-    #[schema(value_type = formats::Decimal)]
-    pub principal_outstanding_usd: String,
+    pub undrawn_usd: Usd,
+    pub principal_outstanding_usd: Usd,
     /// Interest to `as_of` less the interest repayments dated on or before it paid.
-    #[schema(value_type = formats::Decimal)]
-    pub interest_accrued_unpaid_usd: String,
+    pub interest_accrued_unpaid_usd: Usd,
     /// Oldest first: by available_from, then creation order (the order repayments follow).
     pub tranches: Vec<TrancheView>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DisbursementView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Id)]
-    pub tranche_id: String,
-    #[schema(value_type = formats::Id)]
-    pub facility_id: String,
-    #[schema(value_type = formats::Decimal)]
-    pub amount_usd: String,
+    pub id: Id,
+    pub tranche_id: Id,
+    pub facility_id: Id,
+    pub amount_usd: Usd,
     /// Interest runs from 00:00 of this date.
-    #[schema(value_type = formats::IsoDate)]
-    pub value_date: String,
+    pub value_date: IsoDate,
     /// What the money paid for (a lot), when recorded with it.
-    #[schema(value_type = Option<formats::Id>)]
-    pub reference: Option<String>,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub reference: Option<Id>,
+    pub created_at: Timestamp,
 }
 
 impl From<DisbursementRow> for DisbursementView {
     fn from(r: DisbursementRow) -> Self {
         Self {
-            id: r.id,
-            tranche_id: r.tranche_id,
-            facility_id: r.facility_id,
-            amount_usd: format_usd(r.amount_cents),
-            value_date: format_date(&r.value_date),
-            reference: r.reference,
-            created_at: time::format_rfc3339(&r.created_at),
+            id: r.id.into(),
+            tranche_id: r.tranche_id.into(),
+            facility_id: r.facility_id.into(),
+            amount_usd: Usd(r.amount_cents),
+            value_date: IsoDate(r.value_date),
+            reference: r.reference.map(Id),
+            created_at: Timestamp(r.created_at),
         }
     }
 }
@@ -195,41 +164,30 @@ impl From<DisbursementRow> for DisbursementView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccrualView {
     /// What this accrual posted: the interest to `accrued_through` not posted before.
-    #[schema(value_type = formats::Decimal)]
-    pub interest_posted_usd: String,
+    pub interest_posted_usd: Usd,
     /// The date interest is now posted through (the later of the one asked for and the one
     /// reached before).
-    #[schema(value_type = formats::IsoDate)]
-    pub accrued_through: String,
+    pub accrued_through: IsoDate,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RepaymentView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Id)]
-    pub facility_id: String,
-    #[schema(value_type = formats::Decimal)]
-    pub amount_usd: String,
-    #[schema(value_type = formats::IsoDate)]
-    pub value_date: String,
+    pub id: Id,
+    pub facility_id: Id,
+    pub amount_usd: Usd,
+    pub value_date: IsoDate,
     /// The part that paid interest (paid first).
-    #[schema(value_type = formats::Decimal)]
-    pub interest_usd: String,
+    pub interest_usd: Usd,
     /// The part that repaid principal, oldest tranche first.
-    #[schema(value_type = formats::Decimal)]
-    pub principal_usd: String,
+    pub principal_usd: Usd,
     pub tranches: Vec<PrincipalRepaidView>,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PrincipalRepaidView {
-    #[schema(value_type = formats::Id)]
-    pub tranche_id: String,
-    #[schema(value_type = formats::Decimal)]
-    pub principal_usd: String,
+    pub tranche_id: Id,
+    pub principal_usd: Usd,
 }
 
 pub async fn create_facility(
@@ -241,10 +199,10 @@ pub async fn create_facility(
         let row = LoanFacilityRow {
             id: db::new_id(),
             lender: f.lender.clone(),
-            kind: f.kind.as_str().to_owned(),
+            kind: f.kind,
             commitment_cents: f.commitment_cents,
             annual_rate_nanos: f.annual_rate,
-            day_count: f.day_count.as_str().to_owned(),
+            day_count: f.day_count,
             availability_end: f.availability_end,
             maturity_date: f.maturity_date,
             tranched_cents: 0,
@@ -277,7 +235,7 @@ pub async fn create_tranche(
                 "available_from",
                 format!(
                     "must not be after the facility's availability_end, {}",
-                    format_date(&facility.availability_end)
+                    IsoDate(facility.availability_end)
                 ),
             ));
         }
@@ -289,14 +247,14 @@ pub async fn create_tranche(
                 detail: format!(
                     "a tranche of {} would take the tranches over the commitment: {} of it \
                      is left",
-                    format_usd(t.amount_cents),
-                    format_usd(left)
+                    Usd(t.amount_cents),
+                    Usd(left)
                 ),
                 figures: json!({
-                    "requested_usd": format_usd(t.amount_cents),
-                    "commitment_usd": format_usd(f.commitment_cents),
-                    "tranched_usd": format_usd(f.tranched_cents),
-                    "untranched_usd": format_usd(left),
+                    "requested_usd": Usd(t.amount_cents),
+                    "commitment_usd": Usd(f.commitment_cents),
+                    "tranched_usd": Usd(f.tranched_cents),
+                    "untranched_usd": Usd(left),
                 }),
             });
         }
@@ -413,12 +371,12 @@ pub fn draw(
             code: "tranche_not_available",
             detail: format!(
                 "the tranche may be drawn from {}, not on {}",
-                format_date(&tranche.available_from),
-                format_date(&value_date)
+                IsoDate(tranche.available_from),
+                IsoDate(value_date)
             ),
             figures: json!({
-                "value_date": format_date(&value_date),
-                "available_from": format_date(&tranche.available_from),
+                "value_date": IsoDate(value_date),
+                "available_from": IsoDate(tranche.available_from),
             }),
         });
     }
@@ -427,12 +385,12 @@ pub fn draw(
             code: "facility_not_available",
             detail: format!(
                 "the facility could be drawn until {}, not on {}",
-                format_date(&facility.availability_end),
-                format_date(&value_date)
+                IsoDate(facility.availability_end),
+                IsoDate(value_date)
             ),
             figures: json!({
-                "value_date": format_date(&value_date),
-                "availability_end": format_date(&facility.availability_end),
+                "value_date": IsoDate(value_date),
+                "availability_end": IsoDate(facility.availability_end),
             }),
         });
     }
@@ -445,14 +403,14 @@ pub fn draw(
             code: "tranche_exceeded",
             detail: format!(
                 "{} requested, {} of the tranche is undrawn",
-                format_usd(amount_cents),
-                format_usd(undrawn)
+                Usd(amount_cents),
+                Usd(undrawn)
             ),
             figures: json!({
-                "requested_usd": format_usd(amount_cents),
-                "tranche_usd": format_usd(t.amount_cents),
-                "drawn_usd": format_usd(t.drawn_cents),
-                "undrawn_usd": format_usd(undrawn),
+                "requested_usd": Usd(amount_cents),
+                "tranche_usd": Usd(t.amount_cents),
+                "drawn_usd": Usd(t.drawn_cents),
+                "undrawn_usd": Usd(undrawn),
             }),
         });
     }
@@ -498,8 +456,8 @@ pub async fn accrue(
         Ok(Effect {
             target: Some(facility_id.clone()),
             body: AccrualView {
-                interest_posted_usd: format_usd(posted),
-                accrued_through: format_date(&accrued_through),
+                interest_posted_usd: Usd(posted),
+                accrued_through: IsoDate(accrued_through),
             },
         })
     })
@@ -529,15 +487,15 @@ pub async fn repay(
                 code: "repayment_exceeds_outstanding",
                 detail: format!(
                     "{} offered, {} is owed on {}",
-                    format_usd(m.amount_cents),
-                    format_usd(total),
-                    format_date(&m.value_date)
+                    Usd(m.amount_cents),
+                    Usd(total),
+                    IsoDate(m.value_date)
                 ),
                 figures: json!({
-                    "requested_usd": format_usd(m.amount_cents),
-                    "interest_due_usd": format_usd(interest_due),
-                    "principal_outstanding_usd": format_usd(principal_outstanding),
-                    "outstanding_usd": format_usd(total),
+                    "requested_usd": Usd(m.amount_cents),
+                    "interest_due_usd": Usd(interest_due),
+                    "principal_outstanding_usd": Usd(principal_outstanding),
+                    "outstanding_usd": Usd(total),
                 }),
             }
         })?;
@@ -588,20 +546,20 @@ pub async fn repay(
         Ok(Effect {
             target: Some(id),
             body: RepaymentView {
-                id: row.id,
-                facility_id: row.facility_id,
-                amount_usd: format_usd(row.amount_cents),
-                value_date: format_date(&row.value_date),
-                interest_usd: format_usd(row.interest_cents),
-                principal_usd: format_usd(row.principal_cents),
+                id: row.id.into(),
+                facility_id: row.facility_id.into(),
+                amount_usd: Usd(row.amount_cents),
+                value_date: IsoDate(row.value_date),
+                interest_usd: Usd(row.interest_cents),
+                principal_usd: Usd(row.principal_cents),
                 tranches: allocations
                     .into_iter()
                     .map(|a| PrincipalRepaidView {
-                        tranche_id: a.tranche_id,
-                        principal_usd: format_usd(a.principal_cents),
+                        tranche_id: a.tranche_id.into(),
+                        principal_usd: Usd(a.principal_cents),
                     })
                     .collect(),
-                created_at: time::format_rfc3339(&row.created_at),
+                created_at: Timestamp(row.created_at),
             },
         })
     })
@@ -637,11 +595,11 @@ pub async fn statement(
             let drawn: i64 = tranches.iter().map(|t| t.drawn).sum();
             let outstanding: i64 = tranches.iter().map(TrancheFigures::outstanding).sum();
             Ok(LoanStatementView {
-                as_of: format_date(&as_of),
-                drawn_usd: format_usd(drawn),
-                undrawn_usd: format_usd(facility.commitment_cents - drawn),
-                principal_outstanding_usd: format_usd(outstanding),
-                interest_accrued_unpaid_usd: format_usd(interest - interest_paid),
+                as_of: IsoDate(as_of),
+                drawn_usd: Usd(drawn),
+                undrawn_usd: Usd(facility.commitment_cents - drawn),
+                principal_outstanding_usd: Usd(outstanding),
+                interest_accrued_unpaid_usd: Usd(interest - interest_paid),
                 tranches: tranches.into_iter().map(TrancheView::from).collect(),
                 facility: LoanFacilityView::from(facility),
             })
@@ -732,10 +690,7 @@ fn interest_to(
 ) -> Result<i64, ServiceError> {
     let terms = Terms {
         annual_rate: to_decimal(facility.annual_rate_nanos, RATE_SCALE),
-        day_count: facility
-            .day_count
-            .parse::<DayCount>()
-            .map_err(ServiceError::Internal)?,
+        day_count: facility.day_count,
     };
     interest::cumulative_cents(&terms, changes, to).ok_or_else(|| {
         ServiceError::validation(

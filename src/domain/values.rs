@@ -1,0 +1,264 @@
+//! The values views carry to the wire, each parsed or built once and serialized to its
+//! canonical string: a quantity with its scale, USD cents, per-unit micro-dollars, times and
+//! dates. A view field of one of these types cannot be formatted twice, with the wrong scale,
+//! or with a scale that silently became 0; its OpenAPI schema is the named format it has
+//! always had (`Decimal`, `Timestamp`, `IsoDate`), declared here once.
+
+use super::decimal::{format_fixed, parse_fixed, DecimalError};
+use super::formats;
+use super::lot::UNIT_PRICE_SCALE;
+use super::money::USD_SCALE;
+use super::time;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Serialize, Serializer};
+use std::borrow::Cow;
+use std::fmt;
+use utoipa::openapi::{RefOr, Schema};
+
+/// Implements `Display` (the canonical string), `Serialize` (as that string) and the OpenAPI
+/// schema of a named format for a value type.
+macro_rules! wire_string {
+    ($ty:ty, $format:ty, $name:literal, |$v:ident, $f:ident| $display:expr) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, $f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let $v = self;
+                $display
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> RefOr<Schema> {
+                <$format as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+/// A stored value that is not one of its type's values: storage was changed outside the
+/// service, or by a newer version. Reading its row fails (an internal error, logged with the
+/// value), rather than defaulting to some other value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored {what} {value:?} is not one of its values")]
+pub struct Undecodable {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// For an enum of a closed set with `ALL` and `as_str`: `Display` and `Serialize` as that
+/// string, its named OpenAPI schema, and the conversions a row's text column takes
+/// (`#[diesel(deserialize_as = String, serialize_as = String)]`).
+macro_rules! closed_set {
+    ($ty:ty, $format:ty, $name:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+                <$format as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = $crate::domain::values::Undecodable;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == value)
+                    .ok_or($crate::domain::values::Undecodable { what: $name, value })
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(v: $ty) -> String {
+                v.as_str().to_owned()
+            }
+        }
+    };
+}
+pub(crate) use closed_set;
+
+/// An amount of a material: minor units of `10^-scale` of its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity {
+    minor: i64,
+    scale: u32,
+}
+
+impl Quantity {
+    pub fn new(minor: i64, scale: u32) -> Self {
+        Self { minor, scale }
+    }
+
+    /// Strict parsing (API.md): the decimal form, at most `scale` places, fitting storage.
+    pub fn parse(text: &str, scale: u32) -> Result<Self, DecimalError> {
+        parse_fixed(text, scale).map(|minor| Self { minor, scale })
+    }
+
+    /// What storage holds.
+    pub fn minor(self) -> i64 {
+        self.minor
+    }
+
+    pub fn scale(self) -> u32 {
+        self.scale
+    }
+
+    /// Another amount of the same material; `None` when the sum cannot be stored.
+    pub fn checked_add(self, minor: i64) -> Option<Self> {
+        self.minor
+            .checked_add(minor)
+            .map(|m| Self::new(m, self.scale))
+    }
+}
+
+wire_string!(Quantity, formats::Decimal, "Decimal", |q, f| f
+    .write_str(&format_fixed(q.minor, q.scale)));
+
+/// A USD total in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Usd(pub i64);
+
+impl Usd {
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+}
+
+wire_string!(Usd, formats::Decimal, "Decimal", |u, f| f
+    .write_str(&format_fixed(u.0, USD_SCALE)));
+
+/// A USD price per unit of a material, in micro-dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnitPrice(pub i64);
+
+impl UnitPrice {
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+}
+
+wire_string!(UnitPrice, formats::Decimal, "Decimal", |p, f| f
+    .write_str(&format_fixed(p.0, UNIT_PRICE_SCALE)));
+
+/// An identifier the service generated (a v7 UUID, stored as text).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Id(pub String);
+
+wire_string!(Id, formats::Id, "Id", |id, f| f.write_str(&id.0));
+
+impl From<String> for Id {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+/// A yearly rate in units of 10^-9 (`0.0475` is 4.75 %).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub i64);
+
+wire_string!(Rate, formats::Decimal, "Decimal", |r, f| f
+    .write_str(&format_fixed(r.0, super::loan::RATE_SCALE)));
+
+/// A time the service wrote: RFC 3339 in UTC with exactly six fractional digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub NaiveDateTime);
+
+wire_string!(Timestamp, formats::Timestamp, "Timestamp", |t, f| f
+    .write_str(&time::format_rfc3339(&t.0)));
+
+impl From<NaiveDateTime> for Timestamp {
+    fn from(t: NaiveDateTime) -> Self {
+        Self(t)
+    }
+}
+
+/// A date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IsoDate(pub NaiveDate);
+
+wire_string!(IsoDate, formats::IsoDate, "IsoDate", |d, f| f
+    .write_str(&time::format_date(&d.0)));
+
+impl From<NaiveDate> for IsoDate {
+    fn from(d: NaiveDate) -> Self {
+        Self(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::{PartialSchema, ToSchema};
+
+    fn wire<T: Serialize>(v: T) -> serde_json::Value {
+        serde_json::to_value(v).unwrap()
+    }
+
+    #[test]
+    fn values_serialize_to_their_canonical_strings() {
+        assert_eq!(wire(Quantity::new(1_250_500, 3)), "1250.5");
+        assert_eq!(wire(Quantity::new(-300, 2)), "-3");
+        assert_eq!(wire(Quantity::new(i64::MAX, 0)), "9223372036854775807");
+        assert_eq!(wire(Usd(125_050)), "1250.5");
+        assert_eq!(wire(Usd(0)), "0");
+        assert_eq!(wire(UnitPrice(52_125_000)), "52.125");
+        let t = time::parse_rfc3339("2026-03-01T13:00:00.5+01:00").unwrap();
+        assert_eq!(wire(Timestamp(t)), "2026-03-01T12:00:00.500000Z");
+        let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(wire(IsoDate(d)), "2026-03-01");
+    }
+
+    #[test]
+    fn quantities_parse_strictly_and_add_without_wrapping() {
+        let q = Quantity::parse("1.5", 3).unwrap();
+        assert_eq!((q.minor(), q.scale()), (1_500, 3));
+        assert_eq!(
+            Quantity::parse("1.2345", 3),
+            Err(DecimalError::TooManyDecimals { max: 3 })
+        );
+        assert_eq!(q.checked_add(500), Some(Quantity::new(2_000, 3)));
+        assert_eq!(Quantity::new(i64::MAX, 0).checked_add(1), None);
+    }
+
+    #[test]
+    fn schemas_are_the_named_formats() {
+        assert_eq!(Quantity::name(), "Decimal");
+        assert_eq!(Usd::name(), "Decimal");
+        assert_eq!(Timestamp::name(), "Timestamp");
+        assert_eq!(IsoDate::name(), "IsoDate");
+        let same = |a: RefOr<Schema>, b: RefOr<Schema>| {
+            serde_json::to_value(a).unwrap() == serde_json::to_value(b).unwrap()
+        };
+        assert!(same(Quantity::schema(), formats::Decimal::schema()));
+        assert!(same(UnitPrice::schema(), formats::Decimal::schema()));
+        assert!(same(Timestamp::schema(), formats::Timestamp::schema()));
+    }
+}
