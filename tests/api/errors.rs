@@ -3,6 +3,7 @@
 use crate::helpers::{assert_problem, spawn_app, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
+use stockpile::domain::actor::Role;
 
 async fn material_count(app: &TestApp) -> usize {
     let page: Value = app
@@ -337,4 +338,99 @@ async fn duplicates_are_409_conflict_without_internal_names() {
     )
     .await;
     assert_eq!(material_count(&app).await, 1);
+}
+
+async fn post_json_text(app: &TestApp, token: &str, path: &str, body: &str) -> reqwest::Response {
+    app.request(Method::POST, path)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// serde_json alone keeps the last of duplicate keys: `"quantity":"1","quantity":"500"` would
+/// receive 500. Every body with a duplicate key, at any depth, is 400 and changes nothing.
+#[tokio::test]
+async fn duplicate_keys_are_400_at_any_depth() {
+    let app = spawn_app().await;
+    app.create_material("NDPR_OXIDE", 3, "0").await;
+    app.create_facility("NV1").await;
+    let operator = app.token(Role::Operator, "op-1");
+    let lot = |quantities: &str| {
+        format!(
+            r#"{{"material":"NDPR_OXIDE","facility":"NV1",{quantities},"grade":"99.5",
+                "origin_country":"AU","supplier":"Lynas","unit_cost_usd":"52.5"}}"#
+        )
+    };
+    for quantities in [
+        r#""quantity":"1","quantity":"500""#,
+        r#""quantity":"500","quantity":"500""#,
+        // The same key once escaped: still one key.
+        r#""quantity":"1","quan\u0074ity":"500""#,
+    ] {
+        let res = post_json_text(&app, &operator, "/v1/lots", &lot(quantities)).await;
+        let problem = assert_problem(res, 400, "malformed_request").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate key"),
+            "{problem}"
+        );
+    }
+    assert_eq!(app.figures("NDPR_OXIDE").await["on_hand"], "0");
+    // Nested: without the check this was a type error about the map, not about its keys.
+    let nested = r#"{"code":"GA","name":{"en":"Gallium","en":"Ga"},"unit":"kg","scale":3,
+                     "strategic_floor":"0"}"#;
+    let res = post_json_text(&app, &app.admin(), "/v1/materials", nested).await;
+    let problem = assert_problem(res, 400, "malformed_request").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key"),
+        "{problem}"
+    );
+    assert_eq!(material_count(&app).await, 1);
+    let res = post_json_text(&app, &operator, "/v1/lots", &lot(r#""quantity":"500""#)).await;
+    assert_eq!(res.status(), 201);
+}
+
+/// An empty body declared `application/json` is not JSON: 400. Commands with no required
+/// field still take an empty body sent without a content type (API.md, Conventions).
+#[tokio::test]
+async fn an_empty_json_body_is_400_and_an_empty_untyped_body_is_no_fields() {
+    let app = spawn_app().await;
+    let res = post_raw(&app, Some("application/json"), Vec::new()).await;
+    assert_problem(res, 400, "malformed_request").await;
+    let m = app.create_manufacturer("Acme Magnetics").await;
+    let suspend = |content_type: Option<&'static str>| {
+        let mut req = app
+            .request(Method::POST, &format!("/v1/manufacturers/{m}/suspend"))
+            .bearer_auth(app.admin());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    let res = suspend(Some("application/json")).await.unwrap();
+    assert_problem(res, 400, "malformed_request").await;
+    let res = suspend(Some("application/json; charset=utf-8"))
+        .await
+        .unwrap();
+    assert_problem(res, 400, "malformed_request").await;
+    let res = suspend(None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "suspended", "{v}");
+    // A body with a required field, empty and untyped: the fields are missing (422).
+    let problem = assert_problem(
+        post_raw(&app, None, Vec::new()).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "code");
 }
