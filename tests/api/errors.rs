@@ -434,3 +434,72 @@ async fn an_empty_json_body_is_400_and_an_empty_untyped_body_is_no_fields() {
     .await;
     assert_eq!(problem["errors"][0]["field"], "code");
 }
+
+async fn receive_at(app: &TestApp, operator: &str, received_at: &str) -> reqwest::Response {
+    let lot = json!({"material": "NDPR_OXIDE", "facility": "NV1", "quantity": "10",
+        "grade": "99.5", "origin_country": "AU", "supplier": "Lynas", "unit_cost_usd": "52.5",
+        "received_at": received_at});
+    app.post_as(operator, "/v1/lots", &lot).await
+}
+
+/// A leap second (`:60`) was acknowledged and PostgreSQL stored it as the next day's
+/// 00:00:00.5; dates and times outside the years 1900-9999 were accepted. Every date input
+/// goes through the one strict parser, which also refuses `2026-3-1`.
+#[tokio::test]
+async fn leap_seconds_and_dates_outside_1900_to_9999_are_422() {
+    let app = spawn_app().await;
+    app.create_material("NDPR_OXIDE", 3, "0").await;
+    app.create_facility("NV1").await;
+    let operator = app.token(Role::Operator, "op-1");
+    for at in [
+        "2016-12-31T23:59:60.5Z",
+        "2016-12-31T23:59:60Z",
+        "2017-01-01T00:59:60+01:00",
+        "0000-01-01T00:00:00Z",
+        "1899-12-31T23:59:59Z",
+    ] {
+        let res = receive_at(&app, &operator, at).await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["field"], "received_at",
+            "{at}: {problem}"
+        );
+    }
+    assert_eq!(app.figures("NDPR_OXIDE").await["on_hand"], "0");
+    let res = receive_at(&app, &operator, "1900-01-01T00:00:00Z").await;
+    assert_eq!(res.status(), 201);
+
+    let manufacturer = app.token(Role::Manufacturer, "acme");
+    let obligation = uuid::Uuid::now_v7();
+    let facility = uuid::Uuid::now_v7();
+    for date in ["0000-01-01", "1899-12-31", "2026-3-1", "+2026-03-01"] {
+        let submission = json!({"material": "NDPR_OXIDE", "quantity": "1",
+                                "justification": "line stopped", "needed_by": date});
+        let res = app
+            .post_as(&manufacturer, "/v1/drawdowns", &submission)
+            .await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["field"], "needed_by",
+            "{date}: {problem}"
+        );
+
+        let reschedule = json!({"due_date": date, "reason": "supplier delay"});
+        let path = format!("/v1/obligations/{obligation}/reschedule");
+        let problem = assert_problem(
+            app.post_as(&operator, &path, &reschedule).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(
+            problem["errors"][0]["field"], "due_date",
+            "{date}: {problem}"
+        );
+
+        let path = format!("/v1/loan-facilities/{facility}?as_of={date}");
+        let res = app.get_as(&app.admin(), &path.replace('+', "%2B")).await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "as_of", "{date}: {problem}");
+    }
+}
