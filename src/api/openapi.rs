@@ -183,7 +183,7 @@ pub struct WriteErrors;
 impl IntoResponses for WriteErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[
-            ("400", "malformed_request: not JSON, wrong JSON types, unknown fields, bad Idempotency-Key"),
+            ("400", "malformed_request: not JSON, a duplicate key, an empty body sent as application/json, wrong JSON types, unknown fields, bad Idempotency-Key"),
             ("401", "unauthenticated"),
             ("403", "forbidden: the role may not do this"),
             ("404", "not_found"),
