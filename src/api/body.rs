@@ -161,7 +161,12 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
-                return Err(A::Error::custom(format_args!("a duplicate key {key:?}")));
+                // Named in the problem's detail: a long key is cut short.
+                let shown: String = key.chars().take(64).collect();
+                let cut = if shown.len() < key.len() { "..." } else { "" };
+                return Err(A::Error::custom(format_args!(
+                    "a duplicate key {shown:?}{cut}"
+                )));
             }
             let UniqueKeys(v) = map.next_value()?;
             object.insert(key, v);
@@ -280,6 +285,13 @@ mod tests {
         assert_eq!(
             canonical,
             r#"{"code":"A","extra":{"a":null,"b":[1,2.5,100]}}"#
+        );
+        let long = "k".repeat(100);
+        let e = parse::<Loose>(format!("{{\"{long}\": 1, \"{long}\": 1}}").as_bytes()).unwrap_err();
+        assert!(
+            e.detail.contains(&format!("\"{}\"...", &long[..64])),
+            "{}",
+            e.detail
         );
         let (_, empty) = parse::<NoFields>(b"").unwrap();
         assert_eq!(empty, "{}");
