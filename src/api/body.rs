@@ -1,16 +1,20 @@
 //! `Body<T>`: a JSON request body, checked as API.md says: over 1 MiB 413, a non-empty body
-//! that is not JSON 415, broken JSON or wrong types 400, a missing required field 422.
-//! The raw bytes are kept for the idempotency fingerprint.
+//! that is not JSON 415, broken JSON, a duplicate key, an empty body sent as JSON or wrong
+//! types 400, a missing required field 422. The body's canonical form (RFC 8785) is kept for
+//! the idempotency fingerprint.
 
 use super::error::ApiError;
 use crate::domain::validation::FieldError;
+use crate::ledger::chain::canonical_value;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -22,6 +26,8 @@ pub struct NoFields {}
 
 pub struct Body<T> {
     pub value: T,
+    /// What the idempotency fingerprint covers: the RFC 8785 canonical form of the parsed
+    /// body (an empty body counts as `{}`), so that whitespace and key order do not matter.
     pub bytes: Bytes,
 }
 
@@ -54,16 +60,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                 }
                 buf.extend_from_slice(&chunk);
             }
-            let bytes = buf.freeze();
-            if !bytes.is_empty() && is_json != Some(true) {
+            if !buf.is_empty() && is_json != Some(true) {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
                     "the body must be application/json",
                 ));
             }
-            let value = parse(&bytes)?;
-            Ok(Body { value, bytes })
+            // Only a body sent without a content type may be empty (commands with no
+            // required field); one declared JSON must be JSON.
+            if buf.is_empty() && is_json == Some(true) {
+                return Err(ApiError::malformed(
+                    "the body is empty but declared application/json; send {} or no Content-Type",
+                ));
+            }
+            let (value, canonical) = parse(&buf)?;
+            Ok(Body {
+                value,
+                bytes: Bytes::from(canonical),
+            })
         })
     }
 }
@@ -87,16 +102,96 @@ fn is_json_media_type(v: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// An empty body reads as `{}`, so that commands with no required field accept it.
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// A JSON value read with every object's keys unique, at any depth: serde_json alone keeps
+/// the last of duplicate keys, so `{"quantity":"1","quantity":"500"}` would read as 500.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                // Named in the problem's detail: a long key is cut short.
+                let shown: String = key.chars().take(64).collect();
+                let cut = if shown.len() < key.len() { "..." } else { "" };
+                return Err(A::Error::custom(format_args!(
+                    "a duplicate key {shown:?}{cut}"
+                )));
+            }
+            let UniqueKeys(v) = map.next_value()?;
+            object.insert(key, v);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// The body's value and its RFC 8785 canonical form. An empty body reads as `{}`, so that
+/// commands with no required field accept it.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, String), ApiError> {
     let text: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
-    let value: serde_json::Value = serde_json::from_slice(text)
-        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+    let UniqueKeys(value) = serde_json::from_slice(text).map_err(|e| {
+        ApiError::malformed(if e.is_data() {
+            format!("the body has {e}")
+        } else {
+            format!("the body is not valid JSON: {e}")
+        })
+    })?;
     // serde would also read a struct from an array; every body of this API is an object.
     if !value.is_object() {
         return Err(ApiError::malformed("the body must be a JSON object"));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    let canonical = canonical_value(&value);
+    let value = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
         if let Some(field) = missing_field(&message) {
@@ -113,7 +208,8 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             ApiError::malformed(format!("{path}: {message}"))
         }
-    })
+    })?;
+    Ok((value, canonical))
 }
 
 /// The field serde names in "missing field `x`".
@@ -158,6 +254,47 @@ mod tests {
         assert_eq!(e.code, "malformed_request");
         assert!(parse::<Input>(b"{\"code\"").is_err());
         assert!(parse::<Input>(b"{\"code\": \"A\"}").is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Loose {
+            code: String,
+            extra: Option<serde_json::Value>,
+        }
+        for body in [
+            &b"{\"code\": \"A\", \"code\": \"B\"}"[..],
+            b"{\"code\": \"A\", \"extra\": {\"a\": 1, \"a\": 2}}",
+            b"{\"code\": \"A\", \"extra\": [{\"a\": 1, \"b\": 2, \"a\": 1}]}",
+            b"{\"code\": \"A\", \"c\\u006fde\": \"A\"}",
+        ] {
+            let e = parse::<Loose>(body).unwrap_err();
+            assert_eq!(
+                e.code,
+                "malformed_request",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert!(e.detail.contains("duplicate key"), "{}", e.detail);
+        }
+        let (_, canonical) =
+            parse::<Loose>(b"{\"extra\": {\"b\": [1, 2.50, 1e2], \"a\": null}, \"code\": \"A\"}")
+                .unwrap();
+        assert_eq!(
+            canonical,
+            r#"{"code":"A","extra":{"a":null,"b":[1,2.5,100]}}"#
+        );
+        let long = "k".repeat(100);
+        let e = parse::<Loose>(format!("{{\"{long}\": 1, \"{long}\": 1}}").as_bytes()).unwrap_err();
+        assert!(
+            e.detail.contains(&format!("\"{}\"...", &long[..64])),
+            "{}",
+            e.detail
+        );
+        let (_, empty) = parse::<NoFields>(b"").unwrap();
+        assert_eq!(empty, "{}");
     }
 
     #[test]

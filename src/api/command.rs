@@ -64,7 +64,8 @@ impl<P: Permit> Command<P> {
         })
     }
 
-    /// The write context for a request whose body was `body`.
+    /// The write context for a request whose body, in its canonical form (`Body::bytes`),
+    /// was `body`.
     pub fn ctx(&self, body: &[u8]) -> WriteCtx {
         WriteCtx {
             actor: self.actor.clone(),
@@ -99,7 +100,8 @@ fn parse_key(raw: &[u8]) -> Result<String, ApiError> {
     }
 }
 
-/// What makes two requests "the same" for a key: method, path and body bytes.
+/// What makes two requests "the same" for a key: method, path and the body's RFC 8785
+/// canonical form (so a retry may differ in whitespace or key order, not in any value).
 fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(method.as_str().as_bytes());

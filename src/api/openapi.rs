@@ -102,7 +102,8 @@ impl Modify for IdempotencyKeyHeader {
 
 /// `request_body = Option<T>` marks a body that may be left empty (API.md: commands with no
 /// required field). utoipa renders it as "T or null" and leaves `required` out; a JSON
-/// `null` body is refused (400), so the document says "T, not required" instead.
+/// `null` body is refused (400), so the document says "T, not required" instead, and that
+/// leaving it out means no Content-Type either.
 struct OptionalBodies;
 
 impl Modify for OptionalBodies {
@@ -112,6 +113,11 @@ impl Modify for OptionalBodies {
                 continue;
             };
             body.required = Some(Required::False);
+            body.description = Some(
+                "Optional: send a JSON object, or no body and no Content-Type (an empty body \
+                 declared application/json is 400 malformed_request)."
+                    .to_owned(),
+            );
             for content in body.content.values_mut() {
                 if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
                     let not_null = one_of.items.iter().find(|s| !is_null(s)).cloned();
@@ -183,7 +189,7 @@ pub struct WriteErrors;
 impl IntoResponses for WriteErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[
-            ("400", "malformed_request: not JSON, wrong JSON types, unknown fields, bad Idempotency-Key"),
+            ("400", "malformed_request: not JSON, a duplicate key, an empty body sent as application/json, wrong JSON types, unknown fields, bad Idempotency-Key"),
             ("401", "unauthenticated"),
             ("403", "forbidden: the role may not do this"),
             ("404", "not_found"),

@@ -94,6 +94,13 @@ impl TokenVerifier {
         let claims = decode::<serde_json::Value>(token, key, &v)
             .map_err(|e| format!("token: {e}"))?
             .claims;
+        // jsonwebtoken also takes an `iss` array that contains the issuer; RFC 7519 makes
+        // `iss` a single string, so only that string equal to ours is accepted.
+        if let Some(iss) = &self.issuer {
+            if claims.get("iss").and_then(|v| v.as_str()) != Some(iss.as_str()) {
+                return Err("iss must be a string equal to the configured issuer".to_owned());
+            }
+        }
         actor_from_claims(&claims)
     }
 }

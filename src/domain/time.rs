@@ -1,7 +1,13 @@
 //! Times are naive UTC with microsecond precision (what PostgreSQL stores), rendered as
 //! RFC 3339 with exactly six fractional digits. Dates are `YYYY-MM-DD`; "today" is the UTC date.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SubsecRound, Timelike, Utc};
+
+/// The years a date or time may fall in (UTC): 1900 to 9999.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+const NOT_A_TIME: &str = "must be an RFC 3339 time such as 2026-03-01T12:00:00Z";
+const NOT_A_DATE: &str = "must be a date YYYY-MM-DD such as 2026-03-01";
 
 /// Now, truncated to microseconds so that what is stored is what is returned.
 pub fn now() -> NaiveDateTime {
@@ -14,21 +20,35 @@ pub fn format_rfc3339(t: &NaiveDateTime) -> String {
 
 /// Parses an RFC 3339 timestamp with any offset into naive UTC (microseconds kept). The date
 /// and time are joined by `T` as RFC 3339's grammar (and JSON Schema's `date-time`) says;
-/// chrono alone would also take a space.
+/// chrono alone would also take a space. A leap second (second 60), which chrono accepts and
+/// PostgreSQL would store as the next second, is refused, and so is a time whose UTC year is
+/// outside 1900-9999.
 pub fn parse_rfc3339(text: &str) -> Result<NaiveDateTime, String> {
-    DateTime::parse_from_rfc3339(text)
+    let t = DateTime::parse_from_rfc3339(text)
         .ok()
         .filter(|_| text.as_bytes().get(10) != Some(&b' '))
-        .map(|t| t.with_timezone(&Utc).naive_utc().trunc_subsecs(6))
-        .ok_or_else(|| "must be an RFC 3339 time such as 2026-03-01T12:00:00Z".into())
+        .ok_or(NOT_A_TIME)?;
+    // chrono writes a leap second as a nanosecond count of one second or more.
+    if t.nanosecond() >= 1_000_000_000 {
+        return Err("must not be a leap second (second 60)".into());
+    }
+    let t = t.with_timezone(&Utc).naive_utc().trunc_subsecs(6);
+    if !YEARS.contains(&t.year()) {
+        return Err("must be a time in the years 1900 to 9999 (UTC)".into());
+    }
+    Ok(t)
 }
 
 /// A time bound of a query: RFC 3339, or a `YYYY-MM-DD` date meaning 00:00 UTC of it.
 pub fn parse_bound(text: &str) -> Result<NaiveDateTime, String> {
-    parse_rfc3339(text).or_else(|_| {
-        parse_date(text)
-            .map(|d| d.and_time(chrono::NaiveTime::MIN))
-            .map_err(|_| "must be an RFC 3339 time or a YYYY-MM-DD date".into())
+    parse_rfc3339(text).or_else(|time| match parse_date(text) {
+        Ok(d) => Ok(d.and_time(chrono::NaiveTime::MIN)),
+        // Neither shape: say both; one of them but out of range: say why.
+        Err(date) if time == NOT_A_TIME && date == NOT_A_DATE => {
+            Err("must be an RFC 3339 time or a YYYY-MM-DD date".into())
+        }
+        Err(date) if time == NOT_A_TIME => Err(date),
+        Err(_) => Err(time),
     })
 }
 
@@ -37,7 +57,8 @@ pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
-/// Parses exactly `YYYY-MM-DD` (chrono alone would also take `2026-3-1` or `+2026-03-01`).
+/// Parses exactly `YYYY-MM-DD` (chrono alone would also take `2026-3-1` or `+2026-03-01`),
+/// a date of the years 1900 to 9999. Every date input goes through here.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let shaped = text.len() == 10
         && text.bytes().enumerate().all(|(i, b)| match i {
@@ -45,9 +66,11 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
             _ => b.is_ascii_digit(),
         });
     let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
-    parsed
-        .filter(|_| shaped)
-        .ok_or_else(|| "must be a date YYYY-MM-DD such as 2026-03-01".into())
+    let date = parsed.filter(|_| shaped).ok_or(NOT_A_DATE)?;
+    if !YEARS.contains(&date.year()) {
+        return Err("must be a date in the years 1900 to 9999".into());
+    }
+    Ok(date)
 }
 
 pub fn format_date(d: &NaiveDate) -> String {
@@ -90,8 +113,35 @@ mod tests {
             "2026-03-01T00:00:00Z",
             " 2026-03-01",
             "",
+            "0000-01-01",
+            "1899-12-31",
         ] {
             assert!(parse_date(bad).is_err(), "{bad:?}");
         }
+        assert!(parse_date("1900-01-01").is_ok());
+        assert!(parse_date("9999-12-31").is_ok());
+    }
+
+    #[test]
+    fn leap_seconds_and_years_out_of_range_are_refused() {
+        for bad in [
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5Z",
+            "2017-01-01T00:59:60+01:00",
+            "2026-03-01T12:00:60Z",
+            "0000-01-01T00:00:00Z",
+            "1899-12-31T23:59:59Z",
+            "1900-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad:?}");
+            assert!(parse_bound(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_rfc3339("2016-12-31T23:59:60.5Z")
+            .unwrap_err()
+            .contains("leap second"));
+        assert!(parse_rfc3339("1900-01-01T00:00:00Z").is_ok());
+        assert!(parse_rfc3339("9999-12-31T23:59:59.999999Z").is_ok());
+        assert!(parse_bound("0000-01-01").is_err());
     }
 }

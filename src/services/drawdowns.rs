@@ -25,7 +25,6 @@ use crate::domain::policy::{
 };
 use crate::domain::time;
 use crate::ledger::{self, accounts, holds, NewEntry};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -371,9 +370,9 @@ pub async fn submit(
     let needed_by = s
         .needed_by
         .as_deref()
-        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+        .map(time::parse_date)
         .transpose()
-        .map_err(|_| ServiceError::validation("needed_by", "must be a date YYYY-MM-DD"))?;
+        .map_err(|e| ServiceError::validation("needed_by", e))?;
     write_closing(db, ctx, 201, move |conn, closing| {
         let situation =
             db::situation::situation(conn, &s.material, &manufacturer, time::now().date())?

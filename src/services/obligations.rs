@@ -293,10 +293,7 @@ pub async fn reschedule(
     reason: String,
 ) -> Result<Reply, ServiceError> {
     let mut p = Problems::default();
-    let date = p.check(
-        "due_date",
-        NaiveDate::parse_from_str(&due_date, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD"),
-    );
+    let date = p.check("due_date", time::parse_date(&due_date));
     let reason = p.check("reason", text(&reason, 4000));
     let (date, reason) = p
         .finish(|| Some((date?, reason?)))

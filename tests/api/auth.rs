@@ -212,6 +212,14 @@ async fn issuer_and_audience_are_checked_when_configured() {
         "no aud",
     )
     .await;
+    // `iss` is one string (RFC 7519): an array, even one holding ours, is refused.
+    for iss in [
+        json!(["stockpile-test"]),
+        json!(["other", "stockpile-test"]),
+        json!(5),
+    ] {
+        assert_401(&app, &with(&|c| c["iss"] = iss.clone()), "iss not a string").await;
+    }
     let listed = with(&|c| c["aud"] = json!(["other", "stockpile"]));
     assert_eq!(
         status_with_token(&app, &listed).await,

@@ -3,6 +3,7 @@
 use crate::helpers::{assert_problem, spawn_app, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
+use stockpile::domain::actor::Role;
 
 async fn material_count(app: &TestApp) -> usize {
     let page: Value = app
@@ -337,4 +338,168 @@ async fn duplicates_are_409_conflict_without_internal_names() {
     )
     .await;
     assert_eq!(material_count(&app).await, 1);
+}
+
+async fn post_json_text(app: &TestApp, token: &str, path: &str, body: &str) -> reqwest::Response {
+    app.request(Method::POST, path)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// serde_json alone keeps the last of duplicate keys: `"quantity":"1","quantity":"500"` would
+/// receive 500. Every body with a duplicate key, at any depth, is 400 and changes nothing.
+#[tokio::test]
+async fn duplicate_keys_are_400_at_any_depth() {
+    let app = spawn_app().await;
+    app.create_material("NDPR_OXIDE", 3, "0").await;
+    app.create_facility("NV1").await;
+    let operator = app.token(Role::Operator, "op-1");
+    let lot = |quantities: &str| {
+        format!(
+            r#"{{"material":"NDPR_OXIDE","facility":"NV1",{quantities},"grade":"99.5",
+                "origin_country":"AU","supplier":"Lynas","unit_cost_usd":"52.5"}}"#
+        )
+    };
+    for quantities in [
+        r#""quantity":"1","quantity":"500""#,
+        r#""quantity":"500","quantity":"500""#,
+        // The same key once escaped: still one key.
+        r#""quantity":"1","quan\u0074ity":"500""#,
+    ] {
+        let res = post_json_text(&app, &operator, "/v1/lots", &lot(quantities)).await;
+        let problem = assert_problem(res, 400, "malformed_request").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate key"),
+            "{problem}"
+        );
+    }
+    assert_eq!(app.figures("NDPR_OXIDE").await["on_hand"], "0");
+    // Nested: without the check this was a type error about the map, not about its keys.
+    let nested = r#"{"code":"GA","name":{"en":"Gallium","en":"Ga"},"unit":"kg","scale":3,
+                     "strategic_floor":"0"}"#;
+    let res = post_json_text(&app, &app.admin(), "/v1/materials", nested).await;
+    let problem = assert_problem(res, 400, "malformed_request").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key"),
+        "{problem}"
+    );
+    assert_eq!(material_count(&app).await, 1);
+    let res = post_json_text(&app, &operator, "/v1/lots", &lot(r#""quantity":"500""#)).await;
+    assert_eq!(res.status(), 201);
+}
+
+/// An empty body declared `application/json` is not JSON: 400. Commands with no required
+/// field still take an empty body sent without a content type (API.md, Conventions).
+#[tokio::test]
+async fn an_empty_json_body_is_400_and_an_empty_untyped_body_is_no_fields() {
+    let app = spawn_app().await;
+    let res = post_raw(&app, Some("application/json"), Vec::new()).await;
+    assert_problem(res, 400, "malformed_request").await;
+    let m = app.create_manufacturer("Acme Magnetics").await;
+    let suspend = |content_type: Option<&'static str>| {
+        let mut req = app
+            .request(Method::POST, &format!("/v1/manufacturers/{m}/suspend"))
+            .bearer_auth(app.admin());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    let res = suspend(Some("application/json")).await.unwrap();
+    assert_problem(res, 400, "malformed_request").await;
+    let res = suspend(Some("application/json; charset=utf-8"))
+        .await
+        .unwrap();
+    assert_problem(res, 400, "malformed_request").await;
+    let res = suspend(None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "suspended", "{v}");
+    // A body with a required field, empty and untyped: the fields are missing (422).
+    let problem = assert_problem(
+        post_raw(&app, None, Vec::new()).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "code");
+}
+
+async fn receive_at(app: &TestApp, operator: &str, received_at: &str) -> reqwest::Response {
+    let lot = json!({"material": "NDPR_OXIDE", "facility": "NV1", "quantity": "10",
+        "grade": "99.5", "origin_country": "AU", "supplier": "Lynas", "unit_cost_usd": "52.5",
+        "received_at": received_at});
+    app.post_as(operator, "/v1/lots", &lot).await
+}
+
+/// A leap second (`:60`) was acknowledged and PostgreSQL stored it as the next day's
+/// 00:00:00.5; dates and times outside the years 1900-9999 were accepted. Every date input
+/// goes through the one strict parser, which also refuses `2026-3-1`.
+#[tokio::test]
+async fn leap_seconds_and_dates_outside_1900_to_9999_are_422() {
+    let app = spawn_app().await;
+    app.create_material("NDPR_OXIDE", 3, "0").await;
+    app.create_facility("NV1").await;
+    let operator = app.token(Role::Operator, "op-1");
+    for at in [
+        "2016-12-31T23:59:60.5Z",
+        "2016-12-31T23:59:60Z",
+        "2017-01-01T00:59:60+01:00",
+        "0000-01-01T00:00:00Z",
+        "1899-12-31T23:59:59Z",
+    ] {
+        let res = receive_at(&app, &operator, at).await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["field"], "received_at",
+            "{at}: {problem}"
+        );
+    }
+    assert_eq!(app.figures("NDPR_OXIDE").await["on_hand"], "0");
+    let res = receive_at(&app, &operator, "1900-01-01T00:00:00Z").await;
+    assert_eq!(res.status(), 201);
+
+    let manufacturer = app.token(Role::Manufacturer, "acme");
+    let obligation = uuid::Uuid::now_v7();
+    let facility = uuid::Uuid::now_v7();
+    for date in ["0000-01-01", "1899-12-31", "2026-3-1", "+2026-03-01"] {
+        let submission = json!({"material": "NDPR_OXIDE", "quantity": "1",
+                                "justification": "line stopped", "needed_by": date});
+        let res = app
+            .post_as(&manufacturer, "/v1/drawdowns", &submission)
+            .await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["field"], "needed_by",
+            "{date}: {problem}"
+        );
+
+        let reschedule = json!({"due_date": date, "reason": "supplier delay"});
+        let path = format!("/v1/obligations/{obligation}/reschedule");
+        let problem = assert_problem(
+            app.post_as(&operator, &path, &reschedule).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(
+            problem["errors"][0]["field"], "due_date",
+            "{date}: {problem}"
+        );
+
+        let path = format!("/v1/loan-facilities/{facility}?as_of={date}");
+        let res = app.get_as(&app.admin(), &path.replace('+', "%2B")).await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "as_of", "{date}: {problem}");
+    }
 }

@@ -151,3 +151,62 @@ async fn a_failing_duplicate_waits_for_the_key_holder_and_replays_its_answer() {
     assert_eq!(res.headers()["idempotent-replayed"], "true");
     assert_eq!(res.text().await.unwrap(), "{\"held\":true}");
 }
+
+/// The fingerprint covers the body's canonical JSON (RFC 8785), not its bytes: a retry whose
+/// body differs only in whitespace, key order or escapes replays the first answer; one value
+/// changed is 409. An empty body and `{}` are the same body.
+#[tokio::test]
+async fn a_reformatted_body_is_the_same_body() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let send = |body: &'static str| {
+        app.request(Method::POST, "/v1/facilities")
+            .bearer_auth(&admin)
+            .header("idempotency-key", "create-nv1")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let first = send(r#"{"code":"NV1","name":"Depot","country":"US"}"#)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let first_body = first.text().await.unwrap();
+    for same in [
+        "{ \"code\" : \"NV1\",\n  \"name\": \"Depot\",\t\"country\": \"US\" }\n",
+        r#"{"country":"US","name":"Depot","code":"NV1"}"#,
+        r#"{"country":"US","name":"D\u0065pot","code":"NV\u0031"}"#,
+    ] {
+        let again = send(same).await.unwrap();
+        assert_eq!(again.status(), 201, "{same}");
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.text().await.unwrap(), first_body);
+    }
+    for other in [
+        r#"{"code":"NV1","name":"Depot ","country":"US"}"#,
+        r#"{"code":"NV2","name":"Depot","country":"US"}"#,
+    ] {
+        let res = send(other).await.unwrap();
+        assert_problem(res, 409, "idempotency_key_reused").await;
+    }
+
+    let m = app.create_manufacturer("Acme Magnetics").await;
+    let suspend = |body: Option<&'static str>| {
+        let req = app
+            .request(Method::POST, &format!("/v1/manufacturers/{m}/suspend"))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "suspend-acme");
+        match body {
+            Some(b) => req.header("content-type", "application/json").body(b),
+            None => req,
+        }
+        .send()
+    };
+    let first = suspend(None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first_body = first.text().await.unwrap();
+    let again = suspend(Some(" { } ")).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), first_body);
+}

@@ -156,6 +156,8 @@ async fn every_write_takes_an_idempotency_key_and_empty_bodies_are_optional() {
     ] {
         let request = &doc["paths"][path]["post"]["requestBody"];
         assert_eq!(request["required"], false, "{path}");
+        let description = request["description"].as_str().unwrap_or_default();
+        assert!(description.contains("no Content-Type"), "{path}");
         assert_eq!(
             request["content"]["application/json"]["schema"],
             json!({"$ref": reference(body)}),

@@ -170,3 +170,120 @@ async fn openapi_document_and_docs_page() {
         "no external assets"
     );
 }
+
+/// A raw HTTP/1.1 exchange: what the server answers to `request` (status, lower-cased head,
+/// body), read until it closes the connection.
+async fn raw_exchange(address: &str, request: Vec<u8>) -> (u16, String, Vec<u8>) {
+    let address = address.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        // The server may answer and close before it has read everything.
+        let _ = stream.write_all(&request);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head");
+        let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+        let status = head[9..12].parse().unwrap();
+        (status, head, answer[split + 4..].to_vec())
+    })
+    .await
+    .unwrap()
+}
+
+/// Errors the HTTP layer (actix-http's HTTP/1 decoder) answers itself, before any code of the
+/// service runs, so they cannot carry problem+json or `x-request-id` (README, "Limits"):
+/// more than 96 header fields or a head over 128 KiB (431), a request target over 65,534
+/// bytes, a control character (0x7f) in a header value, or `Content-Length` beside
+/// `Transfer-Encoding` (400). Each is a bare status, an empty body and a closed connection;
+/// requests just inside those limits reach the service and get its problem+json.
+#[tokio::test]
+async fn errors_of_the_http_layer_and_requests_just_inside_its_limits() {
+    let app = spawn_app().await;
+    let request = |line: &str, headers: &str| {
+        format!("{line} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n")
+            .into_bytes()
+    };
+    let fields = |n: usize| (0..n).map(|i| format!("X-F{i}: v\r\n")).collect::<String>();
+    let admin = app.admin();
+    let key = |value: &[u8]| {
+        let mut r = request(
+            "POST /v1/facilities",
+            &format!("Authorization: Bearer {admin}\r\n"),
+        );
+        r.truncate(r.len() - 2);
+        r.extend_from_slice(b"Content-Length: 0\r\nIdempotency-Key: ");
+        r.extend_from_slice(value);
+        r.extend_from_slice(b"\r\n\r\n");
+        r
+    };
+    let bare = [
+        (request("GET /v1/materials", &fields(200)), 431),
+        (
+            request(
+                "GET /v1/materials",
+                &format!("X-Big: {}\r\n", "a".repeat(140_000)),
+            ),
+            431,
+        ),
+        (
+            request(
+                &format!("GET /v1/materials?after={}", "a".repeat(100_000)),
+                "",
+            ),
+            400,
+        ),
+        (key(b"order\x7f42"), 400),
+        (
+            request(
+                "POST /v1/facilities",
+                "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+            ),
+            400,
+        ),
+    ];
+    for (i, (raw, status)) in bare.into_iter().enumerate() {
+        let (got, head, body) = raw_exchange(&app.address, raw).await;
+        assert_eq!(got, status, "case {i}: {head}");
+        assert!(head.contains("content-length: 0"), "case {i}: {head}");
+        assert!(head.contains("connection: close"), "case {i}: {head}");
+        assert!(!head.contains("x-request-id"), "case {i}: {head}");
+        assert!(body.is_empty(), "case {i}");
+    }
+    let shaped = [
+        (request("GET /v1/materials", &fields(90)), 401),
+        (
+            request(
+                "GET /v1/materials",
+                &format!("X-Big: {}\r\n", "a".repeat(60_000)),
+            ),
+            401,
+        ),
+        (
+            request(
+                &format!("GET /v1/materials?after={}", "a".repeat(60_000)),
+                "",
+            ),
+            401,
+        ),
+        // Bytes above 0x7f pass the HTTP layer; the service refuses the key itself.
+        (key(b"order\x8042"), 400),
+    ];
+    for (i, (raw, status)) in shaped.into_iter().enumerate() {
+        let (got, head, body) = raw_exchange(&app.address, raw).await;
+        assert_eq!(got, status, "case {i}: {head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "case {i}: {head}"
+        );
+        assert!(head.contains("x-request-id: "), "case {i}: {head}");
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], status, "case {i}: {problem}");
+    }
+}
