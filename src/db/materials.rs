@@ -2,6 +2,7 @@
 
 use super::schema::materials;
 use super::DbConnection;
+use crate::domain::material::Unit;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -10,7 +11,8 @@ pub struct MaterialRow {
     pub id: String,
     pub code: String,
     pub name: String,
-    pub unit: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub unit: Unit,
     pub scale: i32,
     pub strategic_floor: i64,
     pub on_hand: i64,
@@ -20,8 +22,9 @@ pub struct MaterialRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
+    // Typed columns serialize from an owned row.
     diesel::insert_into(materials::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

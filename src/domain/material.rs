@@ -3,7 +3,6 @@
 use super::code::Code;
 use super::decimal::parse_fixed;
 use super::validation::{text, FieldError, Problems};
-use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,11 +37,7 @@ impl FromStr for Unit {
     }
 }
 
-impl fmt::Display for Unit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::values::closed_set!(Unit, super::formats::Unit, "Unit");
 
 pub const MAX_SCALE: i64 = 6;
 

@@ -6,11 +6,12 @@ use crate::db::lots::{LotFilter, LotRow};
 use crate::db::materials::MaterialRow;
 use crate::db::movements::{AdjustmentRow, TransferRow};
 use crate::db::{self, Db, DbConnection};
-use crate::domain::decimal::{format_fixed, parse_fixed};
+use crate::domain::decimal::parse_fixed;
 use crate::domain::formats;
-use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot, UNIT_PRICE_SCALE};
+use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot};
 use crate::domain::time;
 use crate::domain::validation::text;
+use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice};
 use crate::ledger::lots::{take_oldest, Pick};
 use crate::ledger::{self, accounts, NewEntry, Posting};
 use serde::{Deserialize, Serialize};
@@ -65,33 +66,25 @@ pub(crate) fn add_on_hand(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     #[schema(value_type = formats::Code)]
     pub material: String,
     #[schema(value_type = formats::Code)]
     pub facility: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity_received: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity_on_hand: String,
+    pub quantity_received: Quantity,
+    pub quantity_on_hand: Quantity,
     /// Purity in percent.
     #[schema(value_type = formats::Decimal)]
     pub grade: String,
     #[schema(pattern = "^([A-Z]{2})?$")]
     pub origin_country: String,
     pub supplier: String,
-    #[schema(value_type = formats::Decimal)]
-    pub unit_cost_usd: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub received_at: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub unit_cost_usd: UnitPrice,
+    pub received_at: Timestamp,
+    pub created_at: Timestamp,
     /// The lot this one was split from by a transfer.
-    #[schema(value_type = Option<formats::Id>)]
-    pub source_lot_id: Option<String>,
-    #[schema(value_type = Option<formats::Id>)]
-    pub tranche_id: Option<String>,
+    pub source_lot_id: Option<Id>,
+    pub tranche_id: Option<Id>,
     /// The journal entry that recorded the receipt.
     pub entry_seq: i64,
 }
@@ -99,19 +92,19 @@ pub struct LotView {
 impl LotView {
     pub(crate) fn new(r: LotRow, scale: u32) -> Self {
         Self {
-            id: r.id,
+            id: r.id.into(),
             material: r.material_code,
             facility: r.facility_code,
-            quantity_received: format_fixed(r.quantity_received, scale),
-            quantity_on_hand: format_fixed(r.quantity_on_hand, scale),
+            quantity_received: Quantity::new(r.quantity_received, scale),
+            quantity_on_hand: Quantity::new(r.quantity_on_hand, scale),
             grade: r.grade,
             origin_country: r.origin_country,
             supplier: r.supplier,
-            unit_cost_usd: format_fixed(r.unit_cost_micros, UNIT_PRICE_SCALE),
-            received_at: time::format_rfc3339(&r.received_at),
-            created_at: time::format_rfc3339(&r.created_at),
-            source_lot_id: r.source_lot_id,
-            tranche_id: r.tranche_id,
+            unit_cost_usd: UnitPrice(r.unit_cost_micros),
+            received_at: Timestamp(r.received_at),
+            created_at: Timestamp(r.created_at),
+            source_lot_id: r.source_lot_id.map(Id),
+            tranche_id: r.tranche_id.map(Id),
             entry_seq: r.entry_seq,
         }
     }
@@ -289,35 +282,29 @@ pub async fn list_lots(
 /// Stock taken from a lot (negative) or added to one (positive) by a movement.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotChange {
-    #[schema(value_type = formats::Id)]
-    pub lot_id: String,
+    pub lot_id: Id,
     #[schema(value_type = formats::Code)]
     pub facility: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub quantity: Quantity,
     /// For transfers: the lot created at the destination.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<formats::Id>)]
-    pub new_lot_id: Option<String>,
+    pub new_lot_id: Option<Id>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransferView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     #[schema(value_type = formats::Code)]
     pub material: String,
     #[schema(value_type = formats::Code)]
     pub from_facility: String,
     #[schema(value_type = formats::Code)]
     pub to_facility: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub quantity: Quantity,
     /// The source lots drawn, oldest first, and the lots they became.
     pub picks: Vec<LotChange>,
     pub entry_seq: i64,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -398,23 +385,23 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
             .iter()
             .zip(&moved)
             .map(|(p, new)| LotChange {
-                lot_id: p.lot.id.clone(),
+                lot_id: p.lot.id.clone().into(),
                 facility: from.clone(),
-                quantity: format_fixed(p.quantity, scale),
-                new_lot_id: Some(new.id.clone()),
+                quantity: Quantity::new(p.quantity, scale),
+                new_lot_id: Some(new.id.clone().into()),
             })
             .collect();
         Ok(Effect {
             target: Some(id.clone()),
             body: TransferView {
-                id,
+                id: id.into(),
                 material: m.code.clone(),
                 from_facility: from,
                 to_facility: to,
-                quantity: format_fixed(quantity, scale),
+                quantity: Quantity::new(quantity, scale),
                 picks: changes,
                 entry_seq: entry.seq,
-                created_at: time::format_rfc3339(&now),
+                created_at: Timestamp(now),
             },
         })
     })
@@ -423,21 +410,18 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdjustmentView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     #[schema(value_type = formats::Code)]
     pub material: String,
     #[schema(value_type = formats::Code)]
     pub facility: String,
     /// Signed: negative takes stock out (losses), positive adds (count corrections).
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub quantity: Quantity,
     pub reason: String,
     /// Lots changed: oldest first for a decrease, the newest lot for an increase.
     pub lots: Vec<LotChange>,
     pub entry_seq: i64,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -533,23 +517,23 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
         let lots = changes
             .into_iter()
             .map(|(lot_id, q)| LotChange {
-                lot_id,
+                lot_id: lot_id.into(),
                 facility: facility.clone(),
-                quantity: format_fixed(q, scale),
+                quantity: Quantity::new(q, scale),
                 new_lot_id: None,
             })
             .collect();
         Ok(Effect {
             target: Some(id.clone()),
             body: AdjustmentView {
-                id,
+                id: id.into(),
                 material: m.code.clone(),
                 facility,
-                quantity: format_fixed(quantity, scale),
+                quantity: Quantity::new(quantity, scale),
                 reason,
                 lots,
                 entry_seq: entry.seq,
-                created_at: time::format_rfc3339(&now),
+                created_at: Timestamp(now),
             },
         })
     })

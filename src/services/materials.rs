@@ -3,39 +3,32 @@
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::materials::MaterialRow;
 use crate::db::{self, Db};
-use crate::domain::decimal::format_fixed;
 use crate::domain::formats;
+use crate::domain::material::Unit;
 use crate::domain::material::{NewMaterial, StockFigures};
 use crate::domain::time;
+use crate::domain::values::{Id, Quantity, Timestamp};
 use serde::Serialize;
 
 /// A material with its live figures, quantities as decimal strings in its unit.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     #[schema(value_type = formats::Code)]
     pub code: String,
     pub name: String,
-    #[schema(value_type = formats::Unit)]
-    pub unit: String,
+    pub unit: Unit,
     /// Decimal places quantities of this material may carry (0-6).
     #[schema(minimum = 0, maximum = 6)]
     pub scale: i32,
-    #[schema(value_type = formats::Decimal)]
-    pub strategic_floor: String,
-    #[schema(value_type = formats::Decimal)]
-    pub on_hand: String,
-    #[schema(value_type = formats::Decimal)]
-    pub held: String,
+    pub strategic_floor: Quantity,
+    pub on_hand: Quantity,
+    pub held: Quantity,
     /// on_hand - held
-    #[schema(value_type = formats::Decimal)]
-    pub available: String,
+    pub available: Quantity,
     /// max(0, available - strategic_floor)
-    #[schema(value_type = formats::Decimal)]
-    pub releasable: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub releasable: Quantity,
+    pub created_at: Timestamp,
 }
 
 impl From<MaterialRow> for MaterialView {
@@ -46,9 +39,9 @@ impl From<MaterialRow> for MaterialView {
             held: r.held,
             strategic_floor: r.strategic_floor,
         };
-        let q = |minor: i64| format_fixed(minor, scale);
+        let q = |minor: i64| Quantity::new(minor, scale);
         Self {
-            id: r.id,
+            id: r.id.into(),
             code: r.code,
             name: r.name,
             unit: r.unit,
@@ -58,7 +51,7 @@ impl From<MaterialRow> for MaterialView {
             held: q(f.held),
             available: q(f.available()),
             releasable: q(f.releasable()),
-            created_at: time::format_rfc3339(&r.created_at),
+            created_at: Timestamp(r.created_at),
         }
     }
 }
@@ -69,7 +62,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             id: db::new_id(),
             code: m.code.as_str().to_owned(),
             name: m.name.clone(),
-            unit: m.unit.as_str().to_owned(),
+            unit: m.unit,
             scale: i32::try_from(m.scale).unwrap_or(0),
             strategic_floor: m.strategic_floor,
             on_hand: 0,
