@@ -5,9 +5,9 @@ use super::accounts::{USD, USD_SCALE};
 use super::chain::ChainPosting;
 use crate::db::ledger::{self as q, EntryRow, PostingRow};
 use crate::db::{self, DbConnection};
-use crate::domain::decimal::format_fixed;
 use crate::domain::formats;
 use crate::domain::time;
+use crate::domain::values::Quantity;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -28,10 +28,15 @@ impl Scales {
         self.0.get(asset).copied()
     }
 
-    /// A posting amount as a decimal string (an unknown asset shows its raw minor units,
-    /// which verification then reports).
+    /// An amount of `asset` (an unknown asset shows its raw minor units, which verification
+    /// then reports).
+    pub fn quantity(&self, asset: &str, amount: i64) -> Quantity {
+        Quantity::new(amount, self.of(asset).unwrap_or(0))
+    }
+
+    /// An amount of `asset` as a decimal string, as the chain hashes it.
     pub fn format(&self, asset: &str, amount: i64) -> String {
-        format_fixed(amount, self.of(asset).unwrap_or(0))
+        self.quantity(asset, amount).to_string()
     }
 }
 

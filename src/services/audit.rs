@@ -6,6 +6,7 @@ use crate::db::audit::{AuditFilter, AuditRow};
 use crate::db::{self, tx, Db};
 use crate::domain::formats;
 use crate::domain::time;
+use crate::domain::values::{Id, Timestamp};
 use serde::Serialize;
 
 /// Records that the write `ctx` describes was refused with `outcome` (an error code). Runs
@@ -27,10 +28,8 @@ pub async fn record_refusal(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEventView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub at: String,
+    pub id: Id,
+    pub at: Timestamp,
     pub actor_sub: String,
     #[schema(value_type = formats::Role)]
     pub actor_role: String,
@@ -44,8 +43,8 @@ pub struct AuditEventView {
 impl From<AuditRow> for AuditEventView {
     fn from(r: AuditRow) -> Self {
         Self {
-            id: r.id,
-            at: time::format_rfc3339(&r.at),
+            id: r.id.into(),
+            at: Timestamp(r.at),
             actor_sub: r.actor_sub,
             actor_role: r.actor_role,
             action: r.action,

@@ -6,29 +6,28 @@ use crate::db::{self, Db};
 use crate::domain::facility::NewFacility;
 use crate::domain::formats;
 use crate::domain::time;
+use crate::domain::values::{Id, Timestamp};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FacilityView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     #[schema(value_type = formats::Code)]
     pub code: String,
     pub name: String,
     #[schema(value_type = formats::CountryCode)]
     pub country: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<FacilityRow> for FacilityView {
     fn from(r: FacilityRow) -> Self {
         Self {
-            id: r.id,
+            id: r.id.into(),
             code: r.code,
             name: r.name,
             country: r.country,
-            created_at: time::format_rfc3339(&r.created_at),
+            created_at: Timestamp(r.created_at),
         }
     }
 }

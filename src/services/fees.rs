@@ -5,35 +5,31 @@ use crate::db::fees::FeeRow;
 use crate::db::{self, Db};
 use crate::domain::fee::NewFee;
 use crate::domain::formats;
-use crate::domain::money::format_usd;
 use crate::domain::time;
+use crate::domain::values::{Id, Timestamp, Usd};
 use crate::ledger::{self, accounts, NewEntry, Posting};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeeView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Id)]
-    pub manufacturer_id: String,
+    pub id: Id,
+    pub manufacturer_id: Id,
     #[schema(value_type = formats::FeeKind)]
     pub kind: String,
-    #[schema(value_type = formats::Decimal)]
-    pub amount_usd: String,
+    pub amount_usd: Usd,
     pub memo: Option<String>,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<FeeRow> for FeeView {
     fn from(r: FeeRow) -> Self {
         Self {
-            id: r.id,
-            manufacturer_id: r.manufacturer_id,
+            id: r.id.into(),
+            manufacturer_id: r.manufacturer_id.into(),
             kind: r.kind,
-            amount_usd: format_usd(r.amount_cents),
+            amount_usd: Usd(r.amount_cents),
             memo: r.memo,
-            created_at: time::format_rfc3339(&r.created_at),
+            created_at: Timestamp(r.created_at),
         }
     }
 }

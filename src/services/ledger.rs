@@ -3,6 +3,7 @@
 use super::{PageRequest, ServiceError};
 use crate::db::{self, tx, Db};
 use crate::domain::formats;
+use crate::domain::values::{Quantity, Timestamp};
 use crate::ledger::export::{self, ExportError, Format};
 use crate::ledger::read::{for_each, EntryView, Range, Scales};
 use crate::ledger::verify::{self, VerifyReport};
@@ -61,15 +62,13 @@ pub struct BalanceView {
     pub account: String,
     #[schema(value_type = formats::Code)]
     pub asset: String,
-    #[schema(value_type = formats::Decimal)]
-    pub balance: String,
+    pub balance: Quantity,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Balances {
     /// The time the balances are as of (RFC 3339), or null for now.
-    #[schema(value_type = Option<formats::Timestamp>)]
-    pub as_of: Option<String>,
+    pub as_of: Option<Timestamp>,
     pub items: Vec<BalanceView>,
 }
 
@@ -90,11 +89,11 @@ pub async fn balances(
                 None => db::ledger::balances(conn, prefix.as_deref(), asset.as_deref())?,
             };
             Ok(Balances {
-                as_of: as_of.as_ref().map(crate::domain::time::format_rfc3339),
+                as_of: as_of.map(Timestamp),
                 items: rows
                     .into_iter()
                     .map(|r| BalanceView {
-                        balance: scales.format(&r.asset, r.balance),
+                        balance: scales.quantity(&r.asset, r.balance),
                         account: r.account,
                         asset: r.asset,
                     })
