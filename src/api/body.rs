@@ -4,10 +4,11 @@
 //! the idempotency fingerprint.
 
 use super::error::ApiError;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::validation::FieldError;
 use crate::ledger::chain::canonical_value;
 use actix_web::dev::Payload;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -62,8 +63,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             }
             if !buf.is_empty() && is_json != Some(true) {
                 return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "the body must be application/json",
                 ));
             }
@@ -84,11 +84,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "the body is larger than 1 MiB",
-    )
+    ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than 1 MiB")
 }
 
 fn is_json_media_type(v: &str) -> bool {
@@ -241,17 +237,23 @@ mod tests {
     #[test]
     fn classifies_body_errors() {
         let e = parse::<Input>(b"{\"code\": 5}").unwrap_err();
-        assert_eq!((e.status.as_u16(), e.code), (400, "malformed_request"));
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (400, "malformed_request")
+        );
         assert!(e.detail.starts_with("code: invalid type"), "{}", e.detail);
         let e = parse::<Input>(b"{}").unwrap_err();
-        assert_eq!((e.status.as_u16(), e.code), (422, "validation_failed"));
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (422, "validation_failed")
+        );
         assert_eq!(e.errors[0].field, "code");
         let e = parse::<Input>(b"[1]").unwrap_err();
         assert_eq!(e.detail, "the body must be a JSON object");
         let e = parse::<Input>(b"{\"code\": {\"a\": 1}}").unwrap_err();
         assert_eq!(e.detail, "code: invalid type: map, expected a string");
         let e = parse::<Input>(b"{\"code\": \"A\", \"extra\": 1}").unwrap_err();
-        assert_eq!(e.code, "malformed_request");
+        assert_eq!(e.code.as_str(), "malformed_request");
         assert!(parse::<Input>(b"{\"code\"").is_err());
         assert!(parse::<Input>(b"{\"code\": \"A\"}").is_ok());
     }
@@ -272,7 +274,7 @@ mod tests {
         ] {
             let e = parse::<Loose>(body).unwrap_err();
             assert_eq!(
-                e.code,
+                e.code.as_str(),
                 "malformed_request",
                 "{}",
                 String::from_utf8_lossy(body)

@@ -1,6 +1,7 @@
 //! problem+json (RFC 9457): the one error type of the HTTP edge. Internal detail is logged,
 //! never returned.
 
+use crate::domain::error_code::ErrorCode;
 use crate::domain::validation::FieldError;
 use crate::services::ServiceError;
 use actix_web::http::{header, StatusCode};
@@ -21,7 +22,7 @@ pub fn current_request_id() -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub rule: Option<serde_json::Value>,
@@ -29,11 +30,6 @@ pub struct ApiError {
     /// keep the error, which every handler returns, small.
     pub headers: Box<[(header::HeaderName, String)]>,
 }
-
-/// The error code of a response, left in its extensions for the middleware that audits
-/// refused writes.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorCode(pub &'static str);
 
 /// The problem document, as OpenAPI describes it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -63,9 +59,11 @@ pub struct ProblemField {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// An error answering with the code's own status.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -82,19 +80,19 @@ impl ApiError {
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_request", detail)
+        Self::new(ErrorCode::MalformedRequest, detail)
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+        Self::new(ErrorCode::Unauthenticated, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(ErrorCode::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(ErrorCode::NotFound, detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -105,50 +103,24 @@ impl ApiError {
             .join("; ");
         Self {
             errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            )
+            ..Self::new(ErrorCode::ValidationFailed, detail)
         }
     }
 
     pub fn internal() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "the service failed to complete the request; it has been logged",
         )
-    }
-
-    fn title(&self) -> &'static str {
-        match self.code {
-            "malformed_request" => "Malformed request",
-            "unauthenticated" => "Unauthenticated",
-            "forbidden" => "Forbidden",
-            "not_found" => "Not found",
-            "conflict" => "Conflict",
-            "invalid_state" => "Invalid state",
-            "idempotency_key_reused" => "Idempotency key reused",
-            "payload_too_large" => "Payload too large",
-            "unsupported_media_type" => "Unsupported media type",
-            "validation_failed" => "Validation failed",
-            "not_ready" => "Not ready",
-            "timeout" => "Timeout",
-            "rate_limited" => "Too many requests",
-            "internal" => "Internal error",
-            "method_not_allowed" => "Method not allowed",
-            _ => "Refused by a rule",
-        }
     }
 
     pub fn to_problem(&self) -> Problem {
         Problem {
             type_: format!("urn:stockpile:problem:{}", self.code),
-            title: self.title().to_owned(),
+            title: self.code.title().to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             request_id: current_request_id(),
             errors: (!self.errors.is_empty()).then(|| {
                 self.errors
@@ -186,7 +158,8 @@ impl ResponseError for ApiError {
             res.insert_header((name.clone(), value.as_str()));
         }
         let mut res = res.body(body);
-        res.extensions_mut().insert(ErrorCode(self.code));
+        // Left for the middleware that audits refused writes.
+        res.extensions_mut().insert(self.code);
         res
     }
 }
@@ -197,24 +170,18 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::Validation(errors) => Self::validation(errors),
             ServiceError::NotFound(d) => Self::not_found(d),
-            ServiceError::Conflict(d) => Self::new(StatusCode::CONFLICT, code, d),
-            ServiceError::InvalidState(d) => Self::new(StatusCode::CONFLICT, code, d),
-            ServiceError::IdempotencyKeyReused => {
-                Self::new(StatusCode::CONFLICT, code, e.to_string())
-            }
+            ServiceError::Conflict(d) => Self::new(code, d),
+            ServiceError::InvalidState(d) => Self::new(code, d),
+            ServiceError::IdempotencyKeyReused => Self::new(code, e.to_string()),
             ServiceError::Rule {
                 detail, figures, ..
             } => Self {
                 rule: Some(figures),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+                ..Self::new(code, detail)
             },
             ServiceError::Unavailable(m) => {
                 tracing::warn!(reason = %m, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    code,
-                    "the database is unavailable; retry later",
-                )
+                Self::new(code, "the database is unavailable; retry later")
             }
             ServiceError::Transient(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");

@@ -2,14 +2,15 @@
 //! refused writes.
 
 use super::command::route_action;
-use super::error::{ApiError, ErrorCode, REQUEST_ID};
+use super::error::{ApiError, REQUEST_ID};
 use super::AppState;
 use crate::domain::actor::Actor;
+use crate::domain::error_code::ErrorCode;
 use crate::services::{self, WriteCtx};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
 use std::time::Instant;
@@ -82,8 +83,7 @@ pub async fn deadline(
         Err(_) => {
             tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
             let problem = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+                ErrorCode::Timeout,
                 format!(
                     "the request took longer than {} s; a write may still have been applied: \
                      resend it with the same Idempotency-Key to get its answer",
@@ -116,7 +116,7 @@ pub async fn audit_refusals(
         .response()
         .extensions()
         .get::<ErrorCode>()
-        .map_or("refused", |c| c.0);
+        .map_or("refused", |c| c.as_str());
     let target = request
         .match_info()
         .iter()

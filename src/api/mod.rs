@@ -28,10 +28,11 @@ pub mod token;
 
 use crate::config::LimitsSettings;
 use crate::db::Db;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::policy::Policy;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{web, Resource};
 use command::Actions;
@@ -95,8 +96,7 @@ fn resource(
         .default_service(web::to(move || async move {
             Err::<actix_web::HttpResponse, _>(
                 ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
+                    ErrorCode::MethodNotAllowed,
                     format!("this resource allows {allow}"),
                 )
                 .with_header(header::ALLOW, allow),

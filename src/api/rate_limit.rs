@@ -6,7 +6,8 @@
 //! budget is a GCRA token bucket (`governor`), kept in this process's memory.
 
 use super::error::ApiError;
-use actix_web::http::{header, StatusCode};
+use crate::domain::error_code::ErrorCode;
+use actix_web::http::header;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::num::NonZeroU32;
@@ -48,8 +49,7 @@ impl RateLimit {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!("too many requests from this client; retry in {secs} s"),
             )
             .with_header(header::RETRY_AFTER, secs.max(1).to_string())
@@ -72,8 +72,8 @@ mod tests {
         let limit = RateLimit::new(1, 3);
         assert!((0..3).all(|_| limit.check("a").is_ok()));
         let refused = limit.check("a").unwrap_err();
-        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(refused.code, "rate_limited");
+        assert_eq!(refused.status.as_u16(), 429);
+        assert_eq!(refused.code.as_str(), "rate_limited");
         assert_eq!(*refused.headers, [(header::RETRY_AFTER, "1".to_owned())]);
         // Budgets are per client.
         assert!(limit.check("b").is_ok());

@@ -6,6 +6,7 @@ pub mod country;
 pub mod daycount;
 pub mod decimal;
 pub mod drawdown;
+pub mod error_code;
 pub mod facility;
 pub mod fee;
 pub mod formats;

@@ -1,6 +1,7 @@
 //! Release-policy values (API.md, release rules), read from `[policy]` in config.
 
 use super::decimal::parse_fixed;
+use super::error_code::ErrorCode;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -287,15 +288,15 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::NoActiveDisruption => "no_active_disruption",
-            Refusal::NotEligible { .. } => "not_eligible",
-            Refusal::ObligationOverdue { .. } => "obligation_overdue",
-            Refusal::AllocationExceeded { .. } => "allocation_exceeded",
-            Refusal::DisruptionCapExceeded { .. } => "disruption_cap_exceeded",
-            Refusal::InsufficientStock { .. } => "insufficient_stock",
-            Refusal::FloorBreach { .. } => "floor_breach",
+            Refusal::NoActiveDisruption => ErrorCode::NoActiveDisruption,
+            Refusal::NotEligible { .. } => ErrorCode::NotEligible,
+            Refusal::ObligationOverdue { .. } => ErrorCode::ObligationOverdue,
+            Refusal::AllocationExceeded { .. } => ErrorCode::AllocationExceeded,
+            Refusal::DisruptionCapExceeded { .. } => ErrorCode::DisruptionCapExceeded,
+            Refusal::InsufficientStock { .. } => ErrorCode::InsufficientStock,
+            Refusal::FloorBreach { .. } => ErrorCode::FloorBreach,
         }
     }
 }
@@ -433,7 +434,7 @@ mod rule_tests {
     }
 
     fn code(f: &Facts) -> Result<Decision, &'static str> {
-        check_release(&policy(), f).map_err(|r| r.code())
+        check_release(&policy(), f).map_err(|r| r.code().as_str())
     }
 
     #[test]
@@ -569,7 +570,7 @@ mod rule_tests {
         p.floor_waiver = false;
         f.disruption.as_mut().unwrap().severity = Severity::Critical;
         assert_eq!(
-            check_release(&p, &f).map_err(|r| r.code()),
+            check_release(&p, &f).map_err(|r| r.code().as_str()),
             Err("floor_breach"),
             "waiver off"
         );

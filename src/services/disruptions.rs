@@ -197,7 +197,7 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
         }
         if d.proposed_by == by {
             return Err(ServiceError::Rule {
-                code: "self_confirmation_forbidden",
+                code: crate::domain::error_code::ErrorCode::SelfConfirmationForbidden,
                 detail: "a disruption must be confirmed by someone other than its proposer".into(),
                 figures: json!({"proposed_by": d.proposed_by, "confirmed_by": by}),
             });

@@ -650,7 +650,7 @@ pub async fn approve(
         let approvals = db::drawdowns::approvals(conn, std::slice::from_ref(&id))?;
         if approvals.iter().any(|a| a.operator == operator) {
             return Err(ServiceError::Rule {
-                code: "duplicate_approval",
+                code: crate::domain::error_code::ErrorCode::DuplicateApproval,
                 detail: format!("{operator} has already approved this drawdown; a second approval must come from another operator"),
                 figures: json!({"operator": operator, "approvals": approvals.len(), "required_approvals": d.required_approvals}),
             });

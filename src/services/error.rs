@@ -3,6 +3,7 @@
 use crate::db::tx::{is_transient, Retry};
 use crate::db::DbError;
 use crate::domain::decimal::format_fixed;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::validation::FieldError;
 use crate::ledger::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -23,7 +24,7 @@ pub enum ServiceError {
     /// A release or money rule refused the request; `figures` are what decided it.
     #[error("{detail}")]
     Rule {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         figures: serde_json::Value,
     },
@@ -38,16 +39,16 @@ pub enum ServiceError {
 
 impl ServiceError {
     /// The API.md error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation_failed",
-            Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
-            Self::InvalidState(_) => "invalid_state",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::Rule { code, .. } => code,
-            Self::Unavailable(_) => "not_ready",
-            Self::Transient(_) | Self::Internal(_) => "internal",
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::InvalidState(_) => ErrorCode::InvalidState,
+            Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Self::Rule { code, .. } => *code,
+            Self::Unavailable(_) => ErrorCode::NotReady,
+            Self::Transient(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -142,7 +143,7 @@ impl From<LedgerError> for ServiceError {
                     .as_ref()
                     .map_or(String::new(), |f| format!(" at {f}"));
                 Self::Rule {
-                    code: "insufficient_stock",
+                    code: ErrorCode::InsufficientStock,
                     detail: format!(
                         "{requested} of {material} requested, {available} available{place}"
                     ),
@@ -159,7 +160,7 @@ impl From<LedgerError> for ServiceError {
             } => {
                 let (wanted, balance) = (format_fixed(wanted, scale), format_fixed(balance, scale));
                 Self::Rule {
-                    code: "insufficient_stock",
+                    code: ErrorCode::InsufficientStock,
                     detail: format!("{account} holds {balance} {asset}, {wanted} requested"),
                     figures: json!({"account": account, "asset": asset,
                                     "requested": wanted, "available": balance}),

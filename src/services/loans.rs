@@ -15,6 +15,7 @@ use crate::db::loans::{
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::daycount::DayCount;
 use crate::domain::decimal::to_decimal;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::interest::{self, PrincipalChange, Terms};
 use crate::domain::loan::LoanKind;
 use crate::domain::loan::{split_repayment, Movement, NewLoanFacility, NewTranche, RATE_SCALE};
@@ -243,7 +244,7 @@ pub async fn create_tranche(
             let f = find_facility(conn, &facility_id)?;
             let left = f.commitment_cents - f.tranched_cents;
             return Err(ServiceError::Rule {
-                code: "commitment_exceeded",
+                code: ErrorCode::CommitmentExceeded,
                 detail: format!(
                     "a tranche of {} would take the tranches over the commitment: {} of it \
                      is left",
@@ -368,7 +369,7 @@ pub fn draw(
     let facility = find_facility(conn, &tranche.facility_id)?;
     if value_date < tranche.available_from {
         return Err(ServiceError::Rule {
-            code: "tranche_not_available",
+            code: ErrorCode::TrancheNotAvailable,
             detail: format!(
                 "the tranche may be drawn from {}, not on {}",
                 IsoDate(tranche.available_from),
@@ -382,7 +383,7 @@ pub fn draw(
     }
     if value_date > facility.availability_end {
         return Err(ServiceError::Rule {
-            code: "facility_not_available",
+            code: ErrorCode::FacilityNotAvailable,
             detail: format!(
                 "the facility could be drawn until {}, not on {}",
                 IsoDate(facility.availability_end),
@@ -400,7 +401,7 @@ pub fn draw(
             .ok_or_else(|| ServiceError::NotFound(format!("no tranche {tranche_id}")))?;
         let undrawn = t.amount_cents - t.drawn_cents;
         return Err(ServiceError::Rule {
-            code: "tranche_exceeded",
+            code: ErrorCode::TrancheExceeded,
             detail: format!(
                 "{} requested, {} of the tranche is undrawn",
                 Usd(amount_cents),
@@ -484,7 +485,7 @@ pub async fn repay(
         let split = split_repayment(m.amount_cents, interest_due, &owed).ok_or_else(|| {
             let total = interest_due + principal_outstanding;
             ServiceError::Rule {
-                code: "repayment_exceeds_outstanding",
+                code: ErrorCode::RepaymentExceedsOutstanding,
                 detail: format!(
                     "{} offered, {} is owed on {}",
                     Usd(m.amount_cents),

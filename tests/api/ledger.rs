@@ -350,7 +350,7 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
     let err = in_tx(&app, |c| Ok(holds::place(c, "GA", 91, 10, None)?))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "insufficient_stock");
+    assert_eq!(err.code().as_str(), "insufficient_stock");
     let h1 = in_tx(&app, |c| {
         Ok(holds::place(c, "GA", 50, 10, Some("d1".into()))?)
     })
@@ -374,7 +374,8 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         in_tx(&app, |c| Ok(holds::place(c, "GA", 1, 10, None)?))
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "insufficient_stock"
     );
 
@@ -425,7 +426,8 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         in_tx(&app, move |c| Ok(holds::void(c, &h)?))
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "invalid_state"
     );
     let h = h2.clone();
@@ -435,7 +437,8 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         in_tx(&app, move |c| Ok(holds::void(c, &h)?))
             .await
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "invalid_state"
     );
     let f = app.figures("GA").await;

@@ -50,7 +50,7 @@ async fn readiness_fails_when_the_database_is_unreachable() {
     let err = stockpile::services::health::ready(&unreachable)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "not_ready");
+    assert_eq!(err.code().as_str(), "not_ready");
 }
 
 #[tokio::test]
