@@ -256,9 +256,10 @@ fn deadlocks(app: &TestApp) -> i64 {
         .deadlocks
 }
 
-/// Ending a disruption while approvals of its drawdowns are in flight (PostgreSQL; SQLite
-/// serializes writers): every path takes its row locks in the order of `db::holding`, so
-/// nothing deadlocks and the end does not wait out deadlock detection; and an approval either
+/// Ending a disruption while approvals of its drawdowns are in flight, with a rejection, a
+/// cancellation and new submissions in the same burst (PostgreSQL; SQLite serializes
+/// writers): every path takes its row locks in the order of `db::holding`, so nothing
+/// deadlocks and the end does not wait out deadlock detection; and an approval either
 /// releases before the end (which then sees it released) or is refused, so nothing is released
 /// after the disruption ended and no hold outlives it.
 #[tokio::test]
@@ -298,9 +299,44 @@ async fn ending_a_disruption_races_approvals_without_deadlocks() {
             );
         }
         let mut all = to_approve.clone();
+        let mut extra = Vec::new();
         for m in &manufacturers[..4] {
-            all.push(r.submitted(m, "5").await["id"].as_str().unwrap().to_owned());
+            extra.push(r.submitted(m, "5").await["id"].as_str().unwrap().to_owned());
         }
+        all.extend(extra.iter().cloned());
+        // In the same burst: a rejection and a cancellation of two of the extra ones, and new
+        // submissions (accepted before the end, and then expired, or refused after it).
+        let others = [
+            (
+                "reject",
+                &extra[0],
+                r.op(2),
+                json!({"reason": "other sources"}),
+            ),
+            (
+                "cancel",
+                &extra[1],
+                r.token_of(&manufacturers[1]),
+                json!({}),
+            ),
+        ]
+        .into_iter()
+        .map(|(action, id, token, body)| {
+            client
+                .post(format!("{}/v1/drawdowns/{id}/{action}", r.app.address))
+                .bearer_auth(token)
+                .json(&body)
+        })
+        .chain(manufacturers[4..8].iter().map(|m| {
+            client
+                .post(format!("{}/v1/drawdowns", r.app.address))
+                .bearer_auth(r.token_of(m))
+                .json(&json!({"material": "GA", "quantity": "10", "justification": "line stopped"}))
+        }))
+        .map(|req| async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        });
         let approvals = to_approve.iter().map(|id| {
             let req = client
                 .post(format!("{}/v1/drawdowns/{id}/approve", r.app.address))
@@ -327,15 +363,21 @@ async fn ending_a_disruption_races_approvals_without_deadlocks() {
                 )
             }
         };
-        let (approved, (took, status, ended)) = tokio::join!(join_all(approvals), end);
+        let (approved, others, (took, status, ended)) =
+            tokio::join!(join_all(approvals), join_all(others), end);
         assert_eq!(status, 200, "round {round}: {ended}");
         slowest = slowest.max(took);
-        for (status, body) in &approved {
+        for (status, body) in approved.iter().chain(&others) {
             match status {
-                200 => assert_eq!(body["status"], "released", "{body}"),
+                200 => assert!(
+                    ["released", "rejected", "cancelled"]
+                        .contains(&body["status"].as_str().unwrap()),
+                    "{body}"
+                ),
+                201 => all.push(body["id"].as_str().unwrap().to_owned()),
                 409 => assert_eq!(body["code"], "invalid_state", "{body}"),
                 422 => assert_eq!(body["code"], "no_active_disruption", "{body}"),
-                s => panic!("round {round}: approval answered {s}: {body}"),
+                s => panic!("round {round}: answered {s}: {body}"),
             }
         }
         let ended_at =
@@ -361,7 +403,7 @@ async fn ending_a_disruption_races_approvals_without_deadlocks() {
                         ));
                     }
                 }
-                "expired" => {}
+                "expired" | "rejected" | "cancelled" => {}
                 s => panic!("round {round}: {id} left {s} after the end"),
             }
         }
