@@ -995,6 +995,17 @@ async fn another_manufacturers_object_answers_as_an_id_that_does_not_exist() {
             assert_eq!(own, 200, "{template}");
         }
     }
+    // Lists filtered by another manufacturer: as empty as for one that does not exist.
+    for template in [
+        "/v1/drawdowns?manufacturer_id={}",
+        "/v1/obligations?manufacturer_id={}",
+    ] {
+        let fresh = uuid::Uuid::now_v7().to_string();
+        let theirs = answer(tb.clone(), Method::GET, template.replace("{}", &a)).await;
+        let none = answer(tb.clone(), Method::GET, template.replace("{}", &fresh)).await;
+        assert_eq!(theirs.0, 200, "{template}");
+        assert_eq!(theirs, none, "{template}");
+    }
     let still: Value = r
         .app
         .get_as(&ta, &format!("/v1/drawdowns/{pending}"))
