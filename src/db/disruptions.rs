@@ -118,24 +118,49 @@ pub fn open_material(
         .map(drop)
 }
 
-/// Closes every covered material to new holds. Ending a disruption does this first: a
-/// submission holding against one of these rows either commits before (and is then seen and
-/// expired) or finds the row closed.
-pub fn close_materials(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    diesel::update(disruption_materials::table.filter(disruption_materials::disruption_id.eq(id)))
-        .set(disruption_materials::open.eq(false))
+/// Closes a covered material to new holds and takes `released_held` (what the drawdowns
+/// expiring with it held) off its held figure.
+pub fn close_material(
+    conn: &mut DbConnection,
+    id: &str,
+    material: &str,
+    released_held: i64,
+) -> QueryResult<bool> {
+    diesel::update(disruption_materials::table.find((id, material)))
+        .set((
+            disruption_materials::open.eq(false),
+            disruption_materials::held.eq(disruption_materials::held - released_held),
+        ))
         .execute(conn)
-        .map(drop)
+        .map(|n| n == 1)
 }
 
-/// Whether the disruption is still active for `material`.
-pub fn is_open(conn: &mut DbConnection, id: &str, material: &str) -> QueryResult<bool> {
-    disruption_materials::table
-        .find((id, material))
-        .select(disruption_materials::open)
-        .first(conn)
-        .optional()
-        .map(|o| o.unwrap_or(false))
+/// Takes the covered material's row lock if the disruption is still active for it; returns
+/// whether it is. Held until the transaction ends, so the disruption cannot end meanwhile
+/// (ending closes this row).
+pub fn lock_open(conn: &mut DbConnection, id: &str, material: &str) -> QueryResult<bool> {
+    super::cached(
+        diesel::update(
+            disruption_materials::table
+                .find((id, material))
+                .filter(disruption_materials::open.eq(true)),
+        )
+        .set(disruption_materials::held.eq(disruption_materials::held)),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Sets the time a disruption ended (once ending holds every lock it needs).
+pub fn set_ended_at(
+    conn: &mut DbConnection,
+    id: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(disruptions::table.find(id))
+        .set(disruptions::ended_at.eq(at))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Active disruptions covering `material`, with their figures for it.

@@ -136,6 +136,25 @@ pub fn open_under(conn: &mut DbConnection, disruption: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// The open drawdowns submitted under a disruption, their row locks taken in id order
+/// (PostgreSQL; SQLite's writers are serialized anyway).
+pub fn lock_open_under(conn: &mut DbConnection, disruption: &str) -> QueryResult<Vec<DrawdownRow>> {
+    // A macro, not a value: `as_select` takes the backend from the one connection it runs on.
+    macro_rules! open {
+        () => {
+            drawdowns::table
+                .filter(drawdowns::disruption_id.eq(disruption))
+                .filter(drawdowns::status.eq_any(crate::domain::drawdown::Status::OPEN))
+                .select(DrawdownRow::as_select())
+                .order(drawdowns::id.asc())
+        };
+    }
+    match conn {
+        DbConnection::Pg(c) => open!().for_update().load(c),
+        DbConnection::Sqlite(c) => open!().load(c),
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct DrawdownFilter {
     pub manufacturer: Option<String>,

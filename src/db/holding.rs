@@ -2,8 +2,30 @@
 //! the allocation, the disruption and the material rise only within their limits, checked
 //! by the writes themselves; then, if all three passed, the writes that record it.
 //!
-//! They run in this order, the lock order of every drawdown path, and stop at the first
-//! that refuses: the earlier ones are then applied (the transaction is about to be rolled
+//! # Lock order
+//!
+//! Every transaction that changes a drawdown, its figures or its disruption takes its row
+//! locks (PostgreSQL; SQLite serializes writers) in this one order, so that none waits in a
+//! cycle; several rows of one table go in key order:
+//!
+//! 1. the `disruptions` row (end, confirm);
+//! 2. `allocations`, by (manufacturer, material): submit's first guarded write; approve,
+//!    reject and cancel lock the drawdown's allocation before the drawdown; end locks every
+//!    allocation of the disruption's materials (`manufacturers::lock_of_materials`), which
+//!    fences out the transitions and submissions of their drawdowns while it runs;
+//! 3. `drawdowns`, by id (`drawdowns::lock`, `drawdowns::lock_open_under`; a submission's
+//!    own row is new, seen by no one until it commits);
+//! 4. `disruption_materials`, by (disruption, material): submit's second guarded write;
+//!    approve re-checks `open` by taking this lock (`disruptions::lock_open`) before it
+//!    releases, and end closes the rows (`disruptions::close_material`), so an approval
+//!    either commits before the end or finds the disruption ended;
+//! 5. `materials`, by code: submit's third guarded write; a drawdown's hold (its row, written
+//!    only under the drawdown's lock) is closed just before, then lots;
+//! 6. everything else, and `ledger_head` last (`ledger::append`).
+//!
+//! (Replenishments lock their obligation, then the allocation, then the material.)
+//!
+//! The guarded writes run in this order and stop at the first that refuses: the earlier ones are then applied (the transaction is about to be rolled
 //! back) and the refusing one's figures are untouched by this request. On PostgreSQL the
 //! whole is one statement, saving round trips on the busiest path: each guard is a
 //! data-modifying `WITH` that runs only if the previous one changed its row (`EXISTS`), and

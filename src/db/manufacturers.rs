@@ -112,6 +112,37 @@ pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResu
     Ok(())
 }
 
+/// Takes the allocation's row lock, the first of a drawdown's transitions (`db::holding`);
+/// returns whether it exists.
+pub fn lock(conn: &mut DbConnection, manufacturer: &str, material: &str) -> QueryResult<bool> {
+    super::cached(
+        diesel::update(allocations::table.find((manufacturer, material)))
+            .set(allocations::held.eq(allocations::held)),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Takes the row locks of every allocation of the given materials, in key order (PostgreSQL;
+/// SQLite's writers are serialized anyway), and returns their keys: ending a disruption
+/// holds them so that no drawdown of these materials is submitted or moves meanwhile.
+pub fn lock_of_materials(
+    conn: &mut DbConnection,
+    materials: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    let keys = allocations::table
+        .filter(allocations::material_code.eq_any(materials))
+        .select((allocations::manufacturer_id, allocations::material_code))
+        .order((
+            allocations::manufacturer_id.asc(),
+            allocations::material_code.asc(),
+        ));
+    match conn {
+        DbConnection::Pg(c) => keys.for_update().load(c),
+        DbConnection::Sqlite(c) => keys.load(c),
+    }
+}
+
 /// Adds `q` to the allocation's held quantity while `held + outstanding + q <= limit` and
 /// the entitlement is still `quantity` (rule 4, enforced by the write itself). The sum is
 /// compared as `held + outstanding <= limit - q`: both sides stay within a BIGINT, since

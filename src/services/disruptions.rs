@@ -1,12 +1,11 @@
 //! Disruptions: proposed by one person, confirmed by another, ended; ending one expires the
 //! drawdowns still open under it.
 
-use super::drawdowns::{close_open, lock_if_open};
+use super::drawdowns::expire_under;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::decimal::format_fixed;
-use crate::domain::drawdown::Status;
 use crate::domain::formats;
 use crate::domain::policy::Severity;
 use crate::domain::time;
@@ -224,25 +223,58 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
 }
 
 /// Ends a proposed or active disruption and expires the drawdowns still open under it.
+///
+/// Locks in the order of `db::holding`: the disruption's row, every allocation of its
+/// materials (so that no drawdown of them is submitted, approved, rejected or cancelled
+/// meanwhile: each of those takes its allocation first), the drawdowns still open under it,
+/// then its materials' rows, closed to new holds. A submission or approval that got its
+/// allocation first commits before this goes on, and is seen: expired, or released before
+/// `ended_at`; one that comes after finds the disruption ended.
 pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
     let by = ctx.actor.sub.clone();
     write(db, ctx, 200, move |conn| {
         find(conn, &id)?;
-        let now = time::now();
-        if !db::disruptions::transition(conn, &id, &["proposed", "active"], "ended", &by, now)? {
+        if !db::disruptions::transition(
+            conn,
+            &id,
+            &["proposed", "active"],
+            "ended",
+            &by,
+            time::now(),
+        )? {
             return Err(ServiceError::InvalidState(format!(
                 "disruption {id} has already ended"
             )));
         }
-        // Closed first: a submission racing with this either committed its hold before (and
-        // is expired below) or finds the material closed.
-        db::disruptions::close_materials(conn, &id)?;
-        for drawdown in db::drawdowns::open_under(conn, &id)? {
-            // One approved, rejected or cancelled meanwhile is no longer open: leave it.
-            if let Some(d) = lock_if_open(conn, &drawdown)? {
-                close_open(conn, d, Status::Expired, None)?;
-            }
+        let materials: Vec<String> = db::disruptions::covered(conn, &id)?
+            .into_iter()
+            .map(|c| c.material_code)
+            .collect();
+        let fenced: BTreeSet<(String, String)> =
+            db::manufacturers::lock_of_materials(conn, &materials)?
+                .into_iter()
+                .collect();
+        let open = db::drawdowns::lock_open_under(conn, &id)?;
+        // An allocation created after the fence was taken, and a drawdown submitted on it
+        // since: its locks would come out of order. Run the whole again.
+        if open
+            .iter()
+            .any(|d| !fenced.contains(&(d.manufacturer_id.clone(), d.material_code.clone())))
+        {
+            return Err(ServiceError::Transient(
+                "a drawdown on a new allocation while ending".into(),
+            ));
         }
+        expire_under(conn, &id, &materials, open)?;
+        // Closing the materials waited for every submission that held under them: if one
+        // slipped past the fence (as above), it is visible now. Run the whole again.
+        if !db::drawdowns::open_under(conn, &id)?.is_empty() {
+            return Err(ServiceError::Transient(
+                "a drawdown submitted while ending".into(),
+            ));
+        }
+        // Every release that got in first has committed: it ended after them.
+        db::disruptions::set_ended_at(conn, &id, time::now())?;
         let d = find(conn, &id)?;
         Ok(Effect {
             target: Some(id.clone()),

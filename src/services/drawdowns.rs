@@ -3,8 +3,8 @@
 //! it from the oldest lots in the same transaction and create the obligation to replenish.
 
 use super::{
-    ensure_visible, fetch_limit, scope_to_caller, write, write_closing, Effect, Page, PageRequest,
-    Reply, ServiceError, WriteCtx,
+    fetch_limit, scope_to_caller, visible, write, write_closing, Effect, Page, PageRequest, Reply,
+    ServiceError, WriteCtx,
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
@@ -554,26 +554,34 @@ fn refusal_now(
 }
 
 fn not_found(id: &str) -> ServiceError {
-    ServiceError::NotFound(format!("no drawdown {id}"))
+    super::not_found("drawdown", id)
 }
 
-/// Takes the drawdown's row lock, whatever its state, and reads it.
-fn locked(conn: &mut DbConnection, id: &str) -> Result<DrawdownRow, ServiceError> {
-    if !db::drawdowns::lock(conn, id, false)? {
-        return Err(not_found(id));
-    }
-    db::drawdowns::find(conn, id)?.ok_or_else(|| not_found(id))
-}
-
-/// Takes the drawdown's row lock if it is still open; `None` when it no longer is.
-pub(crate) fn lock_if_open(
+/// Drawdown `id` as `actor` may see it (another manufacturer's is not found).
+fn find_visible(
     conn: &mut DbConnection,
+    actor: &Actor,
     id: &str,
-) -> Result<Option<DrawdownRow>, ServiceError> {
-    if !db::drawdowns::lock(conn, id, true)? {
-        return Ok(None);
+) -> Result<DrawdownRow, ServiceError> {
+    visible(actor, "drawdown", id, db::drawdowns::find(conn, id)?, |d| {
+        &d.manufacturer_id
+    })
+}
+
+/// Takes the locks of a transition of drawdown `d` (read before, unlocked: who and what it
+/// concerns never change) in the order of `db::holding`: its allocation, then its own row;
+/// reads it again under them.
+fn locked(conn: &mut DbConnection, d: &DrawdownRow) -> Result<DrawdownRow, ServiceError> {
+    if !db::manufacturers::lock(conn, &d.manufacturer_id, &d.material_code)? {
+        return Err(ServiceError::Internal(format!(
+            "drawdown {} without an allocation",
+            d.id
+        )));
     }
-    Ok(db::drawdowns::find(conn, id)?)
+    if !db::drawdowns::lock(conn, &d.id, false)? {
+        return Err(not_found(&d.id));
+    }
+    db::drawdowns::find(conn, &d.id)?.ok_or_else(|| not_found(&d.id))
 }
 
 fn ensure_open(d: &DrawdownRow, action: &str) -> Result<(), ServiceError> {
@@ -614,8 +622,8 @@ fn shift_held(
     Ok(())
 }
 
-/// Closes a locked, open drawdown without releasing it (rejected, cancelled, expired): the
-/// held figures fall back and the hold is voided.
+/// Closes a locked, open drawdown without releasing it (rejected, cancelled): the held
+/// figures fall back and the hold is voided.
 pub(crate) fn close_open(
     conn: &mut DbConnection,
     mut d: DrawdownRow,
@@ -631,6 +639,49 @@ pub(crate) fn close_open(
     Ok(d)
 }
 
+/// Expires the open drawdowns of an ending disruption `id`, whose locks the caller holds
+/// (every allocation of its materials, then these drawdowns): their held figures fall back,
+/// each covered material (`materials`, in code order) is closed to new holds, and their holds
+/// are voided. Rows are written in the order of `db::holding`: allocations, the disruption's
+/// materials, then each material's holds and stock, material by material.
+pub(crate) fn expire_under(
+    conn: &mut DbConnection,
+    id: &str,
+    materials: &[String],
+    mut open: Vec<DrawdownRow>,
+) -> Result<(), ServiceError> {
+    let out_of_step =
+        || ServiceError::Internal("held figures out of step with the drawdown".into());
+    let mut by_allocation = std::collections::BTreeMap::<(&str, &str), i64>::new();
+    let mut by_material = std::collections::BTreeMap::<&str, i64>::new();
+    for d in &open {
+        *by_allocation
+            .entry((&d.manufacturer_id, &d.material_code))
+            .or_default() += d.quantity;
+        *by_material.entry(&d.material_code).or_default() += d.quantity;
+    }
+    for ((manufacturer, material), q) in by_allocation {
+        if !db::manufacturers::shift(conn, manufacturer, material, -q, 0)? {
+            return Err(out_of_step());
+        }
+    }
+    for material in materials {
+        let held = by_material.get(material.as_str()).copied().unwrap_or(0);
+        if !db::disruptions::close_material(conn, id, material, held)? {
+            return Err(out_of_step());
+        }
+    }
+    open.sort_by(|a, b| (&a.material_code, &a.id).cmp(&(&b.material_code, &b.id)));
+    let now = time::now();
+    for mut d in open {
+        holds::void(conn, &d.hold_id)?;
+        d.status = Status::Expired.as_str().to_owned();
+        d.closed_at = Some(now);
+        db::drawdowns::update(conn, &d)?;
+    }
+    Ok(())
+}
+
 pub async fn approve(
     db: &Db,
     ctx: WriteCtx,
@@ -639,12 +690,15 @@ pub async fn approve(
 ) -> Result<Reply, ServiceError> {
     let operator = ctx.actor.sub.clone();
     write(db, ctx, 200, move |conn| {
-        let mut d = locked(conn, &id)?;
+        let d = db::drawdowns::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
+        let mut d = locked(conn, &d)?;
         ensure_open(&d, "approved")?;
         let m = material(conn, &d.material_code)?;
         let scale = scale_of(&m);
-        // The disruption the request was made under must still be active.
-        if !db::disruptions::is_open(conn, &d.disruption_id, &d.material_code)? {
+        // The disruption the request was made under must still be active, under the lock
+        // that ending it takes: it ends after this commits (and sees the drawdown released
+        // or approved), or before (and this refuses).
+        if !db::disruptions::lock_open(conn, &d.disruption_id, &d.material_code)? {
             return Err(refusal(Refusal::NoActiveDisruption, scale));
         }
         let approvals = db::drawdowns::approvals(conn, std::slice::from_ref(&id))?;
@@ -773,7 +827,8 @@ pub async fn reject(
     let reason = crate::domain::validation::text(&reason, 4000)
         .map_err(|e| ServiceError::validation("reason", e))?;
     write(db, ctx, 200, move |conn| {
-        let d = locked(conn, &id)?;
+        let d = db::drawdowns::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
+        let d = locked(conn, &d)?;
         ensure_open(&d, "rejected")?;
         let d = close_open(conn, d, Status::Rejected, Some(reason.clone()))?;
         Ok(Effect {
@@ -787,9 +842,8 @@ pub async fn reject(
 pub async fn cancel(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
     let actor = ctx.actor.clone();
     write(db, ctx, 200, move |conn| {
-        let d = db::drawdowns::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
-        ensure_visible(&actor, &d.manufacturer_id)?;
-        let d = locked(conn, &id)?;
+        let d = find_visible(conn, &actor, &id)?;
+        let d = locked(conn, &d)?;
         ensure_open(&d, "cancelled")?;
         let d = close_open(conn, d, Status::Cancelled, None)?;
         Ok(Effect {
@@ -802,9 +856,7 @@ pub async fn cancel(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Service
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<DrawdownView, ServiceError> {
     db.run(move |conn| {
-        let d = db::drawdowns::find(conn, &id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id}")))?;
-        ensure_visible(&actor, &d.manufacturer_id)?;
+        let d = find_visible(conn, &actor, &id)?;
         view(conn, d)
     })
     .await

@@ -1,7 +1,7 @@
 //! Manufacturers and their allocations (entitlements with a locked price).
 
 use super::{
-    ensure_visible, fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
+    fetch_limit, visible, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
 };
 use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
 use crate::db::{self, Db, DbConnection};
@@ -73,13 +73,27 @@ pub async fn create(
 }
 
 pub(crate) fn find(conn: &mut DbConnection, id: &str) -> Result<ManufacturerRow, ServiceError> {
-    db::manufacturers::find(conn, id)?
-        .ok_or_else(|| ServiceError::NotFound(format!("no manufacturer {id}")))
+    db::manufacturers::find(conn, id)?.ok_or_else(|| super::not_found("manufacturer", id))
+}
+
+/// Manufacturer `id` as `actor` may see it (a manufacturer sees only itself).
+fn find_visible(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+) -> Result<ManufacturerRow, ServiceError> {
+    visible(
+        actor,
+        "manufacturer",
+        id,
+        db::manufacturers::find(conn, id)?,
+        |m| &m.id,
+    )
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<ManufacturerView, ServiceError> {
-    ensure_visible(&actor, &id)?;
-    db.run(move |conn| Ok(find(conn, &id)?.into())).await
+    db.run(move |conn| Ok(find_visible(conn, &actor, &id)?.into()))
+        .await
 }
 
 pub async fn list(db: &Db, page: PageRequest) -> Result<Page<ManufacturerView>, ServiceError> {
@@ -271,9 +285,8 @@ pub async fn allocations(
     actor: Actor,
     manufacturer: String,
 ) -> Result<Vec<AllocationView>, ServiceError> {
-    ensure_visible(&actor, &manufacturer)?;
     db.run(move |conn| {
-        let m = find(conn, &manufacturer)?;
+        let m = find_visible(conn, &actor, &manufacturer)?;
         db::manufacturers::allocations_of(conn, &m.id)?
             .into_iter()
             .map(|a| allocation_view(conn, &policy, &m, a))

@@ -63,17 +63,30 @@ impl<T> Page<T> {
     }
 }
 
-/// Manufacturers see only their own objects; anything else is "not found", so that
-/// existence is not disclosed.
-pub(crate) fn ensure_visible(
+/// The answer for an object that does not exist, and for one the caller may not see: one
+/// answer for both, so that existence is not disclosed (API.md).
+pub(crate) fn not_found(kind: &str, id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("no {kind} {id}"))
+}
+
+/// A tenant-scoped lookup as `actor` may see it: the row `id` read (`None` when it does not
+/// exist) if it is visible to the actor (staff see every manufacturer's objects,
+/// manufacturers only their own, `owner`), else exactly the answer for an id that does not
+/// exist.
+pub(crate) fn visible<T>(
     actor: &crate::domain::actor::Actor,
-    manufacturer_id: &str,
-) -> Result<(), ServiceError> {
-    match (actor.role, actor.org.as_deref()) {
-        (crate::domain::actor::Role::Manufacturer, Some(org)) if org != manufacturer_id => {
-            Err(ServiceError::NotFound("no such object".into()))
-        }
-        _ => Ok(()),
+    kind: &str,
+    id: &str,
+    row: Option<T>,
+    owner: impl FnOnce(&T) -> &str,
+) -> Result<T, ServiceError> {
+    let hidden = |row: &T| match (actor.role, actor.org.as_deref()) {
+        (crate::domain::actor::Role::Manufacturer, org) => org != Some(owner(row)),
+        _ => false,
+    };
+    match row {
+        Some(row) if !hidden(&row) => Ok(row),
+        _ => Err(not_found(kind, id)),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use super::inventory::LotView;
 use super::{
-    ensure_visible, fetch_limit, scope_to_caller, write, Effect, Page, PageRequest, Reply,
-    ServiceError, WriteCtx,
+    fetch_limit, scope_to_caller, visible, write, Effect, Page, PageRequest, Reply, ServiceError,
+    WriteCtx,
 };
 use crate::db::lots::LotRow;
 use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, RescheduleRow};
@@ -75,14 +75,18 @@ fn scale(conn: &mut DbConnection, material: &str) -> Result<u32, ServiceError> {
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<ObligationRow, ServiceError> {
-    db::obligations::find(conn, id)?
-        .ok_or_else(|| ServiceError::NotFound(format!("no obligation {id}")))
+    db::obligations::find(conn, id)?.ok_or_else(|| super::not_found("obligation", id))
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<ObligationView, ServiceError> {
     db.run(move |conn| {
-        let o = find(conn, &id)?;
-        ensure_visible(&actor, &o.manufacturer_id)?;
+        let o = visible(
+            &actor,
+            "obligation",
+            &id,
+            db::obligations::find(conn, &id)?,
+            |o| &o.manufacturer_id,
+        )?;
         let s = scale(conn, &o.material_code)?;
         Ok(view(o, s, time::now().date()))
     })

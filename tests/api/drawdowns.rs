@@ -1,7 +1,7 @@
 //! Drawdowns under declared disruptions: each release rule at its boundary, approvals,
 //! releases, expiry, replenishment, tenant isolation.
 
-use crate::helpers::{assert_problem, spawn_app, TestApp};
+use crate::helpers::{assert_problem, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 use stockpile::domain::actor::Role;
 
@@ -12,7 +12,16 @@ pub struct Reserve {
 
 impl Reserve {
     pub async fn new(stock: i64, floor: i64) -> Self {
-        let app = spawn_app().await;
+        Self::new_with(stock, floor, |_| {}).await
+    }
+
+    /// `new` on a server with the test settings as `customize` leaves them.
+    pub async fn new_with(
+        stock: i64,
+        floor: i64,
+        customize: impl FnOnce(&mut stockpile::config::Settings),
+    ) -> Self {
+        let app = spawn_app_with(customize).await;
         app.create_material("GA", 0, &floor.to_string()).await;
         app.create_facility("NV1").await;
         app.create_facility("TX2").await;
@@ -926,6 +935,85 @@ async fn manufacturers_see_and_touch_only_their_own() {
         "forbidden",
     )
     .await;
+}
+
+/// A manufacturer naming another manufacturer's object, on every path where its token can
+/// name one, gets exactly the answer for an id that does not exist: status, headers' content
+/// type, code, title and detail (which names the id asked for), all but the request id.
+#[tokio::test]
+async fn another_manufacturers_object_answers_as_an_id_that_does_not_exist() {
+    use reqwest::Method;
+    let r = Reserve::new(1000, 0).await;
+    let a = r.manufacturer("Acme", "commercial", "500", "1").await;
+    let b = r.manufacturer("Beta", "commercial", "500", "1").await;
+    r.disruption("severe").await;
+    let released = r.approved(&r.submitted(&a, "100").await).await;
+    let drawdown = released["id"].as_str().unwrap().to_owned();
+    let obligation = released["obligation_id"].as_str().unwrap().to_owned();
+    let pending = r.submitted(&a, "10").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ta, tb) = (r.token_of(&a), r.token_of(&b));
+    let answer = |token: String, method: Method, path: String| {
+        let req = r.app.request(method, &path).bearer_auth(token);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+            let mut body: Value = res.json().await.unwrap();
+            if status >= 400 {
+                assert!(body["request_id"].is_string(), "{body}");
+                body["request_id"] = Value::Null;
+            }
+            (status, ct, body)
+        }
+    };
+    for (method, template, theirs) in [
+        (Method::GET, "/v1/drawdowns/{}", &drawdown),
+        (Method::POST, "/v1/drawdowns/{}/cancel", &pending),
+        (Method::GET, "/v1/obligations/{}", &obligation),
+        (Method::GET, "/v1/manufacturers/{}", &a),
+        (Method::GET, "/v1/manufacturers/{}/allocations", &a),
+    ] {
+        let fresh = uuid::Uuid::now_v7().to_string();
+        let (status, ct, body) =
+            answer(tb.clone(), method.clone(), template.replace("{}", theirs)).await;
+        let (f_status, f_ct, f_body) =
+            answer(tb.clone(), method.clone(), template.replace("{}", &fresh)).await;
+        assert_eq!(status, 404, "{template}: {body}");
+        assert_eq!(body["code"], "not_found", "{template}: {body}");
+        assert_eq!((status, ct), (f_status, f_ct), "{template}");
+        // The same answer, the id asked for aside.
+        let same = serde_json::to_string(&f_body)
+            .unwrap()
+            .replace(&fresh, theirs);
+        assert_eq!(serde_json::to_string(&body).unwrap(), same, "{template}");
+        // The object exists: its manufacturer reads it (nothing was cancelled).
+        if method == Method::GET {
+            let (own, _, _) = answer(ta.clone(), method, template.replace("{}", theirs)).await;
+            assert_eq!(own, 200, "{template}");
+        }
+    }
+    // Lists filtered by another manufacturer: as empty as for one that does not exist.
+    for template in [
+        "/v1/drawdowns?manufacturer_id={}",
+        "/v1/obligations?manufacturer_id={}",
+    ] {
+        let fresh = uuid::Uuid::now_v7().to_string();
+        let theirs = answer(tb.clone(), Method::GET, template.replace("{}", &a)).await;
+        let none = answer(tb.clone(), Method::GET, template.replace("{}", &fresh)).await;
+        assert_eq!(theirs.0, 200, "{template}");
+        assert_eq!(theirs, none, "{template}");
+    }
+    let still: Value = r
+        .app
+        .get_as(&ta, &format!("/v1/drawdowns/{pending}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["status"], "pending_approval");
 }
 
 #[tokio::test]
