@@ -59,23 +59,11 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DrawdownRow
         .optional()
 }
 
-/// Takes the drawdown's row lock (bumping its version) so that its transitions serialize;
-/// with `only_open`, only while it is pending or partially approved. Returns whether a row
-/// was locked.
-pub fn lock(conn: &mut DbConnection, id: &str, only_open: bool) -> QueryResult<bool> {
-    let target = drawdowns::table.find(id);
+/// Takes the drawdown's row lock (bumping its version) so that its transitions serialize.
+/// Returns whether a row was locked.
+pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     let bump = drawdowns::version.eq(drawdowns::version + 1);
-    let n = if only_open {
-        super::cached(
-            diesel::update(
-                target.filter(drawdowns::status.eq_any(crate::domain::drawdown::Status::OPEN)),
-            )
-            .set(bump),
-        )
-        .execute(conn)?
-    } else {
-        super::cached(diesel::update(target).set(bump)).execute(conn)?
-    };
+    let n = super::cached(diesel::update(drawdowns::table.find(id)).set(bump)).execute(conn)?;
     Ok(n == 1)
 }
 

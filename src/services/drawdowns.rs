@@ -578,7 +578,7 @@ fn locked(conn: &mut DbConnection, d: &DrawdownRow) -> Result<DrawdownRow, Servi
             d.id
         )));
     }
-    if !db::drawdowns::lock(conn, &d.id, false)? {
+    if !db::drawdowns::lock(conn, &d.id)? {
         return Err(not_found(&d.id));
     }
     db::drawdowns::find(conn, &d.id)?.ok_or_else(|| not_found(&d.id))
