@@ -4,7 +4,7 @@
 //! that answers 422 `validation_failed`, not fail in serde with a 400. Enumerations list the
 //! domain types' own values so that they cannot drift from what is parsed and emitted.
 
-use super::{actor, daycount, drawdown, fee, loan, material, policy};
+use super::{actor, daycount, drawdown, fee, loan, material, policy, status};
 use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
@@ -143,12 +143,23 @@ named_schemas! {
 
     DisruptionStatus = one_of(
         "A disruption is proposed, confirmed by another operator (active), then ended.",
-        ["proposed", "active", "ended"],
+        status::DisruptionStatus::ALL.map(status::DisruptionStatus::as_str),
     );
 
-    ObligationStatus = one_of("`settled` once everything due has come back.", ["open", "settled"]);
+    ObligationStatus = one_of(
+        "`settled` once everything due has come back.",
+        status::ObligationStatus::ALL.map(status::ObligationStatus::as_str),
+    );
 
-    ManufacturerStatus = one_of("A suspended manufacturer may not draw down.", ["active", "suspended"]);
+    ManufacturerStatus = one_of(
+        "A suspended manufacturer may not draw down.",
+        status::ManufacturerStatus::ALL.map(status::ManufacturerStatus::as_str),
+    );
+
+    HoldStatus = one_of(
+        "A reservation of stock: pending, then posted or voided.",
+        status::HoldStatus::ALL.map(status::HoldStatus::as_str),
+    );
 
     ExportFormat = one_of("`jsonl`: one entry per line; `csv`: one row per posting.", ["jsonl", "csv"]);
 }

@@ -16,6 +16,7 @@ pub mod lot;
 pub mod material;
 pub mod money;
 pub mod policy;
+pub mod status;
 pub mod time;
 pub mod validation;
 pub mod values;

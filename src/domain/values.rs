@@ -105,6 +105,43 @@ macro_rules! closed_set {
 }
 pub(crate) use closed_set;
 
+/// Declares an enum of a closed set from its variants and their wire strings: `ALL`,
+/// `as_str`, `FromStr` (refusing anything else with the list of values), and `closed_set!`.
+macro_rules! closed_enum {
+    ($(#[$doc:meta])* pub enum $ty:ident: $format:ty, $name:literal {
+        $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $ty {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $ty {
+            pub const ALL: [$ty; [$($text),+].len()] = [$($ty::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+                    format!("must be one of {}", Self::ALL.map(Self::as_str).join(", "))
+                })
+            }
+        }
+
+        $crate::domain::values::closed_set!($ty, $format, $name);
+    };
+}
+pub(crate) use closed_enum;
+
 /// An amount of a material: minor units of `10^-scale` of its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity {
