@@ -1,4 +1,4 @@
-//! The `stockpile` command: serve (default), migrate, token, verify, export, backup,
+//! The `stockpile` command: serve (default), migrate, token, verify, export, backup, demo,
 //! healthcheck.
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -127,6 +127,13 @@ enum Command {
         /// The new file to write.
         #[arg(long)]
         output: std::path::PathBuf,
+    },
+    /// Seed a demo reserve (materials, depots, lots bought on a loan, manufacturers,
+    /// a disruption, drawdowns) into the configured database, through the service's own API.
+    Demo {
+        /// Seed even though the database already holds data (adds to it).
+        #[arg(long)]
+        force: bool,
     },
     /// Ask the configured server's GET /health/ready; exits 0 when it answers 200, else 1
     /// (a container's health check, without curl).
@@ -282,6 +289,11 @@ fn main() -> anyhow::Result<()> {
             to.as_deref(),
             output.as_deref(),
         ),
+        Command::Demo { force } => actix_web::rt::System::new().block_on(async {
+            let summary = stockpile::demo::run(&settings, force).await?;
+            print!("{}", summary.text);
+            Ok(())
+        }),
         Command::Healthcheck { timeout } => {
             match healthcheck(&settings, std::time::Duration::from_secs(timeout)) {
                 Ok(true) => Ok(()),
