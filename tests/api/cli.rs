@@ -106,3 +106,98 @@ fn help_names_the_environment_and_the_values() {
     let out = run(stockpile(&["token", "--role", "root", "--sub", "x"]));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A new SQLite database path in a folder of its own.
+fn fresh_sqlite(tag: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("stockpile-demo-{tag}-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}/demo.db", dir.display())
+}
+
+fn demo(url: &str, args: &[&str]) -> Output {
+    let mut all = vec!["demo"];
+    all.extend_from_slice(args);
+    let mut cmd = stockpile(&all);
+    cmd.env("STOCKPILE__DATABASE__URL", url);
+    run(cmd)
+}
+
+/// The summary without what differs between runs: ids and the overdue date.
+fn masked(summary: &str) -> String {
+    mask_ids(summary)
+        .lines()
+        .filter(|l| !l.starts_with("ledger:") && !l.starts_with("obligation "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Replaces every UUID (36 characters of hex digits and dashes) by `ID`.
+fn mask_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let candidate = rest.get(..36).filter(|c| {
+            c.chars().enumerate().all(|(i, ch)| {
+                matches!(i, 8 | 13 | 18 | 23) == (ch == '-')
+                    && (ch == '-' || ch.is_ascii_hexdigit())
+            })
+        });
+        if candidate.is_some() {
+            out.push_str("ID");
+            rest = &rest[36..];
+        } else {
+            let ch = rest.chars().next().unwrap();
+            out.push(ch);
+            rest = &rest[ch.len_utf8()..];
+        }
+    }
+    out
+}
+
+#[test]
+fn demo_seeds_an_empty_database_the_same_way_every_time() {
+    let url = fresh_sqlite("a");
+    let first = demo(&url, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let summary = String::from_utf8_lossy(&first.stdout).into_owned();
+    for expected in [
+        "materials: 11",
+        "facilities: NV1, TX2, PA3, WA4",
+        "(defense)",
+        "(critical)",
+        "(commercial)",
+        "(severe, active: DY_OXIDE, TB_OXIDE)",
+        "released; obligation",
+        "pending_approval",
+        "overdue: true",
+        "\"ok\":true",
+        "stockpile token --role",
+    ] {
+        assert!(summary.contains(expected), "{expected} in:\n{summary}");
+    }
+
+    // The ledger verifies on its own.
+    let mut verify = stockpile(&["verify"]);
+    verify.env("STOCKPILE__DATABASE__URL", &url);
+    let verified = run(verify);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("\"ok\":true"));
+
+    // A second run refuses the database it filled.
+    let again = demo(&url, &[]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+
+    // Another new database gets the same reserve.
+    let other = demo(&fresh_sqlite("b"), &[]);
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert_eq!(
+        masked(&summary),
+        masked(&String::from_utf8_lossy(&other.stdout))
+    );
+
+    // --force adds to it, as far as the rules allow, and the ledger still verifies.
+    let forced = demo(&url, &["--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(String::from_utf8_lossy(&forced.stdout).contains("\"ok\":true"));
+}
