@@ -114,8 +114,11 @@ fn purchases(code: &str) -> (u64, &'static str, &'static [(&'static str, &'stati
     }
 }
 
-/// (name, tier, [(material, share of the stock bought, in percent)]).
-const MANUFACTURERS: [(&str, &str, &[(&str, u64)]); 6] = [
+/// A manufacturer: name, tier, and per material the share of the stock bought it is allocated
+/// (percent).
+type Maker = (&'static str, &'static str, &'static [(&'static str, u64)]);
+
+const MANUFACTURERS: [Maker; 6] = [
     (
         "Arrowhead Defense Magnetics",
         "defense",
@@ -606,10 +609,13 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
     }
     let verify = call!(get, "/v1/ledger/verify".into(), admin, None);
     let _ = writeln!(out, "ledger: {verify}");
+    let url = &settings.database.url;
     let _ = writeln!(
         out,
-        "\nTo look at it, start the service on this database and mint a token, e.g.:\n  \
-         TOKEN=$(stockpile token --role auditor --sub you)      # or: cargo run --release -q -- token ...\n  \
+        "\nTo look at it, serve this database and mint a token (from a checkout, `cargo run \
+         --release --` for `stockpile`):\n  \
+         STOCKPILE__DATABASE__URL={url} stockpile serve &\n  \
+         TOKEN=$(stockpile token --role auditor --sub you)\n  \
          curl -s localhost:8080/v1/materials -H \"authorization: Bearer $TOKEN\"\n  \
          curl -s localhost:8080/v1/drawdowns -H \"authorization: Bearer $TOKEN\"\n\
          A manufacturer sees its own: stockpile token --role manufacturer --sub erp --org {}\n\
