@@ -127,10 +127,14 @@ impl Settings {
         let known = section_keys(&toml_table(DEFAULTS, "the built-in config/default.toml")?);
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         let mut database_url_explicit = false;
-        for (path, is_defaults) in [
-            (dir.join("default.toml"), true),
-            (dir.join(format!("{env}.toml")), false),
-        ] {
+        let env_file = dir.join(format!("{env}.toml"));
+        if !matches!(env, "development" | "test" | "production") && !env_file.is_file() {
+            anyhow::bail!(
+                "STOCKPILE_ENV={env}: not development, test or production, and there is no {}",
+                env_file.display()
+            );
+        }
+        for (path, is_defaults) in [(dir.join("default.toml"), true), (env_file, false)] {
             if !path.is_file() {
                 continue;
             }
@@ -399,6 +403,14 @@ mod tests {
         let dir = config_dir("top", &[("development.toml", "port = 1\n")]);
         let e = error(Settings::load_from("development", &dir, vars(&[])));
         assert!(e.contains("`port`"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_environment_without_its_file_is_refused() {
+        let dir = config_dir("env", &[("staging.toml", "[log]\nlevel = \"info\"\n")]);
+        let e = error(Settings::load_from("prod", &dir, vars(&[SECRET])));
+        assert!(e.contains("STOCKPILE_ENV=prod"), "{e}");
+        assert!(Settings::load_from("staging", &dir, vars(&[SECRET])).is_ok());
     }
 
     #[test]
