@@ -122,11 +122,15 @@ fn demo(url: &str, args: &[&str]) -> Output {
     run(cmd)
 }
 
-/// The summary without what differs between runs: ids and the overdue date.
+/// The summary without what differs between runs: ids, the overdue date, the database.
 fn masked(summary: &str) -> String {
     mask_ids(summary)
         .lines()
-        .filter(|l| !l.starts_with("ledger:") && !l.starts_with("obligation "))
+        .filter(|l| {
+            !l.starts_with("ledger:")
+                && !l.starts_with("obligation ")
+                && !l.contains("STOCKPILE__DATABASE__URL=")
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
