@@ -1,31 +1,45 @@
 # syntax=docker/dockerfile:1
-# Build: dependencies first (cached while Cargo.toml/Cargo.lock do not change), then the crate.
-FROM rust:1-slim-bookworm AS build
+# Images pinned by version: Rust 1.95.0 (what Cargo.lock needs, see rust-version) on Debian 13
+# "trixie", the current stable, and the runtime on the same Debian. Where a registry is
+# reachable, pin their digests too (`FROM rust:1.95.0-slim-trixie@sha256:...`).
+FROM rust:1.95.0-slim-trixie AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# What the build reads: the workspace (the load generator's manifest is part of it, but it is
+# not built), the service's sources, its migrations and config/default.toml (compiled in).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked && rm -rf src
+COPY bench/loadgen ./bench/loadgen
 COPY src ./src
 COPY migrations ./migrations
 COPY config ./config
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+# Only the service's binary. The registry and the target folder are cache mounts, so a rebuild
+# compiles only what changed. tests/readme/run runs this same cargo line in a folder holding
+# only what is copied above.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bin stockpile \
+    && install -m 0755 target/release/stockpile /usr/local/bin/stockpile
 
-FROM debian:bookworm-slim AS runtime
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+FROM debian:trixie-slim AS runtime
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /app stockpile \
     && mkdir -p /app/data && chown stockpile /app/data
 WORKDIR /app
-COPY --from=build /src/target/release/stockpile /usr/local/bin/stockpile
-COPY config ./config
+COPY --from=build /usr/local/bin/stockpile /usr/local/bin/stockpile
+# Only the defaults and production's settings: config/test.toml holds a published secret.
+COPY config/default.toml config/production.toml ./config/
+# Production refuses to start without STOCKPILE__DATABASE__URL and a secret or key
+# (STOCKPILE__AUTH__HS256_SECRET / STOCKPILE__AUTH__PUBLIC_KEY_PEM); compose.yaml sets them.
 ENV STOCKPILE_ENV=production \
     STOCKPILE__SERVER__HOST=0.0.0.0 \
     STOCKPILE__SERVER__PORT=8080
 USER stockpile
+# SQLite files (STOCKPILE__DATABASE__URL=sqlite://data/stockpile.db) and backups.
+VOLUME ["/app/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["stockpile", "healthcheck"]
 ENTRYPOINT ["stockpile"]
 CMD ["serve"]

@@ -1,10 +1,21 @@
 //! Typed settings: `config/default.toml` (also compiled in), then `config/<env>.toml`, then
 //! `STOCKPILE__SECTION__KEY` environment variables. `STOCKPILE_ENV` picks the environment
 //! (default `development`); `STOCKPILE_CONFIG_DIR` the folder (default `config`).
+//!
+//! Nothing can be silently wrong: the compiled-in `default.toml` names every key, and a key
+//! that is not there, in a file or in a `STOCKPILE__*` variable, is refused with its name and
+//! where it came from; a file that is not valid TOML is refused with its path.
 
 use crate::domain::policy::{Policy, PolicyText};
+use anyhow::Context;
 use serde::Deserialize;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The defaults, compiled in: every key the service knows, with its default value.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+/// Environment variables that override settings: `STOCKPILE__<SECTION>__<KEY>`.
+const ENV_PREFIX: &str = "STOCKPILE__";
 
 /// The HS256 secret development falls back to when none is configured. It is public, so
 /// production refuses it and development warns whenever it is used.
@@ -17,6 +28,10 @@ pub struct Settings {
     /// Filled from STOCKPILE_ENV, not from files.
     #[serde(skip)]
     pub env: String,
+    /// Whether `database.url` was set by `config/<env>.toml` or `STOCKPILE__DATABASE__URL`
+    /// rather than left at its default (production refuses the default).
+    #[serde(skip)]
+    pub database_url_explicit: bool,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
@@ -93,21 +108,75 @@ impl Settings {
 
     /// Loads the settings of `env`, validated.
     pub fn load_env(env: &str) -> anyhow::Result<Self> {
-        use config::{Config, Environment, File, FileFormat};
         let dir = PathBuf::from(
             std::env::var("STOCKPILE_CONFIG_DIR").unwrap_or_else(|_| "config".into()),
         );
-        let raw = Config::builder()
-            .add_source(File::from_str(
-                include_str!("../config/default.toml"),
-                FileFormat::Toml,
-            ))
-            .add_source(File::from(dir.join("default.toml")).required(false))
-            .add_source(File::from(dir.join(format!("{env}.toml"))).required(false))
-            .add_source(Environment::with_prefix("STOCKPILE").separator("__"))
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::load_from(env, &dir, vars)
+    }
+
+    /// Loads the settings of `env` from the files in `dir` and the given environment variables
+    /// (only the `STOCKPILE__*` ones are read), validated.
+    pub fn load_from(
+        env: &str,
+        dir: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        use config::{Config, Environment, File, FileFormat};
+        let known = section_keys(&toml_table(DEFAULTS, "the built-in config/default.toml")?);
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let mut database_url_explicit = false;
+        let env_file = dir.join(format!("{env}.toml"));
+        if !matches!(env, "development" | "test" | "production") && !env_file.is_file() {
+            anyhow::bail!(
+                "STOCKPILE_ENV={env}: not development, test or production, and there is no {}",
+                env_file.display()
+            );
+        }
+        for (path, is_defaults) in [(dir.join("default.toml"), true), (env_file, false)] {
+            if !path.is_file() {
+                continue;
+            }
+            let origin = path.display().to_string();
+            let text =
+                std::fs::read_to_string(&path).with_context(|| format!("reading {origin}"))?;
+            let table = toml_table(&text, &origin)?;
+            for (section, key) in section_keys(&table)
+                .iter()
+                .flat_map(|(s, ks)| ks.iter().map(move |k| (s, k)))
+            {
+                check_known(&known, section, key, &origin)?;
+                database_url_explicit |= !is_defaults && section == "database" && key == "url";
+            }
+            builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
+        }
+        let mut overrides = config::Map::new();
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let lower = rest.to_lowercase();
+            let (section, key) = lower.split_once("__").unwrap_or((lower.as_str(), ""));
+            check_known(
+                &known,
+                section,
+                key,
+                &format!("environment variable {name}"),
+            )?;
+            database_url_explicit |= section == "database" && key == "url";
+            overrides.insert(name, value);
+        }
+        let raw = builder
+            .add_source(
+                Environment::with_prefix("STOCKPILE")
+                    .separator("__")
+                    .source(Some(overrides)),
+            )
             .build()?;
         let mut settings: Settings = raw.try_deserialize()?;
         settings.env = env.to_owned();
+        settings.database_url_explicit = database_url_explicit;
         settings.validate()?;
         Ok(settings)
     }
@@ -145,6 +214,14 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.is_production() && !self.database_url_explicit {
+            anyhow::bail!(
+                "production needs database.url set explicitly (STOCKPILE__DATABASE__URL or \
+                 config/production.toml): the default, {}, would keep the reserve's books in a \
+                 throwaway file",
+                self.database.url
+            );
+        }
         let a = &self.auth;
         match self.hs256_secret() {
             Some(s) if s.len() < MIN_SECRET_BYTES => {
@@ -183,6 +260,59 @@ impl Settings {
     }
 }
 
+/// A TOML text as a table of tables; a syntax error names `origin`.
+fn toml_table(text: &str, origin: &str) -> anyhow::Result<config::Map<String, config::Value>> {
+    use config::{Config, File, FileFormat, Source};
+    Config::builder()
+        .add_source(File::from_str(text, FileFormat::Toml))
+        .build()
+        .and_then(|c| c.collect())
+        .map_err(|e| anyhow::anyhow!("{origin}: not valid TOML: {e}"))
+}
+
+/// The `section.key` pairs of a settings table; a top-level value is a section with key "".
+fn section_keys(table: &config::Map<String, config::Value>) -> BTreeMap<String, BTreeSet<String>> {
+    table
+        .iter()
+        .map(|(section, value)| {
+            let keys = match value.clone().into_table() {
+                Ok(t) => t.into_keys().collect(),
+                Err(_) => BTreeSet::from([String::new()]),
+            };
+            (section.clone(), keys)
+        })
+        .collect()
+}
+
+/// Refuses `section.key` unless the defaults name it, saying where it came from.
+fn check_known(
+    known: &BTreeMap<String, BTreeSet<String>>,
+    section: &str,
+    key: &str,
+    origin: &str,
+) -> anyhow::Result<()> {
+    let Some(keys) = known.get(section) else {
+        let sections: Vec<&str> = known.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "{origin}: unknown setting section `{section}` (known sections: {})",
+            sections.join(", ")
+        );
+    };
+    if !keys.contains(key) {
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let shown = if key.is_empty() {
+            section.to_owned()
+        } else {
+            format!("{section}.{key}")
+        };
+        anyhow::bail!(
+            "{origin}: unknown setting `{shown}` (the keys of [{section}] are {})",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,10 +321,138 @@ mod tests {
         Settings::load_env("test").expect("test settings load")
     }
 
+    const SECRET: (&str, &str) = (
+        "STOCKPILE__AUTH__HS256_SECRET",
+        "a-secret-of-at-least-thirty-two-bytes-0123",
+    );
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A fresh config folder holding the given files.
+    fn config_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("stockpile-config-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        dir
+    }
+
+    fn error(r: anyhow::Result<Settings>) -> String {
+        format!("{:#}", r.expect_err("refused"))
+    }
+
+    #[test]
+    fn an_unknown_variable_is_refused_by_name() {
+        let dir = Path::new("config");
+        let e = error(Settings::load_from(
+            "test",
+            dir,
+            vars(&[("STOCKPILE__DATABSE__URL", "sqlite://x.db")]),
+        ));
+        assert!(
+            e.contains("STOCKPILE__DATABSE__URL") && e.contains("`databse`"),
+            "{e}"
+        );
+        let e = error(Settings::load_from(
+            "test",
+            dir,
+            vars(&[("STOCKPILE__DATABASE__URLL", "sqlite://x.db")]),
+        ));
+        assert!(e.contains("`database.urll`"), "{e}");
+        let e = error(Settings::load_from(
+            "test",
+            dir,
+            vars(&[("STOCKPILE__DATABASE", "x")]),
+        ));
+        assert!(e.contains("STOCKPILE__DATABASE:"), "{e}");
+        // Other variables, and STOCKPILE_ENV-style names with one underscore, are not settings.
+        let ok = Settings::load_from(
+            "test",
+            dir,
+            vars(&[
+                ("STOCKPILE_TEST_DATABASE_URL", "x"),
+                ("PATH", "/bin"),
+                ("STOCKPILE__SERVER__PORT", "9"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.server.port, 9);
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_file_is_refused_with_its_file() {
+        let dir = config_dir(
+            "unknown",
+            &[("development.toml", "[database]\nurll = \"x\"\n")],
+        );
+        let e = error(Settings::load_from("development", &dir, vars(&[])));
+        assert!(
+            e.contains("development.toml") && e.contains("`database.urll`"),
+            "{e}"
+        );
+        let dir = config_dir("section", &[("default.toml", "[servr]\nport = 1\n")]);
+        let e = error(Settings::load_from("development", &dir, vars(&[])));
+        assert!(e.contains("default.toml") && e.contains("`servr`"), "{e}");
+        let dir = config_dir("top", &[("development.toml", "port = 1\n")]);
+        let e = error(Settings::load_from("development", &dir, vars(&[])));
+        assert!(e.contains("`port`"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_environment_without_its_file_is_refused() {
+        let dir = config_dir("env", &[("staging.toml", "[log]\nlevel = \"info\"\n")]);
+        let e = error(Settings::load_from("prod", &dir, vars(&[SECRET])));
+        assert!(e.contains("STOCKPILE_ENV=prod"), "{e}");
+        assert!(Settings::load_from("staging", &dir, vars(&[SECRET])).is_ok());
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_file() {
+        let dir = config_dir("syntax", &[("test.toml", "[server\nport = 1\n")]);
+        let e = error(Settings::load_from("test", &dir, vars(&[SECRET])));
+        assert!(
+            e.contains(&dir.join("test.toml").display().to_string()),
+            "{e}"
+        );
+        assert!(e.contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn production_needs_an_explicit_database_url() {
+        // The defaults' URL, even from a default.toml on disk, is not explicit.
+        let dir = config_dir(
+            "prod",
+            &[("default.toml", "[database]\nurl = \"sqlite://d.db\"\n")],
+        );
+        let e = error(Settings::load_from("production", &dir, vars(&[SECRET])));
+        assert!(e.contains("database.url"), "{e}");
+        let url = ("STOCKPILE__DATABASE__URL", "postgres://u@127.0.0.1:5432/db");
+        let s = Settings::load_from("production", &dir, vars(&[SECRET, url])).unwrap();
+        assert_eq!(s.database.url, url.1);
+        let dir = config_dir(
+            "prod-file",
+            &[(
+                "production.toml",
+                "[database]\nurl = \"postgres://u@db:5432/x\"\n",
+            )],
+        );
+        assert!(Settings::load_from("production", &dir, vars(&[SECRET])).is_ok());
+        // Other environments keep the default.
+        assert!(Settings::load_from("development", &dir, vars(&[])).is_ok());
+    }
+
     #[test]
     fn production_refuses_weak_or_missing_secrets() {
         let mut s = test_settings();
         s.env = "production".into();
+        s.database_url_explicit = true;
         assert!(s.validate().is_ok(), "a 32+ byte secret is accepted");
         s.auth.hs256_secret = "short".into();
         assert!(s.validate().is_err(), "short secret");

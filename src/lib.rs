@@ -1,6 +1,7 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod ledger;
 pub mod services;

@@ -1,8 +1,9 @@
-//! The `stockpile` command: serve (default), migrate, token, verify, export, backup.
+//! The `stockpile` command: serve (default), migrate, token, verify, export, backup, demo,
+//! healthcheck.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::Write;
+use std::io::{Read, Write};
 use stockpile::api::token;
 use stockpile::config::Settings;
 use stockpile::db::{backup, ledger as ledger_db, tx};
@@ -19,15 +20,66 @@ use stockpile::telemetry;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const ENVIRONMENT_HELP: &str = "\
+Configuration:
+  config/default.toml holds every key with its default; STOCKPILE_ENV (development, test,
+  production; default development) adds config/<env>.toml on top, read from the folder named by
+  STOCKPILE_CONFIG_DIR (default config); any key can be overridden by an environment variable
+  STOCKPILE__SECTION__KEY, e.g. STOCKPILE__DATABASE__URL=postgres://user@host:5432/stockpile.
+  Unknown keys are refused. RUST_LOG, when set, overrides log.level (a tracing filter).";
+
 #[derive(Parser)]
 #[command(
     name = "stockpile",
     version,
-    about = "Strategic critical-minerals reserve service"
+    about = "Strategic critical-minerals reserve service",
+    after_help = ENVIRONMENT_HELP
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The roles a token can carry.
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// A manufacturer's system (needs --org, the manufacturer id).
+    Manufacturer,
+    /// Reserve staff: receipts, disruptions, approvals.
+    Operator,
+    /// Read-only access to everything, the ledger included.
+    Auditor,
+    /// Reference data and administration.
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Manufacturer => Role::Manufacturer,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Auditor => Role::Auditor,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+/// The export's file formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// One JSON entry per line, with its postings and hashes.
+    Jsonl,
+    /// One posting per row.
+    Csv,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -38,9 +90,10 @@ enum Command {
     Migrate,
     /// Mint an HS256 token with the configured secret (development and scripts).
     Token {
-        /// manufacturer, operator, auditor or admin
-        #[arg(long)]
-        role: String,
+        /// The token's role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The subject (`sub` claim): the person or system the token is for.
         #[arg(long)]
         sub: String,
         /// Manufacturer id (required for --role manufacturer).
@@ -55,9 +108,9 @@ enum Command {
     Verify,
     /// Export the journal (every entry recorded in [from, to), in seq order).
     Export {
-        /// jsonl or csv
-        #[arg(long, default_value = "jsonl")]
-        format: String,
+        /// The file format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: FormatArg,
         /// RFC 3339 time or YYYY-MM-DD date (inclusive).
         #[arg(long)]
         from: Option<String>,
@@ -74,6 +127,20 @@ enum Command {
         /// The new file to write.
         #[arg(long)]
         output: std::path::PathBuf,
+    },
+    /// Seed a demo reserve (materials, depots, lots bought on a loan, manufacturers,
+    /// a disruption, drawdowns) into the configured database, through the service's own API.
+    Demo {
+        /// Seed even though the database already holds data (adds to it).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Ask the configured server's GET /health/ready; exits 0 when it answers 200, else 1
+    /// (a container's health check, without curl).
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
     },
 }
 
@@ -107,12 +174,11 @@ fn run_verify(settings: &Settings) -> anyhow::Result<bool> {
 
 fn run_export(
     settings: &Settings,
-    format: &str,
+    format: Format,
     from: Option<&str>,
     to: Option<&str>,
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    let format: Format = format.parse().map_err(anyhow::Error::msg)?;
     let bound = |name: &str, v: Option<&str>| {
         v.map(|v| parse_bound(v).map_err(|e| anyhow::anyhow!("--{name} {e}")))
             .transpose()
@@ -143,6 +209,40 @@ fn run_export(
     Ok(())
 }
 
+/// GET /health/ready on the configured address (a wildcard host asks loopback) over plain
+/// HTTP/1.1; true when it answers 200.
+fn healthcheck(settings: &Settings, timeout: std::time::Duration) -> anyhow::Result<bool> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+    let port = settings.server.port;
+    anyhow::ensure!(
+        port != 0,
+        "server.port is 0 (any free port): there is no address to ask"
+    );
+    let host = match settings.server.host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_unspecified() && ip.is_ipv4() => {
+            IpAddr::V4(Ipv4Addr::LOCALHOST).to_string()
+        }
+        Ok(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST).to_string(),
+        _ => settings.server.host.clone(),
+    };
+    let addr: SocketAddr = (host.as_str(), port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    let ok = head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200");
+    println!("{addr}: {}", String::from_utf8_lossy(&head[9..]).trim());
+    Ok(ok)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load()?;
@@ -164,13 +264,10 @@ fn main() -> anyhow::Result<()> {
             org,
             ttl,
         } => {
-            let role: Role = role.parse().map_err(|_| {
-                anyhow::anyhow!("--role must be manufacturer, operator, auditor or admin")
-            })?;
             let ttl = token::parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
             println!(
                 "{}",
-                token::mint(&settings, role, &sub, org.as_deref(), ttl)?
+                token::mint(&settings, role.into(), &sub, org.as_deref(), ttl)?
             );
             Ok(())
         }
@@ -187,11 +284,26 @@ fn main() -> anyhow::Result<()> {
             output,
         } => run_export(
             &settings,
-            &format,
+            format.into(),
             from.as_deref(),
             to.as_deref(),
             output.as_deref(),
         ),
+        Command::Demo { force } => actix_web::rt::System::new().block_on(async {
+            let summary = stockpile::demo::run(&settings, force).await?;
+            print!("{}", summary.text);
+            Ok(())
+        }),
+        Command::Healthcheck { timeout } => {
+            match healthcheck(&settings, std::time::Duration::from_secs(timeout)) {
+                Ok(true) => Ok(()),
+                Ok(false) => std::process::exit(1),
+                Err(e) => {
+                    eprintln!("not healthy: {e:#}");
+                    std::process::exit(1)
+                }
+            }
+        }
         Command::Backup { output } => {
             backup::sqlite_copy(&startup::open_existing_db(&settings)?, &output)?;
             tracing::info!(output = %output.display(), "backup written");

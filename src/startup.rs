@@ -1,15 +1,33 @@
 //! Building the application from settings: pool, migrations, HTTP server on a bound port
 //! (port 0 in tests), graceful shutdown.
 
-use crate::api::{self, middleware, token::TokenVerifier, AppState};
+use crate::api::{token::TokenVerifier, AppState};
 use crate::config::{Settings, DEVELOPMENT_SECRET};
 use crate::db::{migrations, Db, DbUrl};
 use crate::services;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, HttpServer};
 use std::net::TcpListener;
 use std::time::Duration;
+
+/// The service's actix `App` over `state` (a `web::Data<AppState>`): routes, extractors and
+/// middleware. One definition for the server and for `stockpile demo`, which calls it in process.
+#[macro_export]
+macro_rules! service_app {
+    ($state:expr) => {
+        actix_web::App::new()
+            .app_data($state)
+            .configure($crate::api::extractor_configs)
+            .configure($crate::api::routes)
+            .default_service(actix_web::web::to($crate::api::not_found))
+            .wrap(actix_web::middleware::from_fn(
+                $crate::api::middleware::audit_refusals,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                $crate::api::middleware::request_context,
+            ))
+    };
+}
 
 pub struct Application {
     server: Server,
@@ -79,17 +97,9 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let addr = listener.local_addr()?;
         tracing::info!(address = %addr, database = ?db.backend(), env = %settings.env, "listening");
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .configure(api::extractor_configs)
-                .configure(api::routes)
-                .default_service(web::to(api::not_found))
-                .wrap(from_fn(middleware::audit_refusals))
-                .wrap(from_fn(middleware::request_context))
-        })
-        .shutdown_timeout(settings.server.shutdown_timeout_secs)
-        .listen(listener)?;
+        let mut server = HttpServer::new(move || crate::service_app!(state.clone()))
+            .shutdown_timeout(settings.server.shutdown_timeout_secs)
+            .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod backup;
+mod cli;
 mod concurrency;
 pub mod drawdowns;
 mod errors;
