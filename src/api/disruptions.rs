@@ -10,6 +10,7 @@ use super::query;
 use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
+use crate::domain::status::DisruptionStatus;
 use crate::services::disruptions::{self as svc, DisruptionView, Proposal};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -89,16 +90,9 @@ pub async fn list(
     q: web::Query<DisruptionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    if q.status
-        .as_deref()
-        .is_some_and(|s| !["proposed", "active", "ended"].contains(&s))
-    {
-        return Err(ApiError::malformed(
-            "status must be proposed, active or ended",
-        ));
-    }
+    let status = query::one_of::<DisruptionStatus>("status", q.status)?;
     let page = query::page(q.limit, q.after)?;
-    Ok(HttpResponse::Ok().json(svc::list(&state.db, q.status, page).await?))
+    Ok(HttpResponse::Ok().json(svc::list(&state.db, status, page).await?))
 }
 
 /// One disruption.

@@ -139,14 +139,12 @@ pub async fn list(
     q: web::Query<DrawdownQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    if let Some(s) = &q.status {
-        s.parse::<Status>().map_err(ApiError::malformed)?;
-    }
+    let status = query::one_of::<Status>("status", q.status)?;
     let page = query::page(q.limit, q.after)?;
     let filter = DrawdownFilter {
         manufacturer: query::id("manufacturer_id", q.manufacturer_id)?,
         material: query::code("material", q.material)?,
-        status: q.status,
+        status,
         after: None,
     };
     Ok(HttpResponse::Ok().json(svc::list(&state.db, auth.actor, filter, page).await?))

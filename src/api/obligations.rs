@@ -11,6 +11,7 @@ use super::reply::written;
 use super::AppState;
 use crate::db::obligations::ObligationFilter;
 use crate::domain::formats;
+use crate::domain::status::ObligationStatus;
 use crate::services::obligations::{self as svc, ObligationView, Replenishment, ReplenishmentView};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -41,16 +42,11 @@ pub async fn list(
     q: web::Query<ObligationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    if q.status
-        .as_deref()
-        .is_some_and(|s| s != "open" && s != "settled")
-    {
-        return Err(ApiError::malformed("status must be open or settled"));
-    }
+    let status = query::one_of::<ObligationStatus>("status", q.status)?;
     let page = query::page(q.limit, q.after)?;
     let filter = ObligationFilter {
         manufacturer: query::id("manufacturer_id", q.manufacturer_id)?,
-        status: q.status,
+        status,
         after: None,
     };
     Ok(HttpResponse::Ok().json(svc::list(&state.db, auth.actor, filter, page).await?))

@@ -85,3 +85,16 @@ impl ListQuery {
         page(self.limit, self.after)
     }
 }
+
+/// An optional query value of a closed set (a status filter), parsed once: anything else is
+/// 400 naming the parameter.
+pub fn one_of<T: std::str::FromStr<Err = String>>(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| ApiError::malformed(format!("{name}: {e}")))
+}

@@ -2,6 +2,8 @@
 
 use super::schema::{disruption_materials, disruptions};
 use super::DbConnection;
+use crate::domain::policy::Severity;
+use crate::domain::status::DisruptionStatus;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -9,9 +11,11 @@ use diesel::prelude::*;
 pub struct DisruptionRow {
     pub id: String,
     pub title: String,
-    pub severity: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub severity: Severity,
     pub reason: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: DisruptionStatus,
     pub proposed_by: String,
     pub confirmed_by: Option<String>,
     pub ended_by: Option<String>,
@@ -38,7 +42,7 @@ pub fn insert(
     covered: &[CoveredRow],
 ) -> QueryResult<()> {
     diesel::insert_into(disruptions::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     super::on_backend!(conn, |c| diesel::insert_into(disruption_materials::table)
         .values(covered)
@@ -75,25 +79,26 @@ pub fn covered_by(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Co
 pub fn transition(
     conn: &mut DbConnection,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[DisruptionStatus],
+    to: DisruptionStatus,
     by: &str,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let target = disruptions::table
         .find(id)
-        .filter(disruptions::status.eq_any(from.to_vec()));
+        .filter(disruptions::status.eq_any(from));
     let n = match to {
-        "active" => diesel::update(target)
+        DisruptionStatus::Active => diesel::update(target)
             .set((
-                disruptions::status.eq(to),
+                disruptions::status.eq(to.as_str()),
                 disruptions::confirmed_by.eq(by),
                 disruptions::activated_at.eq(at),
             ))
             .execute(conn)?,
         _ => diesel::update(target)
             .set((
-                disruptions::status.eq(to),
+                disruptions::status.eq(to.as_str()),
                 disruptions::ended_by.eq(by),
                 disruptions::ended_at.eq(at),
             ))
@@ -170,7 +175,7 @@ pub fn active_covering(
 ) -> QueryResult<Vec<(DisruptionRow, CoveredRow)>> {
     disruptions::table
         .inner_join(disruption_materials::table)
-        .filter(disruptions::status.eq("active"))
+        .filter(disruptions::status.eq(DisruptionStatus::Active.as_str()))
         .filter(disruption_materials::material_code.eq(material))
         .select((DisruptionRow::as_select(), CoveredRow::as_select()))
         .order(disruptions::activated_at.asc())
@@ -238,7 +243,7 @@ pub fn shift(
 
 pub fn page(
     conn: &mut DbConnection,
-    status: Option<&str>,
+    status: Option<DisruptionStatus>,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<DisruptionRow>> {
@@ -248,7 +253,7 @@ pub fn page(
         .limit(limit)
         .into_boxed();
     if let Some(s) = status {
-        q = q.filter(disruptions::status.eq(s.to_owned()));
+        q = q.filter(disruptions::status.eq(s.as_str()));
     }
     if let Some(after) = after {
         q = q.filter(disruptions::id.gt(after.to_owned()));

@@ -3,6 +3,7 @@
 use super::cached::{Cached, Statement};
 use super::schema::{drawdown_approvals, drawdowns, release_picks};
 use super::DbConnection;
+use crate::domain::drawdown::Status;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -14,7 +15,8 @@ pub struct DrawdownRow {
     pub disruption_id: String,
     pub quantity_requested: i64,
     pub quantity: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: Status,
     pub required_approvals: i32,
     pub hold_id: String,
     pub justification: String,
@@ -70,7 +72,7 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 /// Writes the changed fields of a drawdown (status, quantity, closing details).
 pub fn update(conn: &mut DbConnection, row: &DrawdownRow) -> QueryResult<()> {
     super::cached(diesel::update(drawdowns::table.find(&row.id)).set((
-        drawdowns::status.eq(&row.status),
+        drawdowns::status.eq(row.status.as_str()),
         drawdowns::quantity.eq(row.quantity),
         drawdowns::reject_reason.eq(&row.reject_reason),
         drawdowns::obligation_id.eq(&row.obligation_id),
@@ -147,7 +149,7 @@ pub fn lock_open_under(conn: &mut DbConnection, disruption: &str) -> QueryResult
 pub struct DrawdownFilter {
     pub manufacturer: Option<String>,
     pub material: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub after: Option<String>,
 }
 
@@ -168,7 +170,7 @@ pub fn page(
         q = q.filter(drawdowns::material_code.eq(m.clone()));
     }
     if let Some(s) = &f.status {
-        q = q.filter(drawdowns::status.eq(s.clone()));
+        q = q.filter(drawdowns::status.eq(s.as_str()));
     }
     if let Some(after) = &f.after {
         q = q.filter(drawdowns::id.gt(after.clone()));

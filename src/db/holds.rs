@@ -3,6 +3,7 @@
 use super::cached::{Cached, Statement};
 use super::schema::holds;
 use super::DbConnection;
+use crate::domain::status::HoldStatus;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -11,7 +12,8 @@ pub struct HoldRow {
     pub id: String,
     pub material_code: String,
     pub quantity: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: HoldStatus,
     pub reference: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub closed_at: Option<chrono::NaiveDateTime>,
@@ -35,13 +37,18 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<HoldRow>> {
 pub fn close(
     conn: &mut DbConnection,
     id: &str,
-    status: &str,
+    status: HoldStatus,
     posted: Option<i64>,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
     super::cached(
-        diesel::update(holds::table.find(id).filter(holds::status.eq("pending"))).set((
-            holds::status.eq(status),
+        diesel::update(
+            holds::table
+                .find(id)
+                .filter(holds::status.eq(HoldStatus::Pending.as_str())),
+        )
+        .set((
+            holds::status.eq(status.as_str()),
             holds::posted_quantity.eq(posted),
             holds::closed_at.eq(Some(at)),
         )),
@@ -50,19 +57,19 @@ pub fn close(
     .map(|n| n == 1)
 }
 
-/// Sum of pending holds of a material (for checks and tests; figures use the cache).
 /// The pending holds: (material, quantity). Few: one per open drawdown.
 pub fn pending(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     holds::table
-        .filter(holds::status.eq("pending"))
+        .filter(holds::status.eq(HoldStatus::Pending.as_str()))
         .select((holds::material_code, holds::quantity))
         .load(conn)
 }
 
+/// Sum of pending holds of a material (for checks and tests; figures use the cache).
 pub fn pending_total(conn: &mut DbConnection, material: &str) -> QueryResult<i64> {
     let rows: Vec<i64> = holds::table
         .filter(holds::material_code.eq(material))
-        .filter(holds::status.eq("pending"))
+        .filter(holds::status.eq(HoldStatus::Pending.as_str()))
         .select(holds::quantity)
         .load(conn)?;
     Ok(rows.iter().sum())
@@ -73,7 +80,7 @@ pub fn lower(conn: &mut DbConnection, id: &str, quantity: i64) -> QueryResult<bo
     diesel::update(
         holds::table
             .find(id)
-            .filter(holds::status.eq("pending"))
+            .filter(holds::status.eq(HoldStatus::Pending.as_str()))
             .filter(holds::quantity.gt(quantity)),
     )
     .set(holds::quantity.eq(quantity))

@@ -2,6 +2,8 @@
 
 use super::schema::{allocations, manufacturers};
 use super::DbConnection;
+use crate::domain::policy::Tier;
+use crate::domain::status::ManufacturerStatus;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -9,8 +11,10 @@ use diesel::prelude::*;
 pub struct ManufacturerRow {
     pub id: String,
     pub name: String,
-    pub priority_tier: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub priority_tier: Tier,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ManufacturerStatus,
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -28,7 +32,7 @@ pub struct AllocationRow {
 
 pub fn insert(conn: &mut DbConnection, row: &ManufacturerRow) -> QueryResult<()> {
     diesel::insert_into(manufacturers::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }
@@ -42,13 +46,18 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Manufacture
 }
 
 /// Moves a manufacturer from `from` to `to` status; returns whether it was in `from`.
-pub fn set_status(conn: &mut DbConnection, id: &str, from: &str, to: &str) -> QueryResult<bool> {
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: &str,
+    from: ManufacturerStatus,
+    to: ManufacturerStatus,
+) -> QueryResult<bool> {
     diesel::update(
         manufacturers::table
             .find(id)
-            .filter(manufacturers::status.eq(from)),
+            .filter(manufacturers::status.eq(from.as_str())),
     )
-    .set(manufacturers::status.eq(to))
+    .set(manufacturers::status.eq(to.as_str()))
     .execute(conn)
     .map(|n| n == 1)
 }

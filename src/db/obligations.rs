@@ -2,6 +2,7 @@
 
 use super::schema::{obligation_reschedules, obligations, replenishments};
 use super::DbConnection;
+use crate::domain::status::ObligationStatus;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,7 +17,8 @@ pub struct ObligationRow {
     pub quantity_returned: i64,
     pub base_returned: i64,
     pub due_date: chrono::NaiveDate,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ObligationStatus,
     pub created_at: chrono::NaiveDateTime,
     pub settled_at: Option<chrono::NaiveDateTime>,
 }
@@ -46,7 +48,7 @@ pub struct RescheduleRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ObligationRow) -> QueryResult<()> {
-    super::cached(diesel::insert_into(obligations::table).values(row))
+    super::cached(diesel::insert_into(obligations::table).values(row.clone()))
         .execute(conn)
         .map(drop)
 }
@@ -73,7 +75,7 @@ pub fn record_return(
     let n = diesel::update(
         obligations::table
             .find(id)
-            .filter(obligations::status.eq("open"))
+            .filter(obligations::status.eq(ObligationStatus::Open.as_str()))
             .filter(obligations::quantity_returned.eq(returned_before))
             .filter(obligations::quantity_returned.le(obligations::quantity_due - quantity)),
     )
@@ -89,7 +91,7 @@ pub fn record_return(
                 .filter(obligations::quantity_returned.eq(obligations::quantity_due)),
         )
         .set((
-            obligations::status.eq("settled"),
+            obligations::status.eq(ObligationStatus::Settled.as_str()),
             obligations::settled_at.eq(at),
         ))
         .execute(conn)?;
@@ -109,7 +111,7 @@ pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<b
     let n = diesel::update(
         obligations::table
             .find(&row.obligation_id)
-            .filter(obligations::status.eq("open")),
+            .filter(obligations::status.eq(ObligationStatus::Open.as_str())),
     )
     .set(obligations::due_date.eq(row.new_due_date))
     .execute(conn)?;
@@ -124,7 +126,7 @@ pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<b
 #[derive(Debug, Default)]
 pub struct ObligationFilter {
     pub manufacturer: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ObligationStatus>,
     pub after: Option<String>,
 }
 
@@ -142,7 +144,7 @@ pub fn page(
         q = q.filter(obligations::manufacturer_id.eq(m.clone()));
     }
     if let Some(s) = &f.status {
-        q = q.filter(obligations::status.eq(s.clone()));
+        q = q.filter(obligations::status.eq(s.as_str()));
     }
     if let Some(after) = &f.after {
         q = q.filter(obligations::id.gt(after.clone()));

@@ -9,6 +9,7 @@ use super::schema::{
     allocations, disruption_materials, disruptions, manufacturers, materials, obligations,
 };
 use super::DbConnection;
+use crate::domain::status::{DisruptionStatus, ObligationStatus};
 use diesel::prelude::*;
 
 /// What the rules need to know of a manufacturer, for one material.
@@ -59,7 +60,7 @@ pub fn situation(
         .left_join(
             disruptions::table.on(disruptions::id
                 .eq(disruption_materials::disruption_id)
-                .and(disruptions::status.eq("active"))),
+                .and(disruptions::status.eq(DisruptionStatus::Active.as_str()))),
         )
         .left_join(
             // Owned binds: a bind in a join's ON clause may not borrow.
@@ -73,7 +74,7 @@ pub fn situation(
         .left_join(
             obligations::table.on(obligations::manufacturer_id
                 .eq(manufacturers::id)
-                .and(obligations::status.eq("open"))
+                .and(obligations::status.eq(ObligationStatus::Open.as_str()))
                 .and(obligations::due_date.lt(today))),
         )
         .filter(materials::code.eq(material))

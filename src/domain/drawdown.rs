@@ -23,7 +23,7 @@ impl Status {
         Status::Expired,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Status::PendingApproval => "pending_approval",
             Status::PartiallyApproved => "partially_approved",
@@ -40,8 +40,14 @@ impl Status {
         matches!(self, Status::PendingApproval | Status::PartiallyApproved)
     }
 
-    pub const OPEN: [&'static str; 2] = ["pending_approval", "partially_approved"];
+    /// The open states as stored, for queries.
+    pub const OPEN: [&'static str; 2] = [
+        Status::PendingApproval.as_str(),
+        Status::PartiallyApproved.as_str(),
+    ];
 }
+
+super::values::closed_set!(Status, super::formats::DrawdownStatus, "DrawdownStatus");
 
 impl FromStr for Status {
     type Err = String;

@@ -128,6 +128,8 @@ impl Severity {
     }
 }
 
+super::values::closed_set!(Severity, super::formats::Severity, "Severity");
+
 impl FromStr for Severity {
     type Err = String;
 
@@ -159,6 +161,8 @@ impl Tier {
         }
     }
 }
+
+super::values::closed_set!(Tier, super::formats::PriorityTier, "PriorityTier");
 
 impl FromStr for Tier {
     type Err = String;

@@ -85,6 +85,14 @@ macro_rules! closed_set {
             }
         }
 
+        /// Stored records (JSON in a text column) read their values back strictly.
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::try_from(text).map_err(serde::de::Error::custom)
+            }
+        }
+
         impl TryFrom<String> for $ty {
             type Error = $crate::domain::values::Undecodable;
 

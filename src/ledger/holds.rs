@@ -7,6 +7,7 @@ use super::{accounts, append, Appended, LedgerError, NewEntry, Posting};
 use crate::db::holds::{self as hq, HoldRow};
 use crate::db::materials::{self as mq, MaterialRow};
 use crate::db::{self, DbConnection};
+use crate::domain::status::HoldStatus;
 use crate::domain::time;
 use std::collections::BTreeMap;
 
@@ -48,7 +49,7 @@ pub fn new_pending(material_code: &str, quantity: i64, reference: Option<String>
         id: db::new_id(),
         material_code: material_code.to_owned(),
         quantity,
-        status: "pending".into(),
+        status: HoldStatus::Pending,
         reference,
         created_at: time::now(),
         closed_at: None,
@@ -58,14 +59,14 @@ pub fn new_pending(material_code: &str, quantity: i64, reference: Option<String>
 
 fn pending(conn: &mut DbConnection, hold_id: &str) -> Result<HoldRow, LedgerError> {
     hq::find(conn, hold_id)?
-        .filter(|h| h.status == "pending")
+        .filter(|h| h.status == HoldStatus::Pending)
         .ok_or_else(|| LedgerError::HoldNotPending(hold_id.to_owned()))
 }
 
 /// Cancels a pending hold: its quantity becomes available again.
 pub fn void(conn: &mut DbConnection, hold_id: &str) -> Result<(), LedgerError> {
     let hold = pending(conn, hold_id)?;
-    if !hq::close(conn, hold_id, "voided", None, time::now())? {
+    if !hq::close(conn, hold_id, HoldStatus::Voided, None, time::now())? {
         return Err(LedgerError::HoldNotPending(hold_id.to_owned()));
     }
     if !mq::unhold(conn, &hold.material_code, hold.quantity)? {
@@ -116,7 +117,13 @@ pub fn take(
             scale,
         });
     }
-    if !hq::close(conn, hold_id, "posted", Some(quantity), time::now())? {
+    if !hq::close(
+        conn,
+        hold_id,
+        HoldStatus::Posted,
+        Some(quantity),
+        time::now(),
+    )? {
         return Err(LedgerError::HoldNotPending(hold_id.to_owned()));
     }
     let code = hold.material_code.as_str();

@@ -8,6 +8,7 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::decimal::format_fixed;
 use crate::domain::formats;
 use crate::domain::policy::Severity;
+use crate::domain::status::DisruptionStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use serde::{Deserialize, Serialize};
@@ -33,11 +34,9 @@ pub struct DisruptionView {
     #[schema(value_type = formats::Id)]
     pub id: String,
     pub title: String,
-    #[schema(value_type = formats::Severity)]
-    pub severity: String,
+    pub severity: Severity,
     pub reason: String,
-    #[schema(value_type = formats::DisruptionStatus)]
-    pub status: String,
+    pub status: DisruptionStatus,
     pub proposed_by: String,
     pub confirmed_by: Option<String>,
     pub ended_by: Option<String>,
@@ -148,9 +147,9 @@ pub async fn propose(db: &Db, ctx: WriteCtx, p: Proposal) -> Result<Reply, Servi
         let row = DisruptionRow {
             id: db::new_id(),
             title: title.clone(),
-            severity: severity.as_str().to_owned(),
+            severity,
             reason: reason.clone(),
-            status: "proposed".into(),
+            status: DisruptionStatus::Proposed,
             proposed_by: by.clone(),
             confirmed_by: None,
             ended_by: None,
@@ -188,7 +187,7 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
     let by = ctx.actor.sub.clone();
     write(db, ctx, 200, move |conn| {
         let d = find(conn, &id)?;
-        if d.status != "proposed" {
+        if d.status != DisruptionStatus::Proposed {
             return Err(ServiceError::InvalidState(format!(
                 "disruption {id} is {}, not proposed",
                 d.status
@@ -202,7 +201,14 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
             });
         }
         let now = time::now();
-        if !db::disruptions::transition(conn, &id, &["proposed"], "active", &by, now)? {
+        if !db::disruptions::transition(
+            conn,
+            &id,
+            &[DisruptionStatus::Proposed],
+            DisruptionStatus::Active,
+            &by,
+            now,
+        )? {
             return Err(ServiceError::InvalidState(format!(
                 "disruption {id} is no longer proposed"
             )));
@@ -237,8 +243,8 @@ pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceErr
         if !db::disruptions::transition(
             conn,
             &id,
-            &["proposed", "active"],
-            "ended",
+            &[DisruptionStatus::Proposed, DisruptionStatus::Active],
+            DisruptionStatus::Ended,
             &by,
             time::now(),
         )? {
@@ -294,16 +300,11 @@ pub async fn get(db: &Db, id: String) -> Result<DisruptionView, ServiceError> {
 
 pub async fn list(
     db: &Db,
-    status: Option<String>,
+    status: Option<DisruptionStatus>,
     page: PageRequest,
 ) -> Result<Page<DisruptionView>, ServiceError> {
     db.run(move |conn| {
-        let rows = db::disruptions::page(
-            conn,
-            status.as_deref(),
-            page.after.as_deref(),
-            fetch_limit(&page),
-        )?;
+        let rows = db::disruptions::page(conn, status, page.after.as_deref(), fetch_limit(&page))?;
         Ok(Page::from_rows(
             views(conn, rows)?,
             page.limit,

@@ -18,12 +18,13 @@ use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::{quantity_due, required_approvals, Status};
 use crate::domain::formats;
 use crate::domain::lot::positive_quantity;
-use crate::domain::policy::Tier;
 use crate::domain::policy::{
     check_release, AllocationFacts, DisruptionFacts, Facts, ManufacturerFacts, OverdueFacts,
     Policy, Refusal, Severity,
 };
+use crate::domain::status::{ManufacturerStatus, ObligationStatus};
 use crate::domain::time;
+use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
 use crate::ledger::{self, accounts, holds, NewEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,8 +32,7 @@ use serde_json::json;
 /// The policy values a request was decided under, stored with it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyRecord {
-    #[schema(value_type = formats::Severity)]
-    pub severity: String,
+    pub severity: Severity,
     /// Share of the allocation drawable under that severity.
     #[schema(value_type = formats::Decimal)]
     pub share: String,
@@ -55,56 +55,41 @@ pub struct PolicyRecord {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalView {
     pub operator: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub at: String,
+    pub at: Timestamp,
     /// The quantity standing after this approval.
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub quantity: Quantity,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PickView {
-    #[schema(value_type = formats::Id)]
-    pub lot_id: String,
+    pub lot_id: Id,
     #[schema(value_type = formats::Code)]
     pub facility: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub quantity: Quantity,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DrawdownView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Id)]
-    pub manufacturer_id: String,
+    pub id: Id,
+    pub manufacturer_id: Id,
     #[schema(value_type = formats::Code)]
     pub material: String,
     /// The quantity standing (approvals may lower it).
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity_requested: String,
-    #[schema(value_type = formats::DrawdownStatus)]
-    pub status: String,
-    #[schema(value_type = formats::Id)]
-    pub disruption_id: String,
+    pub quantity: Quantity,
+    pub quantity_requested: Quantity,
+    pub status: Status,
+    pub disruption_id: Id,
     #[schema(minimum = 1, maximum = 2)]
     pub required_approvals: i32,
     pub approvals: Vec<ApprovalView>,
     pub justification: String,
-    #[schema(value_type = Option<formats::IsoDate>)]
-    pub needed_by: Option<String>,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
-    #[schema(value_type = Option<formats::Timestamp>)]
-    pub released_at: Option<String>,
-    #[schema(value_type = Option<formats::Timestamp>)]
-    pub closed_at: Option<String>,
+    pub needed_by: Option<IsoDate>,
+    pub created_at: Timestamp,
+    pub released_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
     /// The lots drawn, oldest first (released drawdowns).
     pub picks: Vec<PickView>,
-    #[schema(value_type = Option<formats::Id>)]
-    pub obligation_id: Option<String>,
+    pub obligation_id: Option<Id>,
     pub reject_reason: Option<String>,
     pub policy: PolicyRecord,
 }
@@ -135,15 +120,14 @@ fn views(
     let mut approvals =
         group_by_drawdown(db::drawdowns::approvals(conn, &ids)?, |a| &a.drawdown_id);
     let mut picks = group_by_drawdown(db::drawdowns::picks(conn, &ids)?, |p| &p.drawdown_id);
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|d| {
             let scale = scales.get(&d.material_code).copied().unwrap_or(0);
             let a = approvals.remove(&d.id).unwrap_or_default();
             let p = picks.remove(&d.id).unwrap_or_default();
             render(d, a, p, scale)
         })
-        .collect())
+        .collect()
 }
 
 fn group_by_drawdown<T>(
@@ -162,54 +146,48 @@ fn render(
     approvals: Vec<ApprovalRow>,
     picks: Vec<PickRow>,
     scale: u32,
-) -> DrawdownView {
-    let q = |v: i64| format_fixed(v, scale);
-    let ts = |t: &chrono::NaiveDateTime| time::format_rfc3339(t);
-    let released = d.status == Status::Released.as_str();
-    DrawdownView {
+) -> Result<DrawdownView, ServiceError> {
+    let q = |v: i64| Quantity::new(v, scale);
+    let released = d.status == Status::Released;
+    // The record written with the request: one that no longer reads is an error to log,
+    // never a blank record shown as if it were the policy applied.
+    let policy = serde_json::from_str(&d.policy).map_err(|e| {
+        ServiceError::Internal(format!("drawdown {}: stored policy unreadable: {e}", d.id))
+    })?;
+    Ok(DrawdownView {
         quantity: q(d.quantity),
         quantity_requested: q(d.quantity_requested),
         approvals: approvals
             .into_iter()
             .map(|a| ApprovalView {
                 operator: a.operator,
-                at: ts(&a.at),
+                at: Timestamp(a.at),
                 quantity: q(a.quantity),
             })
             .collect(),
         picks: picks
             .into_iter()
             .map(|p| PickView {
-                lot_id: p.lot_id,
+                lot_id: Id(p.lot_id),
                 facility: p.facility,
                 quantity: q(p.quantity),
             })
             .collect(),
-        needed_by: d.needed_by.map(|n| n.to_string()),
-        created_at: ts(&d.created_at),
-        released_at: d.closed_at.as_ref().filter(|_| released).map(ts),
-        closed_at: d.closed_at.as_ref().map(ts),
-        policy: serde_json::from_str(&d.policy).unwrap_or_else(|_| PolicyRecord {
-            severity: String::new(),
-            share: String::new(),
-            allocation_limit: String::new(),
-            disruption_cap: None,
-            strategic_floor: String::new(),
-            floor_waived: false,
-            dual_approval_threshold_usd: String::new(),
-            replenish_premium: String::new(),
-            replenish_term_days: 0,
-        }),
-        id: d.id,
-        manufacturer_id: d.manufacturer_id,
+        needed_by: d.needed_by.map(IsoDate),
+        created_at: Timestamp(d.created_at),
+        released_at: d.closed_at.filter(|_| released).map(Timestamp),
+        closed_at: d.closed_at.map(Timestamp),
+        policy,
+        id: Id(d.id),
+        manufacturer_id: Id(d.manufacturer_id),
         material: d.material_code,
         status: d.status,
-        disruption_id: d.disruption_id,
+        disruption_id: Id(d.disruption_id),
         required_approvals: d.required_approvals,
         justification: d.justification,
-        obligation_id: d.obligation_id,
+        obligation_id: d.obligation_id.map(Id),
         reject_reason: d.reject_reason,
-    }
+    })
 }
 
 /// Of the active disruptions covering a material (earliest activated first), the one with
@@ -219,9 +197,7 @@ fn governing(
 ) -> Option<(DisruptionRow, CoveredRow, Severity)> {
     let mut best: Option<(DisruptionRow, CoveredRow, Severity)> = None;
     for (d, c) in covering {
-        let Ok(s) = d.severity.parse::<Severity>() else {
-            continue;
-        };
+        let s = d.severity;
         if best.as_ref().is_none_or(|(_, _, b)| s > *b) {
             best = Some((d, c, s));
         }
@@ -332,12 +308,8 @@ fn facts(
             held_under: c.held,
         }),
         manufacturer: standing.map(|s| ManufacturerFacts {
-            suspended: s.manufacturer.status != "active",
-            tier: s
-                .manufacturer
-                .priority_tier
-                .parse()
-                .unwrap_or(Tier::Commercial),
+            suspended: s.manufacturer.status != ManufacturerStatus::Active,
+            tier: s.manufacturer.priority_tier,
         }),
         allocation: standing
             .and_then(|s| s.allocation.as_ref())
@@ -410,7 +382,7 @@ pub async fn submit(
         };
         let hold = holds::new_pending(&m.code, q, Some(id.clone()));
         let record = PolicyRecord {
-            severity: decision.severity.as_str().to_owned(),
+            severity: decision.severity,
             share: decision.share.normalize().to_string(),
             allocation_limit: format_fixed(decision.allocation_limit, scale),
             disruption_cap: decision.cap.map(|c| format_fixed(c, scale)),
@@ -427,7 +399,7 @@ pub async fn submit(
             disruption_id: d.id.clone(),
             quantity_requested: q,
             quantity: q,
-            status: Status::PendingApproval.as_str().to_owned(),
+            status: Status::PendingApproval,
             required_approvals: i32::from(required_approvals(
                 q,
                 scale,
@@ -446,7 +418,7 @@ pub async fn submit(
         };
         let done = Effect {
             target: Some(id),
-            body: render(row.clone(), Vec::new(), Vec::new(), scale),
+            body: render(row.clone(), Vec::new(), Vec::new(), scale)?,
         };
         // The hold and the drawdown are written, with the audit event and the answer, in
         // the statement of the guarded writes: they are undone if a guard refuses.
@@ -584,8 +556,9 @@ fn locked(conn: &mut DbConnection, d: &DrawdownRow) -> Result<DrawdownRow, Servi
     db::drawdowns::find(conn, &d.id)?.ok_or_else(|| not_found(&d.id))
 }
 
+/// Refuses to move a drawdown in a final state (to be `action`, e.g. approved).
 fn ensure_open(d: &DrawdownRow, action: &str) -> Result<(), ServiceError> {
-    if d.status.parse::<Status>().is_ok_and(Status::is_open) {
+    if d.status.is_open() {
         Ok(())
     } else {
         Err(ServiceError::InvalidState(format!(
@@ -632,7 +605,7 @@ pub(crate) fn close_open(
 ) -> Result<DrawdownRow, ServiceError> {
     shift_held(conn, &d, d.quantity, false)?;
     holds::void(conn, &d.hold_id)?;
-    d.status = status.as_str().to_owned();
+    d.status = status;
     d.reject_reason = reason;
     d.closed_at = Some(time::now());
     db::drawdowns::update(conn, &d)?;
@@ -675,7 +648,7 @@ pub(crate) fn expire_under(
     let now = time::now();
     for mut d in open {
         holds::void(conn, &d.hold_id)?;
-        d.status = Status::Expired.as_str().to_owned();
+        d.status = Status::Expired;
         d.closed_at = Some(now);
         db::drawdowns::update(conn, &d)?;
     }
@@ -735,7 +708,7 @@ pub async fn approve(
         let entry = if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
             Some(release(conn, &mut d)?)
         } else {
-            d.status = Status::PartiallyApproved.as_str().to_owned();
+            d.status = Status::PartiallyApproved;
             db::drawdowns::update(conn, &d)?;
             None
         };
@@ -802,12 +775,12 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
         quantity_returned: 0,
         base_returned: 0,
         due_date: now.date() + chrono::Days::new(u64::from(record.replenish_term_days)),
-        status: "open".into(),
+        status: ObligationStatus::Open,
         created_at: now,
         settled_at: None,
     };
     db::obligations::insert(conn, &obligation)?;
-    d.status = Status::Released.as_str().to_owned();
+    d.status = Status::Released;
     d.obligation_id = Some(obligation.id);
     d.closed_at = Some(now);
     db::drawdowns::update(conn, d)?;
@@ -829,7 +802,7 @@ pub async fn reject(
     write(db, ctx, 200, move |conn| {
         let d = db::drawdowns::find(conn, &id)?.ok_or_else(|| not_found(&id))?;
         let d = locked(conn, &d)?;
-        ensure_open(&d, "rejected")?;
+        ensure_open(&d, Status::Rejected.as_str())?;
         let d = close_open(conn, d, Status::Rejected, Some(reason.clone()))?;
         Ok(Effect {
             target: Some(id.clone()),
@@ -844,7 +817,7 @@ pub async fn cancel(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Service
     write(db, ctx, 200, move |conn| {
         let d = find_visible(conn, &actor, &id)?;
         let d = locked(conn, &d)?;
-        ensure_open(&d, "cancelled")?;
+        ensure_open(&d, Status::Cancelled.as_str())?;
         let d = close_open(conn, d, Status::Cancelled, None)?;
         Ok(Effect {
             target: Some(id.clone()),
@@ -877,7 +850,7 @@ pub async fn list(
         Ok(Page::from_rows(
             views(conn, rows)?,
             page.limit,
-            |d| d.id.clone(),
+            |d| d.id.0.clone(),
             |d| d,
         ))
     })

@@ -9,7 +9,8 @@ use crate::domain::actor::Actor;
 use crate::domain::decimal::{format_fixed, parse_fixed};
 use crate::domain::formats;
 use crate::domain::lot::UNIT_PRICE_SCALE;
-use crate::domain::policy::{Policy, Severity, Tier};
+use crate::domain::policy::{Policy, Tier};
+use crate::domain::status::ManufacturerStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use serde::Serialize;
@@ -19,10 +20,8 @@ pub struct ManufacturerView {
     #[schema(value_type = formats::Id)]
     pub id: String,
     pub name: String,
-    #[schema(value_type = formats::PriorityTier)]
-    pub priority_tier: String,
-    #[schema(value_type = formats::ManufacturerStatus)]
-    pub status: String,
+    pub priority_tier: Tier,
+    pub status: ManufacturerStatus,
     #[schema(value_type = formats::Timestamp)]
     pub created_at: String,
 }
@@ -55,8 +54,8 @@ pub async fn create(
         let row = ManufacturerRow {
             id: db::new_id(),
             name: name.clone(),
-            priority_tier: tier.as_str().to_owned(),
-            status: "active".into(),
+            priority_tier: tier,
+            status: ManufacturerStatus::Active,
             created_at: time::now(),
         };
         db::manufacturers::insert(conn, &row)
@@ -117,9 +116,9 @@ pub async fn set_status(
     suspend: bool,
 ) -> Result<Reply, ServiceError> {
     let (from, to) = if suspend {
-        ("active", "suspended")
+        (ManufacturerStatus::Active, ManufacturerStatus::Suspended)
     } else {
-        ("suspended", "active")
+        (ManufacturerStatus::Suspended, ManufacturerStatus::Active)
     };
     write(db, ctx, 200, move |conn| {
         let m = find(conn, &id)?;
@@ -171,12 +170,12 @@ fn drawable_now(
     m: &ManufacturerRow,
     a: &AllocationRow,
 ) -> Result<i64, ServiceError> {
-    if m.status != "active" {
+    if m.status != ManufacturerStatus::Active {
         return Ok(0);
     }
     let severity = db::disruptions::active_covering(conn, &a.material_code)?
         .into_iter()
-        .filter_map(|(d, _)| d.severity.parse::<Severity>().ok())
+        .map(|(d, _)| d.severity)
         .max();
     Ok(severity.map_or(0, |s| {
         (policy.allocation_limit(s, a.quantity) - a.outstanding - a.held).max(0)

@@ -15,6 +15,7 @@ use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::base_covered;
 use crate::domain::formats;
 use crate::domain::lot::{grade, positive_quantity, received_at};
+use crate::domain::status::ObligationStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::ledger::{self, accounts, NewEntry, Posting};
@@ -41,8 +42,7 @@ pub struct ObligationView {
     pub quantity_returned: String,
     #[schema(value_type = formats::IsoDate)]
     pub due_date: String,
-    #[schema(value_type = formats::ObligationStatus)]
-    pub status: String,
+    pub status: ObligationStatus,
     /// Today (UTC) is after the due date and it is not settled.
     pub overdue: bool,
     #[schema(value_type = formats::Timestamp)]
@@ -54,7 +54,7 @@ pub struct ObligationView {
 fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
     let q = |v: i64| format_fixed(v, scale);
     ObligationView {
-        overdue: o.status == "open" && today > o.due_date,
+        overdue: o.status == ObligationStatus::Open && today > o.due_date,
         base_quantity: q(o.base_quantity),
         quantity_due: q(o.quantity_due),
         quantity_returned: q(o.quantity_returned),
@@ -165,7 +165,7 @@ pub async fn replenish(
     let by = ctx.actor.sub.clone();
     write(db, ctx, 201, move |conn| {
         let o = find(conn, &id)?;
-        if o.status != "open" {
+        if o.status != ObligationStatus::Open {
             return Err(ServiceError::InvalidState(format!(
                 "obligation {id} is settled"
             )));
@@ -305,7 +305,7 @@ pub async fn reschedule(
     let by = ctx.actor.sub.clone();
     write(db, ctx, 200, move |conn| {
         let o = find(conn, &id)?;
-        if o.status != "open" {
+        if o.status != ObligationStatus::Open {
             return Err(ServiceError::InvalidState(format!(
                 "obligation {id} is settled"
             )));
