@@ -5,12 +5,12 @@ use super::drawdowns::expire_under;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::{self, Db, DbConnection};
-use crate::domain::decimal::format_fixed;
 use crate::domain::formats;
 use crate::domain::policy::Severity;
 use crate::domain::status::DisruptionStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
+use crate::domain::values::{Id, Quantity, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -20,19 +20,15 @@ pub struct CoveredMaterial {
     #[schema(value_type = formats::Code)]
     pub code: String,
     /// On-hand stock when the disruption became active (null until then).
-    #[schema(value_type = Option<formats::Decimal>)]
-    pub on_hand_at_activation: Option<String>,
+    pub on_hand_at_activation: Option<Quantity>,
     /// Released and held under this disruption.
-    #[schema(value_type = formats::Decimal)]
-    pub released: String,
-    #[schema(value_type = formats::Decimal)]
-    pub held: String,
+    pub released: Quantity,
+    pub held: Quantity,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DisruptionView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     pub title: String,
     pub severity: Severity,
     pub reason: String,
@@ -40,12 +36,9 @@ pub struct DisruptionView {
     pub proposed_by: String,
     pub confirmed_by: Option<String>,
     pub ended_by: Option<String>,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
-    #[schema(value_type = Option<formats::Timestamp>)]
-    pub activated_at: Option<String>,
-    #[schema(value_type = Option<formats::Timestamp>)]
-    pub ended_at: Option<String>,
+    pub created_at: Timestamp,
+    pub activated_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
     pub materials: Vec<CoveredMaterial>,
 }
 
@@ -70,18 +63,18 @@ fn views(
             .entry(c.disruption_id)
             .or_default()
             .push(CoveredMaterial {
-                on_hand_at_activation: c.on_hand_at_activation.map(|q| format_fixed(q, s)),
-                released: format_fixed(c.released, s),
-                held: format_fixed(c.held, s),
+                on_hand_at_activation: c.on_hand_at_activation.map(|q| Quantity::new(q, s)),
+                released: Quantity::new(c.released, s),
+                held: Quantity::new(c.held, s),
                 code: c.material_code,
             });
     }
-    let ts = |t: Option<chrono::NaiveDateTime>| t.as_ref().map(time::format_rfc3339);
+    let ts = |t: Option<chrono::NaiveDateTime>| t.map(Timestamp);
     Ok(rows
         .into_iter()
         .map(|d| DisruptionView {
             materials: covered.remove(&d.id).unwrap_or_default(),
-            id: d.id,
+            id: d.id.into(),
             title: d.title,
             severity: d.severity,
             reason: d.reason,
@@ -89,7 +82,7 @@ fn views(
             proposed_by: d.proposed_by,
             confirmed_by: d.confirmed_by,
             ended_by: d.ended_by,
-            created_at: time::format_rfc3339(&d.created_at),
+            created_at: Timestamp(d.created_at),
             activated_at: ts(d.activated_at),
             ended_at: ts(d.ended_at),
         })
@@ -308,7 +301,7 @@ pub async fn list(
         Ok(Page::from_rows(
             views(conn, rows)?,
             page.limit,
-            |d| d.id.clone(),
+            |d| d.id.0.clone(),
             |d| d,
         ))
     })

@@ -6,34 +6,33 @@ use super::{
 use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
-use crate::domain::decimal::{format_fixed, parse_fixed};
+use crate::domain::decimal::parse_fixed;
 use crate::domain::formats;
 use crate::domain::lot::UNIT_PRICE_SCALE;
 use crate::domain::policy::{Policy, Tier};
 use crate::domain::status::ManufacturerStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
+use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ManufacturerView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub priority_tier: Tier,
     pub status: ManufacturerStatus,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<ManufacturerRow> for ManufacturerView {
     fn from(r: ManufacturerRow) -> Self {
         Self {
-            id: r.id,
+            id: r.id.into(),
             name: r.name,
             priority_tier: r.priority_tier,
             status: r.status,
-            created_at: time::format_rfc3339(&r.created_at),
+            created_at: Timestamp(r.created_at),
         }
     }
 }
@@ -138,29 +137,22 @@ pub async fn set_status(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AllocationView {
-    #[schema(value_type = formats::Id)]
-    pub manufacturer_id: String,
+    pub manufacturer_id: Id,
     #[schema(value_type = formats::Code)]
     pub material: String,
     /// The entitlement, in the material's unit.
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub quantity: Quantity,
     /// USD per unit locked in.
-    #[schema(value_type = formats::Decimal)]
-    pub locked_price_usd: String,
+    pub locked_price_usd: UnitPrice,
     /// Released and not yet replenished (base quantity).
-    #[schema(value_type = formats::Decimal)]
-    pub outstanding: String,
+    pub outstanding: Quantity,
     /// Held by pending drawdowns.
-    #[schema(value_type = formats::Decimal)]
-    pub held: String,
+    pub held: Quantity,
     /// What a new drawdown may ask for now under the release rules' share of the entitlement
     /// (0 without an active disruption covering the material, or while suspended); stock
     /// and floor limits apply on top.
-    #[schema(value_type = formats::Decimal)]
-    pub drawable_now: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub updated_at: String,
+    pub drawable_now: Quantity,
+    pub updated_at: Timestamp,
 }
 
 /// The share of the entitlement left under the highest-severity active disruption.
@@ -192,14 +184,14 @@ fn allocation_view(
         .map_or(0, |mat| u32::try_from(mat.scale).unwrap_or(0));
     let drawable = drawable_now(conn, policy, m, &a)?;
     Ok(AllocationView {
-        manufacturer_id: a.manufacturer_id,
+        manufacturer_id: a.manufacturer_id.into(),
         material: a.material_code,
-        quantity: format_fixed(a.quantity, scale),
-        locked_price_usd: format_fixed(a.locked_price_micros, UNIT_PRICE_SCALE),
-        outstanding: format_fixed(a.outstanding, scale),
-        held: format_fixed(a.held, scale),
-        drawable_now: format_fixed(drawable, scale),
-        updated_at: time::format_rfc3339(&a.updated_at),
+        quantity: Quantity::new(a.quantity, scale),
+        locked_price_usd: UnitPrice(a.locked_price_micros),
+        outstanding: Quantity::new(a.outstanding, scale),
+        held: Quantity::new(a.held, scale),
+        drawable_now: Quantity::new(drawable, scale),
+        updated_at: Timestamp(a.updated_at),
     })
 }
 

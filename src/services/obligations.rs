@@ -11,59 +11,50 @@ use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, 
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
-use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::base_covered;
 use crate::domain::formats;
 use crate::domain::lot::{grade, positive_quantity, received_at};
 use crate::domain::status::ObligationStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
+use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
 use crate::ledger::{self, accounts, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ObligationView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Id)]
-    pub drawdown_id: String,
-    #[schema(value_type = formats::Id)]
-    pub manufacturer_id: String,
+    pub id: Id,
+    pub drawdown_id: Id,
+    pub manufacturer_id: Id,
     #[schema(value_type = formats::Code)]
     pub material: String,
     /// The quantity released.
-    #[schema(value_type = formats::Decimal)]
-    pub base_quantity: String,
+    pub base_quantity: Quantity,
     /// What must come back: base × (1 + premium), rounded up to the material's scale.
-    #[schema(value_type = formats::Decimal)]
-    pub quantity_due: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity_returned: String,
-    #[schema(value_type = formats::IsoDate)]
-    pub due_date: String,
+    pub quantity_due: Quantity,
+    pub quantity_returned: Quantity,
+    pub due_date: IsoDate,
     pub status: ObligationStatus,
     /// Today (UTC) is after the due date and it is not settled.
     pub overdue: bool,
-    #[schema(value_type = formats::Timestamp)]
-    pub created_at: String,
-    #[schema(value_type = Option<formats::Timestamp>)]
-    pub settled_at: Option<String>,
+    pub created_at: Timestamp,
+    pub settled_at: Option<Timestamp>,
 }
 
 fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
-    let q = |v: i64| format_fixed(v, scale);
+    let q = |v: i64| Quantity::new(v, scale);
     ObligationView {
         overdue: o.status == ObligationStatus::Open && today > o.due_date,
         base_quantity: q(o.base_quantity),
         quantity_due: q(o.quantity_due),
         quantity_returned: q(o.quantity_returned),
-        due_date: o.due_date.to_string(),
-        created_at: time::format_rfc3339(&o.created_at),
-        settled_at: o.settled_at.as_ref().map(time::format_rfc3339),
-        id: o.id,
-        drawdown_id: o.drawdown_id,
-        manufacturer_id: o.manufacturer_id,
+        due_date: IsoDate(o.due_date),
+        created_at: Timestamp(o.created_at),
+        settled_at: o.settled_at.map(Timestamp),
+        id: o.id.into(),
+        drawdown_id: o.drawdown_id.into(),
+        manufacturer_id: o.manufacturer_id.into(),
         material: o.material_code,
         status: o.status,
     }
@@ -143,13 +134,10 @@ pub struct Replenishment {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplenishmentView {
-    #[schema(value_type = formats::Id)]
-    pub id: String,
-    #[schema(value_type = formats::Decimal)]
-    pub quantity: String,
+    pub id: Id,
+    pub quantity: Quantity,
     /// The part of the base quantity this return covered (outstanding fell by it).
-    #[schema(value_type = formats::Decimal)]
-    pub base_share: String,
+    pub base_share: Quantity,
     pub entry_seq: i64,
     pub obligation: ObligationView,
     pub lot: LotView,
@@ -185,7 +173,7 @@ pub async fn replenish(
                 if q > remaining {
                     Err(format!(
                         "is more than the {} still due",
-                        format_fixed(remaining, s)
+                        Quantity::new(remaining, s)
                     ))
                 } else {
                     Ok(q)
@@ -276,9 +264,9 @@ pub async fn replenish(
         Ok(Effect {
             target: Some(id.clone()),
             body: ReplenishmentView {
-                id: replenishment_id,
-                quantity: format_fixed(q, s),
-                base_share: format_fixed(base_share, s),
+                id: replenishment_id.into(),
+                quantity: Quantity::new(q, s),
+                base_share: Quantity::new(base_share, s),
                 entry_seq: entry.seq,
                 obligation: view(o, s, now.date()),
                 lot: LotView::new(lot, s),
