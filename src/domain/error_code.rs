@@ -1,180 +1,80 @@
 //! Every error code of API.md, with the status and title it answers with: the one place a
 //! code is written, so that a refusal cannot carry a code with a typo or the wrong status.
 
-/// An error code: the `code` of a problem document and the last part of its `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    MalformedRequest,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    Conflict,
-    InvalidState,
-    IdempotencyKeyReused,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-    RateLimited,
-    Internal,
-    NotReady,
-    Timeout,
-    // Rules (422): the release rules, then the loan and money rules.
-    NoActiveDisruption,
-    NotEligible,
-    ObligationOverdue,
-    AllocationExceeded,
-    DisruptionCapExceeded,
-    InsufficientStock,
-    FloorBreach,
-    SelfConfirmationForbidden,
-    DuplicateApproval,
-    CommitmentExceeded,
-    TrancheExceeded,
-    TrancheNotAvailable,
-    FacilityNotAvailable,
-    RepaymentExceedsOutstanding,
+/// Declares `ErrorCode` from one table: variant, code, status, title.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:literal, $title:expr;)+) => {
+        /// An error code: the `code` of a problem document and the last part of its `type`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: [ErrorCode; [$($code),+].len()] = [$(ErrorCode::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status it answers with.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)+
+                }
+            }
+
+            /// The problem's title: the same for every occurrence of the code (RFC 9457).
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $title,)+
+                }
+            }
+        }
+    };
 }
 
-use ErrorCode::*;
+const RULE: &str = "Refused by a rule";
+
+error_codes! {
+    MalformedRequest = "malformed_request", 400, "Malformed request";
+    Unauthenticated = "unauthenticated", 401, "Unauthenticated";
+    Forbidden = "forbidden", 403, "Forbidden";
+    NotFound = "not_found", 404, "Not found";
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
+    Conflict = "conflict", 409, "Conflict";
+    InvalidState = "invalid_state", 409, "Invalid state";
+    IdempotencyKeyReused = "idempotency_key_reused", 409, "Idempotency key reused";
+    PayloadTooLarge = "payload_too_large", 413, "Payload too large";
+    UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type";
+    ValidationFailed = "validation_failed", 422, "Validation failed";
+    RateLimited = "rate_limited", 429, "Too many requests";
+    Internal = "internal", 500, "Internal error";
+    NotReady = "not_ready", 503, "Not ready";
+    Timeout = "timeout", 503, "Timeout";
+    // Rules: the release rules, then the loan and money rules.
+    NoActiveDisruption = "no_active_disruption", 422, RULE;
+    NotEligible = "not_eligible", 422, RULE;
+    ObligationOverdue = "obligation_overdue", 422, RULE;
+    AllocationExceeded = "allocation_exceeded", 422, RULE;
+    DisruptionCapExceeded = "disruption_cap_exceeded", 422, RULE;
+    InsufficientStock = "insufficient_stock", 422, RULE;
+    FloorBreach = "floor_breach", 422, RULE;
+    SelfConfirmationForbidden = "self_confirmation_forbidden", 422, RULE;
+    DuplicateApproval = "duplicate_approval", 422, RULE;
+    CommitmentExceeded = "commitment_exceeded", 422, RULE;
+    TrancheExceeded = "tranche_exceeded", 422, RULE;
+    TrancheNotAvailable = "tranche_not_available", 422, RULE;
+    FacilityNotAvailable = "facility_not_available", 422, RULE;
+    RepaymentExceedsOutstanding = "repayment_exceeds_outstanding", 422, RULE;
+}
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 29] = [
-        MalformedRequest,
-        Unauthenticated,
-        Forbidden,
-        NotFound,
-        MethodNotAllowed,
-        Conflict,
-        InvalidState,
-        IdempotencyKeyReused,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        ValidationFailed,
-        RateLimited,
-        Internal,
-        NotReady,
-        Timeout,
-        NoActiveDisruption,
-        NotEligible,
-        ObligationOverdue,
-        AllocationExceeded,
-        DisruptionCapExceeded,
-        InsufficientStock,
-        FloorBreach,
-        SelfConfirmationForbidden,
-        DuplicateApproval,
-        CommitmentExceeded,
-        TrancheExceeded,
-        TrancheNotAvailable,
-        FacilityNotAvailable,
-        RepaymentExceedsOutstanding,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MalformedRequest => "malformed_request",
-            Unauthenticated => "unauthenticated",
-            Forbidden => "forbidden",
-            NotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
-            Conflict => "conflict",
-            InvalidState => "invalid_state",
-            IdempotencyKeyReused => "idempotency_key_reused",
-            PayloadTooLarge => "payload_too_large",
-            UnsupportedMediaType => "unsupported_media_type",
-            ValidationFailed => "validation_failed",
-            RateLimited => "rate_limited",
-            Internal => "internal",
-            NotReady => "not_ready",
-            Timeout => "timeout",
-            NoActiveDisruption => "no_active_disruption",
-            NotEligible => "not_eligible",
-            ObligationOverdue => "obligation_overdue",
-            AllocationExceeded => "allocation_exceeded",
-            DisruptionCapExceeded => "disruption_cap_exceeded",
-            InsufficientStock => "insufficient_stock",
-            FloorBreach => "floor_breach",
-            SelfConfirmationForbidden => "self_confirmation_forbidden",
-            DuplicateApproval => "duplicate_approval",
-            CommitmentExceeded => "commitment_exceeded",
-            TrancheExceeded => "tranche_exceeded",
-            TrancheNotAvailable => "tranche_not_available",
-            FacilityNotAvailable => "facility_not_available",
-            RepaymentExceedsOutstanding => "repayment_exceeds_outstanding",
-        }
-    }
-
-    /// The HTTP status it answers with.
-    pub fn status(self) -> u16 {
-        match self {
-            MalformedRequest => 400,
-            Unauthenticated => 401,
-            Forbidden => 403,
-            NotFound => 404,
-            MethodNotAllowed => 405,
-            Conflict | InvalidState | IdempotencyKeyReused => 409,
-            PayloadTooLarge => 413,
-            UnsupportedMediaType => 415,
-            RateLimited => 429,
-            Internal => 500,
-            NotReady | Timeout => 503,
-            ValidationFailed => 422,
-            NoActiveDisruption
-            | NotEligible
-            | ObligationOverdue
-            | AllocationExceeded
-            | DisruptionCapExceeded
-            | InsufficientStock
-            | FloorBreach
-            | SelfConfirmationForbidden
-            | DuplicateApproval
-            | CommitmentExceeded
-            | TrancheExceeded
-            | TrancheNotAvailable
-            | FacilityNotAvailable
-            | RepaymentExceedsOutstanding => 422,
-        }
-    }
-
-    /// The problem's title: the same for every occurrence of the code (RFC 9457).
-    pub fn title(self) -> &'static str {
-        match self {
-            MalformedRequest => "Malformed request",
-            Unauthenticated => "Unauthenticated",
-            Forbidden => "Forbidden",
-            NotFound => "Not found",
-            MethodNotAllowed => "Method not allowed",
-            Conflict => "Conflict",
-            InvalidState => "Invalid state",
-            IdempotencyKeyReused => "Idempotency key reused",
-            PayloadTooLarge => "Payload too large",
-            UnsupportedMediaType => "Unsupported media type",
-            ValidationFailed => "Validation failed",
-            RateLimited => "Too many requests",
-            Internal => "Internal error",
-            NotReady => "Not ready",
-            Timeout => "Timeout",
-            NoActiveDisruption
-            | NotEligible
-            | ObligationOverdue
-            | AllocationExceeded
-            | DisruptionCapExceeded
-            | InsufficientStock
-            | FloorBreach
-            | SelfConfirmationForbidden
-            | DuplicateApproval
-            | CommitmentExceeded
-            | TrancheExceeded
-            | TrancheNotAvailable
-            | FacilityNotAvailable
-            | RepaymentExceedsOutstanding => "Refused by a rule",
-        }
-    }
-
     /// Whether a release or money rule refused the request (422 with the rule's figures).
     pub fn is_rule(self) -> bool {
-        self.status() == 422 && self != ValidationFailed
+        self.title() == RULE
     }
 }
 
@@ -186,6 +86,7 @@ impl std::fmt::Display for ErrorCode {
 
 #[cfg(test)]
 mod tests {
+    use super::ErrorCode::*;
     use super::*;
     use std::collections::HashSet;
 
