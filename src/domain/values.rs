@@ -4,7 +4,7 @@
 //! or with a scale that silently became 0; its OpenAPI schema is the named format it has
 //! always had (`Decimal`, `Timestamp`, `IsoDate`), declared here once.
 
-use super::decimal::{format_fixed, parse_fixed, DecimalError};
+use super::decimal::format_fixed;
 use super::formats;
 use super::lot::UNIT_PRICE_SCALE;
 use super::money::USD_SCALE;
@@ -161,27 +161,6 @@ impl Quantity {
     pub fn new(minor: i64, scale: u32) -> Self {
         Self { minor, scale }
     }
-
-    /// Strict parsing (API.md): the decimal form, at most `scale` places, fitting storage.
-    pub fn parse(text: &str, scale: u32) -> Result<Self, DecimalError> {
-        parse_fixed(text, scale).map(|minor| Self { minor, scale })
-    }
-
-    /// What storage holds.
-    pub fn minor(self) -> i64 {
-        self.minor
-    }
-
-    pub fn scale(self) -> u32 {
-        self.scale
-    }
-
-    /// Another amount of the same material; `None` when the sum cannot be stored.
-    pub fn checked_add(self, minor: i64) -> Option<Self> {
-        self.minor
-            .checked_add(minor)
-            .map(|m| Self::new(m, self.scale))
-    }
 }
 
 wire_string!(Quantity, formats::Decimal, "Decimal", |q, f| f
@@ -191,24 +170,12 @@ wire_string!(Quantity, formats::Decimal, "Decimal", |q, f| f
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Usd(pub i64);
 
-impl Usd {
-    pub fn cents(self) -> i64 {
-        self.0
-    }
-}
-
 wire_string!(Usd, formats::Decimal, "Decimal", |u, f| f
     .write_str(&format_fixed(u.0, USD_SCALE)));
 
 /// A USD price per unit of a material, in micro-dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UnitPrice(pub i64);
-
-impl UnitPrice {
-    pub fn micros(self) -> i64 {
-        self.0
-    }
-}
 
 wire_string!(UnitPrice, formats::Decimal, "Decimal", |p, f| f
     .write_str(&format_fixed(p.0, UNIT_PRICE_SCALE)));
@@ -239,24 +206,12 @@ pub struct Timestamp(pub NaiveDateTime);
 wire_string!(Timestamp, formats::Timestamp, "Timestamp", |t, f| f
     .write_str(&time::format_rfc3339(&t.0)));
 
-impl From<NaiveDateTime> for Timestamp {
-    fn from(t: NaiveDateTime) -> Self {
-        Self(t)
-    }
-}
-
 /// A date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IsoDate(pub NaiveDate);
 
 wire_string!(IsoDate, formats::IsoDate, "IsoDate", |d, f| f
     .write_str(&time::format_date(&d.0)));
-
-impl From<NaiveDate> for IsoDate {
-    fn from(d: NaiveDate) -> Self {
-        Self(d)
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -279,18 +234,6 @@ mod tests {
         assert_eq!(wire(Timestamp(t)), "2026-03-01T12:00:00.500000Z");
         let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
         assert_eq!(wire(IsoDate(d)), "2026-03-01");
-    }
-
-    #[test]
-    fn quantities_parse_strictly_and_add_without_wrapping() {
-        let q = Quantity::parse("1.5", 3).unwrap();
-        assert_eq!((q.minor(), q.scale()), (1_500, 3));
-        assert_eq!(
-            Quantity::parse("1.2345", 3),
-            Err(DecimalError::TooManyDecimals { max: 3 })
-        );
-        assert_eq!(q.checked_add(500), Some(Quantity::new(2_000, 3)));
-        assert_eq!(Quantity::new(i64::MAX, 0).checked_add(1), None);
     }
 
     #[test]

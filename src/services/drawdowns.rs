@@ -589,7 +589,7 @@ fn shift_held(
         return Err(ServiceError::too_large(
             "quantity",
             format_args!("the quantity released under disruption {}", d.disruption_id),
-            u32::try_from(m.scale).unwrap_or(0),
+            scale_of(&m),
         ));
     }
     Ok(())
@@ -741,7 +741,7 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
         return Err(ServiceError::too_large(
             "quantity",
             "the quantity due (with its premium)",
-            u32::try_from(m.scale).unwrap_or(0),
+            scale_of(&m),
         ));
     };
     shift_held(conn, d, q, true)?;
