@@ -183,8 +183,8 @@ impl From<ServiceError> for ApiError {
                 tracing::warn!(reason = %m, "database unavailable");
                 Self::new(code, "the database is unavailable; retry later")
             }
-            ServiceError::Transient(_) | ServiceError::Internal(_) => {
-                tracing::error!(error = %e, "request failed");
+            ServiceError::Transient(_) | ServiceError::Internal { .. } => {
+                tracing::error!(error = %e.chain(), "request failed");
                 Self::internal()
             }
         }

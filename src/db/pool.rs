@@ -92,8 +92,8 @@ pub enum DbError {
     Unavailable(String),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
-    #[error("database task failed: {0}")]
-    Task(String),
+    #[error("database task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// A connection back in the pool for less than this is handed out again without the
@@ -236,7 +236,7 @@ impl Db {
         match task.await {
             Ok(r) => r,
             // A panic in a query closure is a bug: answer 500, keep the worker alive.
-            Err(e) => Err(DbError::Task(e.to_string()).into()),
+            Err(e) => Err(DbError::Task(e).into()),
         }
     }
 

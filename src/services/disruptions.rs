@@ -45,7 +45,7 @@ pub struct DisruptionView {
 fn view(conn: &mut DbConnection, d: DisruptionRow) -> Result<DisruptionView, ServiceError> {
     views(conn, vec![d])?
         .pop()
-        .ok_or_else(|| ServiceError::Internal("a disruption without a view".into()))
+        .ok_or_else(|| ServiceError::internal("a disruption without a view"))
 }
 
 /// Views of many disruptions with their materials, in two queries whatever their number.
@@ -209,7 +209,7 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
         // The base of the limited cap: stock on hand at this moment.
         for c in db::disruptions::covered(conn, &id)? {
             let m = db::materials::find_by_code(conn, &c.material_code)?
-                .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
+                .ok_or_else(|| ServiceError::internal("covered material vanished"))?;
             db::disruptions::open_material(conn, &id, &m.code, m.on_hand)?;
         }
         let d = find(conn, &id)?;

@@ -100,13 +100,13 @@ fn scale_of(m: &MaterialRow) -> u32 {
 
 fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, ServiceError> {
     db::materials::find_by_code(conn, code)?
-        .ok_or_else(|| ServiceError::Internal(format!("material {code} vanished")))
+        .ok_or_else(|| ServiceError::internal(format!("material {code} vanished")))
 }
 
 fn view(conn: &mut DbConnection, d: DrawdownRow) -> Result<DrawdownView, ServiceError> {
     views(conn, vec![d])?
         .pop()
-        .ok_or_else(|| ServiceError::Internal("a drawdown without a view".into()))
+        .ok_or_else(|| ServiceError::internal("a drawdown without a view"))
 }
 
 /// Views of many drawdowns with their approvals and picks, in four queries whatever their
@@ -152,7 +152,7 @@ fn render(
     // The record written with the request: one that no longer reads is an error to log,
     // never a blank record shown as if it were the policy applied.
     let policy = serde_json::from_str(&d.policy).map_err(|e| {
-        ServiceError::Internal(format!("drawdown {}: stored policy unreadable: {e}", d.id))
+        ServiceError::internal_because(format!("drawdown {}: stored policy unreadable", d.id), e)
     })?;
     Ok(DrawdownView {
         quantity: q(d.quantity),
@@ -365,8 +365,8 @@ pub async fn submit(
         let (Some((d, _, _)), Some(allocation)) =
             (governing.as_ref(), standing.and_then(|s| s.allocation))
         else {
-            return Err(ServiceError::Internal(
-                "rules passed without a disruption or an allocation".into(),
+            return Err(ServiceError::internal(
+                "rules passed without a disruption or an allocation",
             ));
         };
         let id = db::new_id();
@@ -456,7 +456,7 @@ fn refusal_now(
             let now =
                 db::situation::situation(conn, h.material, h.manufacturer, time::now().date())?
                     .ok_or_else(|| {
-                        ServiceError::Internal(format!("material {} vanished", h.material))
+                        ServiceError::internal(format!("material {} vanished", h.material))
                     })?;
             let f = facts(
                 q,
@@ -471,7 +471,7 @@ fn refusal_now(
             let c = db::disruptions::covered(conn, h.disruption)?
                 .into_iter()
                 .find(|c| c.material_code == h.material)
-                .ok_or_else(|| ServiceError::Internal("covered material vanished".into()))?;
+                .ok_or_else(|| ServiceError::internal("covered material vanished"))?;
             let over_cap = h.cap.filter(|cap| {
                 i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(*cap)
             });
@@ -545,7 +545,7 @@ fn find_visible(
 /// reads it again under them.
 fn locked(conn: &mut DbConnection, d: &DrawdownRow) -> Result<DrawdownRow, ServiceError> {
     if !db::manufacturers::lock(conn, &d.manufacturer_id, &d.material_code)? {
-        return Err(ServiceError::Internal(format!(
+        return Err(ServiceError::internal(format!(
             "drawdown {} without an allocation",
             d.id
         )));
@@ -579,8 +579,8 @@ fn shift_held(
 ) -> Result<(), ServiceError> {
     let moved = if released { by } else { 0 };
     if !db::manufacturers::shift(conn, &d.manufacturer_id, &d.material_code, -by, moved)? {
-        return Err(ServiceError::Internal(
-            "held figures out of step with the drawdown".into(),
+        return Err(ServiceError::internal(
+            "held figures out of step with the drawdown",
         ));
     }
     if !db::disruptions::shift(conn, &d.disruption_id, &d.material_code, -by, moved)? {
@@ -623,8 +623,7 @@ pub(crate) fn expire_under(
     materials: &[String],
     mut open: Vec<DrawdownRow>,
 ) -> Result<(), ServiceError> {
-    let out_of_step =
-        || ServiceError::Internal("held figures out of step with the drawdown".into());
+    let out_of_step = || ServiceError::internal("held figures out of step with the drawdown");
     let mut by_allocation = std::collections::BTreeMap::<(&str, &str), i64>::new();
     let mut by_material = std::collections::BTreeMap::<&str, i64>::new();
     for d in &open {
@@ -734,7 +733,7 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
     let premium: rust_decimal::Decimal = record
         .replenish_premium
         .parse()
-        .map_err(|_| ServiceError::Internal("stored premium unreadable".into()))?;
+        .map_err(|e| ServiceError::internal_because("stored premium unreadable", e))?;
     let q = d.quantity;
     let Some(due) = quantity_due(q, premium) else {
         let m = material(conn, &d.material_code)?;

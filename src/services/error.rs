@@ -33,8 +33,14 @@ pub enum ServiceError {
     /// A serialization failure, deadlock or locked database: the transaction may be re-run.
     #[error("transient database failure: {0}")]
     Transient(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A bug, or storage changed outside the service: the caller gets a bare 500, the log gets
+    /// `context` and the whole chain of `source`.
+    #[error("internal error: {context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl ServiceError {
@@ -48,8 +54,39 @@ impl ServiceError {
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::Rule { code, .. } => *code,
             Self::Unavailable(_) => ErrorCode::NotReady,
-            Self::Transient(_) | Self::Internal(_) => ErrorCode::Internal,
+            Self::Transient(_) | Self::Internal { .. } => ErrorCode::Internal,
         }
+    }
+
+    /// An internal error with nothing underneath it: an invariant the code relies on failed.
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error caused by `source`, which the log line shows with its own causes.
+    pub fn internal_because(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// This error and its causes, outermost first, as one line for the log.
+    pub fn chain(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            line.push_str(": ");
+            line.push_str(&e.to_string());
+            cause = e.source();
+        }
+        line
     }
 
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
@@ -98,7 +135,7 @@ impl From<DieselError> for ServiceError {
                 Self::Unavailable(format!("connection lost: {e}"))
             }
             other if is_transient(&other) => Self::Transient(other.to_string()),
-            other => Self::Internal(other.to_string()),
+            other => Self::internal_because("a database statement failed", other),
         }
     }
 }
@@ -108,14 +145,14 @@ impl From<DbError> for ServiceError {
         match e {
             DbError::Unavailable(m) => Self::Unavailable(m),
             DbError::Query(q) => q.into(),
-            DbError::Task(m) => Self::Internal(m),
+            e @ DbError::Task(_) => Self::internal_because("a database task failed", e),
         }
     }
 }
 
 impl From<serde_json::Error> for ServiceError {
     fn from(e: serde_json::Error) -> Self {
-        Self::Internal(format!("serializing a response: {e}"))
+        Self::internal_because("serializing a response", e)
     }
 }
 
@@ -190,8 +227,42 @@ impl From<LedgerError> for ServiceError {
             LedgerError::Race => Self::Transient("concurrent stock change".into()),
             LedgerError::Db(e) => e.into(),
             e @ (LedgerError::Empty | LedgerError::Overflow | LedgerError::Unbalanced { .. }) => {
-                Self::Internal(format!("ledger refused an entry: {e}"))
+                Self::internal_because("the ledger refused an entry", e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_keeps_its_causes_for_the_log() {
+        let cause = DbError::Query(DieselError::QueryBuilderError("no such column".into()));
+        let e = ServiceError::internal_because("reading drawdown 7", cause);
+        assert_eq!(e.code(), ErrorCode::Internal);
+        assert_eq!(
+            e.chain(),
+            "internal error: reading drawdown 7: no such column"
+        );
+        let bare = ServiceError::internal("a drawdown without a view");
+        assert_eq!(bare.chain(), "internal error: a drawdown without a view");
+    }
+
+    #[test]
+    fn an_unexpected_database_error_is_internal_with_its_message_as_cause() {
+        let e: ServiceError = DieselError::QueryBuilderError("bad bind".into()).into();
+        assert!(matches!(
+            e,
+            ServiceError::Internal {
+                source: Some(_),
+                ..
+            }
+        ));
+        assert_eq!(
+            e.chain(),
+            "internal error: a database statement failed: bad bind"
+        );
     }
 }

@@ -245,7 +245,7 @@ pub async fn get_lot(db: &Db, id: String) -> Result<LotView, ServiceError> {
         let lot = db::lots::find(conn, &id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no lot {id}")))?;
         let m = db::materials::find_by_code(conn, &lot.material_code)?
-            .ok_or_else(|| ServiceError::Internal("lot without material".into()))?;
+            .ok_or_else(|| ServiceError::internal("lot without material"))?;
         Ok(LotView::new(lot, scale_of(&m)))
     })
     .await

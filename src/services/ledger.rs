@@ -148,7 +148,7 @@ pub async fn export(
             Err(e) => {
                 tracing::error!(error = %e, "export failed");
                 if let Some(s) = started.take() {
-                    let _ = s.send(Err(ServiceError::Internal(e.to_string())));
+                    let _ = s.send(Err(ServiceError::internal_because("the export failed", e)));
                 } else {
                     let _ = chunks.blocking_send(Err(e.to_string()));
                 }
@@ -158,9 +158,7 @@ pub async fn export(
     match ready.await {
         Ok(Ok(())) => Ok(rx),
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(ServiceError::Internal(
-            "export task ended before starting".into(),
-        )),
+        Err(_) => Err(ServiceError::internal("export task ended before starting")),
     }
 }
 
@@ -168,7 +166,7 @@ impl From<ExportError> for ServiceError {
     fn from(e: ExportError) -> Self {
         match e {
             ExportError::Db(d) => d.into(),
-            ExportError::Sink(io) => ServiceError::Internal(io.to_string()),
+            ExportError::Sink(io) => ServiceError::internal_because("writing the export", io),
         }
     }
 }

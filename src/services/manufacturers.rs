@@ -250,7 +250,7 @@ pub async fn put_allocation(
             },
         )?;
         let row = db::manufacturers::allocation(conn, &m.id, &mat.code)?
-            .ok_or_else(|| ServiceError::Internal("allocation vanished".into()))?;
+            .ok_or_else(|| ServiceError::internal("allocation vanished"))?;
         Ok(Effect {
             target: Some(format!("{}/{}", m.id, mat.code)),
             body: allocation_view(conn, &policy, &m, row)?,

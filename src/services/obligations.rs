@@ -201,8 +201,8 @@ pub async fn replenish(
         let allocation = db::manufacturers::allocation(conn, &o.manufacturer_id, &o.material_code)?;
         // Allocation before material: the order every drawdown path locks them in.
         if !db::manufacturers::shift(conn, &o.manufacturer_id, &o.material_code, 0, -base_share)? {
-            return Err(ServiceError::Internal(
-                "allocation missing for an obligation".into(),
+            return Err(ServiceError::internal(
+                "allocation missing for an obligation",
             ));
         }
         super::inventory::add_on_hand(conn, &o.material_code, q, s)?;

@@ -156,7 +156,7 @@ impl Closing<'_> {
     /// audit event).
     pub fn confirm(&self, changed: usize, pending: Pending) -> Result<Closed, ServiceError> {
         if changed != 1 {
-            return Err(ServiceError::Internal(format!(
+            return Err(ServiceError::internal(format!(
                 "the closing write changed {changed} rows instead of one"
             )));
         }
