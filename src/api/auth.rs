@@ -12,7 +12,11 @@ use std::marker::PhantomData;
 
 /// A set of roles allowed to do something.
 pub trait Permit {
-    fn allows(role: Role) -> bool;
+    const ROLES: &'static [Role];
+
+    fn allows(role: Role) -> bool {
+        Self::ROLES.contains(&role)
+    }
 }
 
 /// Every authenticated role (reads of reference data).
@@ -27,29 +31,60 @@ pub struct Admin;
 pub struct Manufacturer;
 
 impl Permit for AnyRole {
-    fn allows(_: Role) -> bool {
-        true
-    }
+    const ROLES: &'static [Role] = &Role::ALL;
 }
 impl Permit for Staff {
-    fn allows(role: Role) -> bool {
-        role != Role::Manufacturer
-    }
+    const ROLES: &'static [Role] = &[Role::Operator, Role::Auditor, Role::Admin];
 }
 impl Permit for Operator {
-    fn allows(role: Role) -> bool {
-        matches!(role, Role::Operator | Role::Admin)
-    }
+    const ROLES: &'static [Role] = &[Role::Operator, Role::Admin];
 }
 impl Permit for Admin {
-    fn allows(role: Role) -> bool {
-        role == Role::Admin
-    }
+    const ROLES: &'static [Role] = &[Role::Admin];
 }
 impl Permit for Manufacturer {
-    fn allows(role: Role) -> bool {
-        role == Role::Manufacturer
+    const ROLES: &'static [Role] = &[Role::Manufacturer];
+}
+
+/// The roles a handler admits, read from the extractors it takes: those of its `Auth<P>` or
+/// `Command<P>`, `None` when it takes neither. The route table writes them into the
+/// document, so a handler's roles are stated once, in its signature.
+pub trait Caller {
+    const ROLES: Option<&'static [Role]> = None;
+}
+
+impl<P: Permit> Caller for Auth<P> {
+    const ROLES: Option<&'static [Role]> = Some(P::ROLES);
+}
+impl<T> Caller for web::Data<T> {}
+impl<T> Caller for web::Path<T> {}
+impl<T> Caller for web::Query<T> {}
+
+/// A handler's arguments: the roles of the first extractor that has some.
+macro_rules! caller_of_arguments {
+    ($($t:ident),*) => {
+        impl<$($t: Caller),*> Caller for ($($t,)*) {
+            const ROLES: Option<&'static [Role]> = first_roles(&[$($t::ROLES),*]);
+        }
+    };
+}
+caller_of_arguments!();
+caller_of_arguments!(A);
+caller_of_arguments!(A, B);
+caller_of_arguments!(A, B, C);
+caller_of_arguments!(A, B, C, D);
+caller_of_arguments!(A, B, C, D, E);
+caller_of_arguments!(A, B, C, D, E, F);
+
+const fn first_roles(list: &[Option<&'static [Role]>]) -> Option<&'static [Role]> {
+    let mut i = 0;
+    while i < list.len() {
+        if list[i].is_some() {
+            return list[i];
+        }
+        i += 1;
     }
+    None
 }
 
 /// An authenticated actor whose role `P` permits.

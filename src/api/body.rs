@@ -32,6 +32,8 @@ pub struct Body<T> {
     pub bytes: Bytes,
 }
 
+impl<T> super::auth::Caller for Body<T> {}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;

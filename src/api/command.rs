@@ -1,9 +1,9 @@
 //! `Command<P>`: everything a write needs besides its body: the permitted actor, the audit
 //! action of the route, the request id and the `Idempotency-Key`.
 
-use super::auth::{Auth, Permit};
+use super::auth::{Auth, Caller, Permit};
 use super::error::{current_request_id, ApiError};
-use crate::domain::actor::Actor;
+use crate::domain::actor::{Actor, Role};
 use crate::services::{IdempotencyRequest, WriteCtx};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
@@ -14,15 +14,12 @@ use std::marker::PhantomData;
 
 /// The audit actions of a resource's write methods, attached to the resource when routes
 /// are registered, read by `Command` and by the middleware that audits refusals.
-#[derive(Debug, Clone, Copy)]
-pub struct Actions(pub &'static [(&'static str, &'static str)]);
+#[derive(Debug, Clone)]
+pub struct Actions(pub Vec<(Method, &'static str)>);
 
 impl Actions {
     pub fn for_method(&self, method: &Method) -> Option<&'static str> {
-        self.0
-            .iter()
-            .find(|(m, _)| *m == method.as_str())
-            .map(|(_, a)| *a)
+        self.0.iter().find(|(m, _)| m == method).map(|(_, a)| *a)
     }
 }
 
@@ -77,6 +74,10 @@ impl<P: Permit> Command<P> {
             }),
         }
     }
+}
+
+impl<P: Permit> Caller for Command<P> {
+    const ROLES: Option<&'static [Role]> = Some(P::ROLES);
 }
 
 impl<P: Permit> FromRequest for Command<P> {

@@ -21,8 +21,7 @@ use serde::Deserialize;
     responses((status = 201, description = "proposed", body = DisruptionView, links(
             ("confirm" = (operation_id = "confirm", parameters(("id" = "$response.body#/id")))),
             ("end" = (operation_id = "end", parameters(("id" = "$response.body#/id")))))),
-        WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+        WriteErrors))]
 pub async fn propose(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -37,8 +36,7 @@ pub async fn propose(
 #[utoipa::path(post, path = "/v1/disruptions/{id}/confirm", tag = "disruptions",
     request_body = Option<NoFields>,
     params(("id" = formats::Id, Path, description = "disruption id")),
-    responses((status = 200, body = DisruptionView), WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+    responses((status = 200, body = DisruptionView), WriteErrors))]
 pub async fn confirm(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -55,8 +53,7 @@ pub async fn confirm(
 #[utoipa::path(post, path = "/v1/disruptions/{id}/end", tag = "disruptions",
     request_body = Option<NoFields>,
     params(("id" = formats::Id, Path, description = "disruption id")),
-    responses((status = 200, body = DisruptionView), WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+    responses((status = 200, body = DisruptionView), WriteErrors))]
 pub async fn end(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -82,8 +79,7 @@ pub struct DisruptionQuery {
 
 /// List disruptions.
 #[utoipa::path(get, operation_id = "list_disruptions", path = "/v1/disruptions", tag = "disruptions", params(DisruptionQuery),
-    responses((status = 200, body = Page<DisruptionView>), ReadErrors),
-    security(("bearer" = ["operator", "auditor", "admin"])))]
+    responses((status = 200, body = Page<DisruptionView>), ReadErrors))]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
@@ -98,8 +94,7 @@ pub async fn list(
 /// One disruption.
 #[utoipa::path(get, operation_id = "get_disruption", path = "/v1/disruptions/{id}", tag = "disruptions",
     params(("id" = formats::Id, Path, description = "disruption id")),
-    responses((status = 200, body = DisruptionView), ReadErrors),
-    security(("bearer" = ["operator", "auditor", "admin"])))]
+    responses((status = 200, body = DisruptionView), ReadErrors))]
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,

@@ -25,8 +25,7 @@ use serde::Deserialize;
             ("approve" = (operation_id = "approve", parameters(("id" = "$response.body#/id")))),
             ("reject" = (operation_id = "reject", parameters(("id" = "$response.body#/id")))),
             ("cancel" = (operation_id = "cancel", parameters(("id" = "$response.body#/id")))))),
-        WriteErrors),
-    security(("bearer" = ["manufacturer"])))]
+        WriteErrors))]
 pub async fn submit(
     state: web::Data<AppState>,
     cmd: Command<Manufacturer>,
@@ -55,8 +54,7 @@ pub struct ApproveInput {
             ("obligation" = (operation_id = "get_obligation",
                 parameters(("id" = "$response.body#/obligation_id")),
                 description = "The replenishment obligation, once released")))),
-        WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+        WriteErrors))]
 pub async fn approve(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -80,8 +78,7 @@ pub struct RejectInput {
 /// Reject a drawdown (operator); its hold is released.
 #[utoipa::path(post, path = "/v1/drawdowns/{id}/reject", tag = "drawdowns", request_body = RejectInput,
     params(("id" = formats::Id, Path, description = "drawdown id")),
-    responses((status = 200, body = DrawdownView), WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+    responses((status = 200, body = DrawdownView), WriteErrors))]
 pub async fn reject(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -98,8 +95,7 @@ pub async fn reject(
 #[utoipa::path(post, path = "/v1/drawdowns/{id}/cancel", tag = "drawdowns",
     request_body = Option<NoFields>,
     params(("id" = formats::Id, Path, description = "drawdown id")),
-    responses((status = 200, body = DrawdownView), WriteErrors),
-    security(("bearer" = ["manufacturer"])))]
+    responses((status = 200, body = DrawdownView), WriteErrors))]
 pub async fn cancel(
     state: web::Data<AppState>,
     cmd: Command<Manufacturer>,
@@ -131,8 +127,7 @@ pub struct DrawdownQuery {
 
 /// List drawdowns (manufacturers see only their own).
 #[utoipa::path(get, operation_id = "list_drawdowns", path = "/v1/drawdowns", tag = "drawdowns", params(DrawdownQuery),
-    responses((status = 200, body = Page<DrawdownView>), ReadErrors),
-    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+    responses((status = 200, body = Page<DrawdownView>), ReadErrors))]
 pub async fn list(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
@@ -153,8 +148,7 @@ pub async fn list(
 /// One drawdown with its approvals (and picks once released).
 #[utoipa::path(get, operation_id = "get_drawdown", path = "/v1/drawdowns/{id}", tag = "drawdowns",
     params(("id" = formats::Id, Path, description = "drawdown id")),
-    responses((status = 200, body = DrawdownView), ReadErrors),
-    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+    responses((status = 200, body = DrawdownView), ReadErrors))]
 pub async fn get(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,

@@ -105,8 +105,7 @@ fn date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
 /// Define a loan facility (admin).
 #[utoipa::path(post, operation_id = "create_loan_facility", path = "/v1/loan-facilities", tag = "loans",
     request_body = LoanFacilityInput,
-    responses((status = 201, description = "created", body = LoanFacilityView), WriteErrors),
-    security(("bearer" = ["admin"])))]
+    responses((status = 201, description = "created", body = LoanFacilityView), WriteErrors))]
 pub async fn create(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
@@ -129,8 +128,7 @@ pub async fn create(
 
 /// List loan facilities in creation order.
 #[utoipa::path(get, operation_id = "list_loan_facilities", path = "/v1/loan-facilities", tag = "loans", params(ListQuery),
-    responses((status = 200, body = Page<LoanFacilityView>), ReadErrors),
-    security(("bearer" = ["operator", "auditor", "admin"])))]
+    responses((status = 200, body = Page<LoanFacilityView>), ReadErrors))]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
@@ -147,8 +145,7 @@ pub async fn list(
     responses((status = 200, body = LoanStatementView),
         (status = 422, description = "validation_failed: as_of is not a date", body = Problem,
             content_type = "application/problem+json"),
-        ReadErrors),
-    security(("bearer" = ["operator", "auditor", "admin"])))]
+        ReadErrors))]
 pub async fn get(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
@@ -168,8 +165,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/v1/loan-facilities/{id}/tranches", tag = "loans",
     request_body = TrancheInput,
     params(("id" = formats::Id, Path, description = "loan facility id")),
-    responses((status = 201, description = "created", body = TrancheView), WriteErrors),
-    security(("bearer" = ["admin"])))]
+    responses((status = 201, description = "created", body = TrancheView), WriteErrors))]
 pub async fn create_tranche(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
@@ -192,8 +188,7 @@ pub async fn create_tranche(
 #[utoipa::path(post, path = "/v1/tranches/{id}/disbursements", tag = "loans",
     request_body = MovementInput,
     params(("id" = formats::Id, Path, description = "tranche id")),
-    responses((status = 201, description = "created", body = DisbursementView), WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+    responses((status = 201, description = "created", body = DisbursementView), WriteErrors))]
 pub async fn disburse(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -213,8 +208,7 @@ pub async fn disburse(
 #[utoipa::path(post, path = "/v1/loan-facilities/{id}/accruals", tag = "loans",
     request_body = AccrualInput,
     params(("id" = formats::Id, Path, description = "loan facility id")),
-    responses((status = 200, description = "posted", body = AccrualView), WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+    responses((status = 200, description = "posted", body = AccrualView), WriteErrors))]
 pub async fn accrue(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -235,8 +229,7 @@ pub async fn accrue(
 #[utoipa::path(post, path = "/v1/loan-facilities/{id}/repayments", tag = "loans",
     request_body = MovementInput,
     params(("id" = formats::Id, Path, description = "loan facility id")),
-    responses((status = 201, description = "created", body = RepaymentView), WriteErrors),
-    security(("bearer" = ["operator", "admin"])))]
+    responses((status = 201, description = "created", body = RepaymentView), WriteErrors))]
 pub async fn repay(
     state: web::Data<AppState>,
     cmd: Command<Operator>,

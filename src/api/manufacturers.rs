@@ -29,8 +29,7 @@ pub struct ManufacturerInput {
 #[utoipa::path(post, operation_id = "create_manufacturer", path = "/v1/manufacturers", tag = "manufacturers", request_body = ManufacturerInput,
     responses((status = 201, description = "created", body = ManufacturerView, links(
             ("put_allocation" = (operation_id = "put_allocation", parameters(("id" = "$response.body#/id")))))),
-        WriteErrors),
-    security(("bearer" = ["admin"])))]
+        WriteErrors))]
 pub async fn create(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
@@ -45,8 +44,7 @@ pub async fn create(
 
 /// List manufacturers.
 #[utoipa::path(get, operation_id = "list_manufacturers", path = "/v1/manufacturers", tag = "manufacturers", params(ListQuery),
-    responses((status = 200, body = Page<ManufacturerView>), ReadErrors),
-    security(("bearer" = ["operator", "auditor", "admin"])))]
+    responses((status = 200, body = Page<ManufacturerView>), ReadErrors))]
 pub async fn list(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
@@ -58,8 +56,7 @@ pub async fn list(
 /// One manufacturer (a manufacturer sees only itself).
 #[utoipa::path(get, operation_id = "get_manufacturer", path = "/v1/manufacturers/{id}", tag = "manufacturers",
     params(("id" = formats::Id, Path, description = "manufacturer id")),
-    responses((status = 200, body = ManufacturerView), ReadErrors),
-    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+    responses((status = 200, body = ManufacturerView), ReadErrors))]
 pub async fn get(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
@@ -72,8 +69,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/v1/manufacturers/{id}/suspend", tag = "manufacturers",
     request_body = Option<NoFields>,
     params(("id" = formats::Id, Path, description = "manufacturer id")),
-    responses((status = 200, body = ManufacturerView), WriteErrors),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ManufacturerView), WriteErrors))]
 pub async fn suspend(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
@@ -90,8 +86,7 @@ pub async fn suspend(
 #[utoipa::path(post, path = "/v1/manufacturers/{id}/reinstate", tag = "manufacturers",
     request_body = Option<NoFields>,
     params(("id" = formats::Id, Path, description = "manufacturer id")),
-    responses((status = 200, body = ManufacturerView), WriteErrors),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ManufacturerView), WriteErrors))]
 pub async fn reinstate(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
@@ -120,8 +115,7 @@ pub struct AllocationInput {
 #[utoipa::path(put, path = "/v1/manufacturers/{id}/allocations/{material_code}", tag = "manufacturers",
     request_body = AllocationInput,
     params(("id" = formats::Id, Path, description = "manufacturer id"), ("material_code" = formats::Code, Path, description = "material code")),
-    responses((status = 200, body = AllocationView), WriteErrors),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = AllocationView), WriteErrors))]
 pub async fn put_allocation(
     state: web::Data<AppState>,
     cmd: Command<Admin>,
@@ -147,8 +141,7 @@ pub async fn put_allocation(
 /// A manufacturer's allocations with what is outstanding, held and drawable now.
 #[utoipa::path(get, path = "/v1/manufacturers/{id}/allocations", tag = "manufacturers",
     params(("id" = formats::Id, Path, description = "manufacturer id")),
-    responses((status = 200, body = Page<AllocationView>), ReadErrors),
-    security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
+    responses((status = 200, body = Page<AllocationView>), ReadErrors))]
 pub async fn allocations(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,

@@ -1,10 +1,7 @@
 //! The OpenAPI document, generated from the handlers and types.
 
 use super::error::Problem;
-use super::{
-    audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
-    materials, obligations, service,
-};
+use super::routes;
 use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, TimeBound};
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
@@ -22,24 +19,8 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
             decimal strings; errors are application/problem+json. The `bearer` security \
             requirement of each operation lists the roles that may call it."
     ),
-    paths(
-        service::live, service::ready, service::metrics,
-        materials::create, materials::list, materials::get,
-        facilities::create, facilities::list, facilities::get,
-        manufacturers::create, manufacturers::list, manufacturers::get, manufacturers::suspend,
-        manufacturers::reinstate, manufacturers::put_allocation, manufacturers::allocations,
-        disruptions::propose, disruptions::confirm, disruptions::end, disruptions::list, disruptions::get,
-        drawdowns::submit, drawdowns::approve, drawdowns::reject, drawdowns::cancel, drawdowns::list, drawdowns::get,
-        obligations::list, obligations::get, obligations::replenish, obligations::reschedule,
-        inventory::receive, inventory::list, inventory::get, inventory::transfer, inventory::adjust,
-        ledger::entries, ledger::export, ledger::verify, ledger::balances,
-        loans::create, loans::list, loans::get, loans::create_tranche, loans::disburse,
-        loans::accrue, loans::repay, fees::create,
-        audit::list,
-    ),
     // Schemas only parameters refer to: utoipa collects those of bodies alone.
     components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, Cursor)),
-    modifiers(&BearerAuth, &IdempotencyKeyHeader, &OptionalBodies),
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
         (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
@@ -205,7 +186,17 @@ impl IntoResponses for WriteErrors {
 
 /// The document as JSON text, built once at start.
 pub fn document() -> serde_json::Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(routes::Operations::openapi());
+    routes::document_security(&mut doc);
+    for modifier in [
+        &BearerAuth as &dyn Modify,
+        &IdempotencyKeyHeader,
+        &OptionalBodies,
+    ] {
+        modifier.modify(&mut doc);
+    }
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
     camel_case_links(&mut doc);
     doc
 }

@@ -32,12 +32,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render(state.db.state()))
 }
 
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
 pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .body(state.openapi_json.clone())
 }
 
+/// This document as a reference page that works offline.
+#[utoipa::path(get, path = "/docs", tag = "service",
+    responses((status = 200, description = "HTML", content_type = "text/html")))]
 pub async fn docs(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
