@@ -71,7 +71,11 @@ pub fn execute_batch(batch: Batch<'_>, conn: &mut DbConnection) -> QueryResult<u
     }
 }
 
-fn execute<Q: Statement + ?Sized>(statement: &Q, conn: &mut DbConnection) -> QueryResult<usize> {
+/// Runs one statement on the connection's backend; returns how many rows it changed.
+pub fn execute<Q: Statement + ?Sized>(
+    statement: &Q,
+    conn: &mut DbConnection,
+) -> QueryResult<usize> {
     match conn {
         DbConnection::Pg(c) => {
             let query = collected(statement, &Pg, c)?;

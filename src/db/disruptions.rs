@@ -1,5 +1,6 @@
 //! Queries of `disruptions` and the materials they cover.
 
+use super::cached::Statement;
 use super::schema::{disruption_materials, disruptions};
 use super::DbConnection;
 use crate::domain::policy::Severity;
@@ -185,18 +186,17 @@ pub fn active_covering(
 /// Adds `q` to what is held under the disruption while it is open and held + released + q
 /// <= cap (rule 5), compared as `held + released <= cap - q` (held + released never passes
 /// the cap, so neither side leaves a BIGINT); without a cap, while held + q fits.
-pub fn hold(
-    conn: &mut DbConnection,
-    id: &str,
-    material: &str,
+pub fn hold<'a>(
+    id: &'a str,
+    material: &'a str,
     q: i64,
     cap: Option<i64>,
-) -> QueryResult<bool> {
+) -> Box<dyn Statement + 'a> {
     let target = disruption_materials::table
         .find((id, material))
         .filter(disruption_materials::open.eq(true));
     let held = disruption_materials::held.eq(disruption_materials::held + q);
-    let n = match cap {
+    match cap {
         Some(cap) => {
             super::cached(
                 diesel::update(target.filter(
@@ -204,14 +204,13 @@ pub fn hold(
                 ))
                 .set(held),
             )
-            .execute(conn)?
+            .boxed()
         }
         None => super::cached(
             diesel::update(target.filter(disruption_materials::held.le(i64::MAX - q))).set(held),
         )
-        .execute(conn)?,
-    };
-    Ok(n == 1)
+        .boxed(),
+    }
 }
 
 /// Changes held and released under the disruption by the given amounts, while released

@@ -25,23 +25,23 @@
 //!
 //! (Replenishments lock their obligation, then the allocation, then the material.)
 //!
-//! The guarded writes run in this order and stop at the first that refuses: the earlier ones are then applied (the transaction is about to be rolled
-//! back) and the refusing one's figures are untouched by this request. On PostgreSQL the
-//! whole is one statement, saving round trips on the busiest path: each guard is a
-//! data-modifying `WITH` that runs only if the previous one changed its row (`EXISTS`), and
-//! the recording writes follow as `WITH` items of their own (`cached::push_with_items`).
-//! Those run whatever the guards did, as PostgreSQL runs every data-modifying `WITH`; after a
-//! refusal the transaction is rolled back, so they are undone with the guards. SQLite has no
-//! data-modifying `WITH` and runs the same conditions as three statements
-//! (`manufacturers::hold`, `disruptions::hold`, `materials::hold`), then the recording writes
-//! only if all three passed. The rule boundary tests run on both backends.
+//! The guarded writes are the statements of `manufacturers::hold`, `disruptions::hold` and
+//! `materials::hold`, built from the limits the decision set (`Holding`). On SQLite they run
+//! in this order and stop at the first that refuses; then, if all three passed, the writes
+//! that record the submission. On PostgreSQL the same statements and the recording writes
+//! are sent as one statement, saving round trips on the busiest path: each is a
+//! data-modifying `WITH` item (`cached::push_with_items`), all run, and the main `SELECT`
+//! counts the rows each guard changed (reading them in order, so their locks are taken in
+//! the order above). Either way, after a refusal the transaction is rolled back, and
+//! `Guarded` says which guards had applied their change, so that the refusal can be decided
+//! again from the figures without them.
 
 use super::cached::{self, Batch};
 use super::DbConnection;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::BigInt;
 
 /// What a submission holds and the limits the decision set.
 pub struct Holding<'a> {
@@ -59,140 +59,109 @@ pub struct Holding<'a> {
     pub min_available_after: i64,
 }
 
-/// The guarded write that refused.
+/// Which guarded writes changed their row (and so hold this request's quantity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    Allocation,
-    Disruption,
-    Stock,
+pub struct Guarded {
+    pub allocation: bool,
+    pub disruption: bool,
+    pub stock: bool,
 }
 
-/// Applies the three guarded writes in order, then the writes of `then` (a batch that is
-/// not empty); `Ok` holds the rows the last of those changed, `Err` names the first guarded
-/// write that refused.
+/// Applies the three guarded writes, then the writes of `then` (a batch that is not empty);
+/// `Ok` holds the rows the last of those changed, `Err` which guards passed when one did not.
 pub fn hold(
     conn: &mut DbConnection,
     h: &Holding,
     then: Batch<'_>,
-) -> QueryResult<Result<usize, Refused>> {
+) -> QueryResult<Result<usize, Guarded>> {
     if then.is_empty() {
         return Err(diesel::result::Error::QueryBuilderError(
             "hold: nothing to write after the guards".into(),
         ));
     }
-    // Whether each guarded write changed its row, and the rows the last of `then` changed.
-    let (allocation, disruption, stock, last) = match conn {
+    let q = h.quantity;
+    let guards: Batch<'_> = vec![
+        super::manufacturers::hold(
+            h.manufacturer,
+            h.material,
+            q,
+            h.allocation,
+            h.allocation_limit,
+        ),
+        super::disruptions::hold(h.disruption, h.material, q, h.cap),
+        super::materials::hold(h.material, q, h.min_available_after),
+    ];
+    let (guarded, last) = match conn {
         DbConnection::Pg(c) => {
-            let statement = HoldThen {
-                h,
-                then: &then,
-                allocation_room: h.allocation_limit - h.quantity,
-                disruption_room: h.cap.unwrap_or(i64::MAX) - h.quantity,
+            let batch: Batch<'_> = guards.into_iter().chain(then).collect();
+            let (a, d, s, last) = HoldThen(&batch).get_result::<(i64, i64, i64, i64)>(c)?;
+            let guarded = Guarded {
+                allocation: a > 0,
+                disruption: d > 0,
+                stock: s > 0,
             };
-            let (a, d, s, last) = statement.get_result::<(i64, i64, i64, i64)>(c)?;
-            (a > 0, d > 0, s > 0, usize::try_from(last).unwrap_or(0))
+            (guarded, usize::try_from(last).unwrap_or(0))
         }
         DbConnection::Sqlite(_) => {
-            let allocation = super::manufacturers::hold(
-                conn,
-                h.manufacturer,
-                h.material,
-                h.quantity,
-                h.allocation,
-                h.allocation_limit,
-            )?;
-            let disruption = allocation
-                && super::disruptions::hold(conn, h.disruption, h.material, h.quantity, h.cap)?;
-            let stock = disruption
-                && super::materials::hold(conn, h.material, h.quantity, h.min_available_after)?;
+            let mut passed = [false; 3];
+            for (i, guard) in guards.iter().enumerate() {
+                passed[i] = cached::execute(&**guard, conn)? == 1;
+                if !passed[i] {
+                    break;
+                }
+            }
+            let [allocation, disruption, stock] = passed;
+            let guarded = Guarded {
+                allocation,
+                disruption,
+                stock,
+            };
             let last = if stock {
                 cached::execute_batch(then, conn)?
             } else {
                 0
             };
-            (allocation, disruption, stock, last)
+            (guarded, last)
         }
     };
-    Ok(if !allocation {
-        Err(Refused::Allocation)
-    } else if !disruption {
-        Err(Refused::Disruption)
-    } else if !stock {
-        Err(Refused::Stock)
-    } else {
-        Ok(last)
-    })
+    Ok(
+        if guarded.allocation && guarded.disruption && guarded.stock {
+            Ok(last)
+        } else {
+            Err(guarded)
+        },
+    )
 }
 
-/// The PostgreSQL statement: rows changed by each guarded write and by the last of `then`.
-/// Sums are compared against the room left for `q` (`limit - q`, `cap - q`), never computed
-/// with `q` in SQL: held + outstanding and held + released never pass their limits, so no
-/// side of a comparison leaves a BIGINT (without a cap, the room is that of `held` alone).
-struct HoldThen<'a> {
-    h: &'a Holding<'a>,
-    then: &'a Batch<'a>,
-    allocation_room: i64,
-    disruption_room: i64,
-}
+/// The PostgreSQL statement over the guards and the recording writes, in that order: the
+/// rows changed by each of the three guards and by the last write.
+struct HoldThen<'a, 'b>(&'a Batch<'b>);
 
-impl QueryId for HoldThen<'_> {
+impl QueryId for HoldThen<'_, '_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl Query for HoldThen<'_> {
+impl Query for HoldThen<'_, '_> {
     type SqlType = (BigInt, BigInt, BigInt, BigInt);
 }
 
-impl RunQueryDsl<PgConnection> for HoldThen<'_> {}
+impl RunQueryDsl<PgConnection> for HoldThen<'_, '_> {}
 
-impl QueryFragment<Pg> for HoldThen<'_> {
-    // Its own SQL text never varies, and the batch's statements bind all their values
-    // (`cached`): prepared once per connection, keyed by the text.
+impl QueryFragment<Pg> for HoldThen<'_, '_> {
+    // The statements bind all their values (`cached`), so the text depends only on the
+    // batch's shape: prepared once per connection, keyed by the text.
     fn is_safe_to_cache_prepared(&self, _: &Pg) -> QueryResult<bool> {
         Ok(true)
     }
 
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let (h, then) = (self.h, self.then);
-        let q = &h.quantity;
-        out.push_sql("WITH allocation AS (UPDATE allocations SET held = held + ");
-        out.push_bind_param::<BigInt, _>(q)?;
-        out.push_sql(" WHERE manufacturer_id = ");
-        out.push_bind_param::<Text, _>(&h.manufacturer)?;
-        out.push_sql(" AND material_code = ");
-        out.push_bind_param::<Text, _>(&h.material)?;
-        out.push_sql(" AND quantity = ");
-        out.push_bind_param::<BigInt, _>(&h.allocation)?;
-        out.push_sql(" AND held + outstanding <= ");
-        out.push_bind_param::<BigInt, _>(&self.allocation_room)?;
-        out.push_sql(
-            " RETURNING 1), disruption AS (UPDATE disruption_materials SET held = held + ",
-        );
-        out.push_bind_param::<BigInt, _>(q)?;
-        out.push_sql(" WHERE disruption_id = ");
-        out.push_bind_param::<Text, _>(&h.disruption)?;
-        out.push_sql(" AND material_code = ");
-        out.push_bind_param::<Text, _>(&h.material)?;
-        out.push_sql(" AND open AND held + CASE WHEN ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&h.cap)?;
-        out.push_sql("::BIGINT IS NULL THEN 0 ELSE released END <= ");
-        out.push_bind_param::<BigInt, _>(&self.disruption_room)?;
-        out.push_sql(" AND EXISTS (SELECT 1 FROM allocation) RETURNING 1), ");
-        out.push_sql("stock AS (UPDATE materials SET held = held + ");
-        out.push_bind_param::<BigInt, _>(q)?;
-        out.push_sql(", version = version + 1 WHERE code = ");
-        out.push_bind_param::<Text, _>(&h.material)?;
-        out.push_sql(" AND on_hand - held - ");
-        out.push_bind_param::<BigInt, _>(q)?;
-        out.push_sql(" >= ");
-        out.push_bind_param::<BigInt, _>(&h.min_available_after)?;
-        out.push_sql(" AND EXISTS (SELECT 1 FROM disruption) RETURNING 1), ");
-        cached::push_with_items(then, out.reborrow())?;
+        out.push_sql("WITH ");
+        cached::push_with_items(self.0, out.reborrow())?;
         out.push_sql(&format!(
-            " SELECT (SELECT count(*) FROM allocation), (SELECT count(*) FROM disruption), \
-             (SELECT count(*) FROM stock), (SELECT count(*) FROM w{})",
-            then.len().saturating_sub(1)
+            " SELECT (SELECT count(*) FROM w0), (SELECT count(*) FROM w1), \
+             (SELECT count(*) FROM w2), (SELECT count(*) FROM w{})",
+            self.0.len() - 1
         ));
         Ok(())
     }

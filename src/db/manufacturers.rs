@@ -1,5 +1,6 @@
 //! Queries of `manufacturers` and their `allocations`.
 
+use super::cached::Statement;
 use super::schema::{allocations, manufacturers};
 use super::DbConnection;
 use crate::domain::policy::Tier;
@@ -156,14 +157,13 @@ pub fn lock_of_materials(
 /// the entitlement is still `quantity` (rule 4, enforced by the write itself). The sum is
 /// compared as `held + outstanding <= limit - q`: both sides stay within a BIGINT, since
 /// held + outstanding never passes an allocation's limit and `0 <= limit`, `0 < q`.
-pub fn hold(
-    conn: &mut DbConnection,
-    manufacturer: &str,
-    material: &str,
+pub fn hold<'a>(
+    manufacturer: &'a str,
+    material: &'a str,
     q: i64,
     quantity: i64,
     limit: i64,
-) -> QueryResult<bool> {
+) -> Box<dyn Statement + 'a> {
     super::cached(
         diesel::update(
             allocations::table
@@ -173,8 +173,7 @@ pub fn hold(
         )
         .set(allocations::held.eq(allocations::held + q)),
     )
-    .execute(conn)
-    .map(|n| n == 1)
+    .boxed()
 }
 
 /// Changes held and outstanding by the given amounts (releases, voids, replenishments).

@@ -1,5 +1,6 @@
 //! Queries of the `materials` table.
 
+use super::cached::Statement;
 use super::schema::materials;
 use super::DbConnection;
 use crate::domain::material::Unit;
@@ -86,12 +87,7 @@ pub fn lock(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
 }
 
 /// Reserves `quantity` while `available - quantity` stays at or above `min_available_after`.
-pub fn hold(
-    conn: &mut DbConnection,
-    code: &str,
-    quantity: i64,
-    min_available_after: i64,
-) -> QueryResult<bool> {
+pub fn hold(code: &str, quantity: i64, min_available_after: i64) -> Box<dyn Statement + '_> {
     super::cached(
         diesel::update(
             materials::table
@@ -103,8 +99,7 @@ pub fn hold(
             materials::version.eq(materials::version + 1),
         )),
     )
-    .execute(conn)
-    .map(|n| n == 1)
+    .boxed()
 }
 
 /// Releases `quantity` of held stock (a voided or posted hold).

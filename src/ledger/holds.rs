@@ -4,6 +4,7 @@
 
 use super::lots::{take_oldest, Pick};
 use super::{accounts, append, Appended, LedgerError, NewEntry, Posting};
+use crate::db::cached;
 use crate::db::holds::{self as hq, HoldRow};
 use crate::db::materials::{self as mq, MaterialRow};
 use crate::db::{self, DbConnection};
@@ -26,7 +27,11 @@ pub fn place(
     min_available_after: i64,
     reference: Option<String>,
 ) -> Result<String, LedgerError> {
-    if !mq::hold(conn, material_code, quantity, min_available_after)? {
+    if cached::execute(
+        &*mq::hold(material_code, quantity, min_available_after),
+        conn,
+    )? != 1
+    {
         let m = material(conn, material_code)?;
         return Err(LedgerError::Short {
             material: m.code,

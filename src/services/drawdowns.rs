@@ -8,7 +8,7 @@ use super::{
 };
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::drawdowns::{ApprovalRow, DrawdownFilter, DrawdownRow, PickRow};
-use crate::db::holding::{Holding, Refused};
+use crate::db::holding::{Guarded, Holding};
 use crate::db::materials::MaterialRow;
 use crate::db::obligations::ObligationRow;
 use crate::db::situation::Standing;
@@ -429,7 +429,7 @@ pub async fn submit(
         let pending = closing.append(done, &mut last)?;
         match db::holding::hold(conn, &holding, last)? {
             Ok(changed) => closing.confirm(changed, pending),
-            Err(refused) => Err(match refusal_now(conn, &policy, &holding, refused, scale) {
+            Err(guarded) => Err(match refusal_now(conn, &policy, &holding, guarded, scale) {
                 Ok(refusal) | Err(refusal) => refusal,
             }),
         }
@@ -437,92 +437,43 @@ pub async fn submit(
     .await
 }
 
-/// Why a guarded write refused, from the figures read again: `Ok` holds the refusal of the
-/// rule they still break or, if they changed in between so that none is broken, a
-/// transient error (the transaction is run again); `Err`, a failure to read them. The
-/// writes before the refusing one were applied; the figures of the refusing one were not.
+/// Why the guarded writes refused: `check_release` on the figures read again, less this
+/// request's quantity where a guard that passed added it (the transaction is about to be
+/// rolled back). `Ok` holds the refusal of the rule they break or, if they changed in
+/// between so that none is broken now, a transient error (the transaction is run again);
+/// `Err`, a failure to read them.
 fn refusal_now(
     conn: &mut DbConnection,
     policy: &Policy,
     h: &Holding,
-    refused: Refused,
+    guarded: Guarded,
     scale: u32,
 ) -> Result<ServiceError, ServiceError> {
     let q = h.quantity;
-    let changed = || ServiceError::Transient(format!("{refused:?} figures changed while holding"));
-    match refused {
-        // Rule 4, against the entitlement the decision was made on: every rule again.
-        Refused::Allocation => {
-            let now =
-                db::situation::situation(conn, h.material, h.manufacturer, time::now().date())?
-                    .ok_or_else(|| {
-                        ServiceError::internal(format!("material {} vanished", h.material))
-                    })?;
-            let f = facts(
-                q,
-                &now.material,
-                governing(now.covering).as_ref(),
-                now.standing.as_ref(),
-            );
-            Ok(check_release(policy, &f).map_or_else(|r| refusal(r, scale), |_| changed()))
-        }
-        // Rule 1 (still active) and rule 5 (the limited cap).
-        Refused::Disruption => {
-            let c = db::disruptions::covered(conn, h.disruption)?
-                .into_iter()
-                .find(|c| c.material_code == h.material)
-                .ok_or_else(|| ServiceError::internal("covered material vanished"))?;
-            let over_cap = h.cap.filter(|cap| {
-                i128::from(q) + i128::from(c.released) + i128::from(c.held) > i128::from(*cap)
-            });
-            Ok(if !c.open {
-                refusal(Refusal::NoActiveDisruption, scale)
-            } else if let Some(cap) = over_cap {
-                refusal(
-                    Refusal::DisruptionCapExceeded {
-                        requested: q,
-                        released_under: c.released,
-                        held_under: c.held,
-                        on_hand_at_activation: c.on_hand_at_activation.unwrap_or(0),
-                        cap_share: policy.limited_cap_share,
-                        cap,
-                    },
-                    scale,
-                )
-            } else if h.cap.is_none() && c.held.checked_add(q).is_none() {
-                // What is held under a disruption is part of the material's held stock, so
-                // a request that would pass the BIGINT range here is more than is available.
-                refusal_now(conn, policy, h, Refused::Stock, scale)?
-            } else {
-                changed()
-            })
-        }
-        // Rules 6 and 7: stock, then the floor.
-        Refused::Stock => {
-            let now = material(conn, h.material)?;
-            let available = now.on_hand - now.held;
-            Ok(if q > available {
-                refusal(
-                    Refusal::InsufficientStock {
-                        requested: q,
-                        available,
-                    },
-                    scale,
-                )
-            } else if available - q < h.min_available_after {
-                refusal(
-                    Refusal::FloorBreach {
-                        requested: q,
-                        available,
-                        strategic_floor: now.strategic_floor,
-                    },
-                    scale,
-                )
-            } else {
-                changed()
-            })
+    let now = db::situation::situation(conn, h.material, h.manufacturer, time::now().date())?
+        .ok_or_else(|| ServiceError::internal(format!("material {} vanished", h.material)))?;
+    let governing = governing(now.covering);
+    let mut f = facts(q, &now.material, governing.as_ref(), now.standing.as_ref());
+    if guarded.allocation {
+        if let Some(a) = f.allocation.as_mut() {
+            a.held -= q;
         }
     }
+    let ours = governing
+        .as_ref()
+        .is_some_and(|(d, _, _)| d.id == h.disruption);
+    if guarded.disruption && ours {
+        if let Some(d) = f.disruption.as_mut() {
+            d.held_under -= q;
+        }
+    }
+    if guarded.stock {
+        f.available += q;
+    }
+    Ok(check_release(policy, &f).map_or_else(
+        |r| refusal(r, scale),
+        |_| ServiceError::Transient(format!("figures changed while holding ({guarded:?})")),
+    ))
 }
 
 fn not_found(id: &str) -> ServiceError {
