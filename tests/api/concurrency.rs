@@ -241,6 +241,55 @@ async fn racing_drawdowns_hold_exactly_what_fits_above_the_floor() {
     assert_books_consistent(&r.app, "GA").await;
 }
 
+/// One request each from more manufacturers than the stock above the floor can serve: each
+/// has room in its allocation, so every refusal is the floor's, also when a request passed
+/// its allocation's guarded write before the stock's refused (PostgreSQL runs all three):
+/// the refusal is decided without the quantity this request itself had added.
+#[tokio::test]
+async fn a_refusal_after_a_passed_guard_names_the_rule_that_refused() {
+    use crate::drawdowns::Reserve;
+    let r = Reserve::new(1000, 800).await;
+    let second = spawn_process(&r.app).await;
+    r.disruption("severe").await;
+    let mut manufacturers = Vec::new();
+    for i in 0..30 {
+        manufacturers.push(
+            r.manufacturer(&format!("M{i:02}"), "commercial", "15", "1")
+                .await,
+        );
+    }
+    let client = reqwest::Client::new();
+    let body = json!({"material": "GA", "quantity": "10", "justification": "line stopped"});
+    let sends = manufacturers.iter().enumerate().map(|(i, m)| {
+        let base = [&r.app.address, &second.address][i % 2];
+        let req = client
+            .post(format!("{base}/v1/drawdowns"))
+            .bearer_auth(r.token_of(m))
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    });
+    let mut statuses = std::collections::BTreeMap::<String, u32>::new();
+    for (status, body) in join_all(sends).await {
+        let outcome = match status {
+            201 => "held".to_owned(),
+            422 => body["code"].as_str().unwrap().to_owned(),
+            s => panic!("unexpected {s}: {body}"),
+        };
+        *statuses.entry(outcome).or_default() += 1;
+    }
+    assert_eq!(
+        statuses,
+        [("held".to_owned(), 20), ("floor_breach".to_owned(), 10)].into()
+    );
+    assert_eq!(
+        r.figures().await,
+        ("1000".into(), "200".into(), "800".into())
+    );
+}
+
 /// Deadlocks PostgreSQL has counted in the test's database.
 fn deadlocks(app: &TestApp) -> i64 {
     use diesel::prelude::*;
