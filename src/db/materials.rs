@@ -3,7 +3,7 @@
 use super::cached::Statement;
 use super::schema::materials;
 use super::DbConnection;
-use crate::domain::material::Unit;
+use crate::domain::material::{Scale, Unit};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -14,7 +14,8 @@ pub struct MaterialRow {
     pub name: String,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub unit: Unit,
-    pub scale: i32,
+    #[diesel(deserialize_as = i32, serialize_as = i32)]
+    pub scale: Scale,
     pub strategic_floor: i64,
     pub on_hand: i64,
     pub held: i64,
@@ -124,8 +125,10 @@ pub fn scales(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<
     let rows: Vec<(String, i32)> = materials::table
         .select((materials::code, materials::scale))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(c, s)| (c, u32::try_from(s).unwrap_or(0)))
-        .collect())
+    rows.into_iter()
+        .map(|(c, s)| match Scale::try_from(s) {
+            Ok(s) => Ok((c, s.get())),
+            Err(e) => Err(diesel::result::Error::DeserializationError(Box::new(e))),
+        })
+        .collect()
 }

@@ -41,13 +41,48 @@ super::values::closed_set!(Unit, super::formats::Unit, "Unit");
 
 pub const MAX_SCALE: i64 = 6;
 
+/// A material's decimals: its quantities are minor units of `10^-scale`, 0 to `MAX_SCALE`.
+/// A stored scale outside that range does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scale(u8);
+
+impl Scale {
+    pub fn new(scale: i64) -> Option<Self> {
+        u8::try_from(scale)
+            .ok()
+            .filter(|s| i64::from(*s) <= MAX_SCALE)
+            .map(Self)
+    }
+
+    pub fn get(self) -> u32 {
+        u32::from(self.0)
+    }
+}
+
+impl TryFrom<i32> for Scale {
+    type Error = super::values::Undecodable;
+
+    fn try_from(stored: i32) -> Result<Self, Self::Error> {
+        Self::new(stored.into()).ok_or_else(|| super::values::Undecodable {
+            what: "scale",
+            value: stored.to_string(),
+        })
+    }
+}
+
+impl From<Scale> for i32 {
+    fn from(s: Scale) -> i32 {
+        i32::from(s.0)
+    }
+}
+
 /// A material as the admin defines it; quantities in minor units of `10^-scale`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMaterial {
     pub code: Code,
     pub name: String,
     pub unit: Unit,
-    pub scale: u32,
+    pub scale: Scale,
     pub strategic_floor: i64,
 }
 
@@ -74,15 +109,12 @@ impl NewMaterial {
         let unit = p.check("unit", unit.parse::<Unit>());
         let scale = p.check(
             "scale",
-            u32::try_from(scale)
-                .ok()
-                .filter(|s| i64::from(*s) <= MAX_SCALE)
-                .ok_or("must be an integer from 0 to 6"),
+            Scale::new(scale).ok_or("must be an integer from 0 to 6"),
         );
         // The floor is written in the material's unit, so it can only be checked once the
         // scale is known.
         let floor = scale.and_then(|s| {
-            let floor = parse_fixed(strategic_floor, s).map_err(|e| e.to_string());
+            let floor = parse_fixed(strategic_floor, s.get()).map_err(|e| e.to_string());
             let floor = floor.and_then(|f| {
                 if f < 0 {
                     Err("must not be negative".to_owned())

@@ -38,7 +38,7 @@ pub fn place(
             facility: None,
             requested: quantity,
             available: m.on_hand - m.held,
-            scale: u32::try_from(m.scale).unwrap_or(0),
+            scale: m.scale.get(),
         });
     }
     let hold = new_pending(material_code, quantity, reference);
@@ -112,7 +112,7 @@ pub fn take(
 ) -> Result<Taken, LedgerError> {
     let hold = pending(conn, hold_id)?;
     let m = material(conn, &hold.material_code)?;
-    let scale = u32::try_from(m.scale).unwrap_or(0);
+    let scale = m.scale.get();
     if quantity <= 0 || quantity > hold.quantity {
         return Err(LedgerError::Short {
             material: hold.material_code,

@@ -165,7 +165,7 @@ fn cached_figures(
         *pending.entry(material).or_default() += Sum::from(quantity);
     }
     for m in db::materials::page(conn, None, i64::MAX)? {
-        let scale = u32::try_from(m.scale).unwrap_or(0);
+        let scale = m.scale.get();
         let checks = [
             (
                 "on hand",

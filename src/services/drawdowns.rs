@@ -94,10 +94,6 @@ pub struct DrawdownView {
     pub policy: PolicyRecord,
 }
 
-fn scale_of(m: &MaterialRow) -> u32 {
-    u32::try_from(m.scale).unwrap_or(0)
-}
-
 fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, ServiceError> {
     db::materials::find_by_code(conn, code)?
         .ok_or_else(|| ServiceError::internal(format!("material {code} vanished")))
@@ -352,7 +348,7 @@ pub async fn submit(
                     ServiceError::validation("material", format!("no material {:?}", s.material))
                 })?;
         let m = situation.material;
-        let scale = scale_of(&m);
+        let scale = m.scale.get();
         let q = positive_quantity(&s.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
         let governing = governing(situation.covering);
@@ -540,7 +536,7 @@ fn shift_held(
         return Err(ServiceError::too_large(
             "quantity",
             format_args!("the quantity released under disruption {}", d.disruption_id),
-            scale_of(&m),
+            m.scale.get(),
         ));
     }
     Ok(())
@@ -617,7 +613,7 @@ pub async fn approve(
         let mut d = locked(conn, &d)?;
         ensure_open(&d, "approved")?;
         let m = material(conn, &d.material_code)?;
-        let scale = scale_of(&m);
+        let scale = m.scale.get();
         // The disruption the request was made under must still be active, under the lock
         // that ending it takes: it ends after this commits (and sees the drawdown released
         // or approved), or before (and this refuses).
@@ -691,7 +687,7 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
         return Err(ServiceError::too_large(
             "quantity",
             "the quantity due (with its premium)",
-            scale_of(&m),
+            m.scale.get(),
         ));
     };
     shift_held(conn, d, q, true)?;

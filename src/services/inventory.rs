@@ -32,15 +32,11 @@ fn facility_in_body(
         .ok_or_else(|| ServiceError::validation(field, format!("no facility {code:?}")))
 }
 
-fn scale_of(m: &MaterialRow) -> u32 {
-    u32::try_from(m.scale).unwrap_or(0)
-}
-
 fn stock_posting(account: String, m: &MaterialRow, amount: i64) -> Posting {
     Posting {
         account,
         asset: m.code.clone(),
-        scale: scale_of(m),
+        scale: m.scale.get(),
         amount,
     }
 }
@@ -155,15 +151,15 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
                 unit_cost_usd: &req.unit_cost_usd,
                 received_at: req.received_at.as_deref(),
             },
-            scale_of(&m),
+            m.scale.get(),
             time::now(),
         )
         .map_err(ServiceError::Validation)?;
         let draw = match &req.tranche_id {
-            Some(tranche) => Some(pay_from_tranche(conn, tranche, &lot, scale_of(&m))?),
+            Some(tranche) => Some(pay_from_tranche(conn, tranche, &lot, m.scale.get())?),
             None => None,
         };
-        add_on_hand(conn, &m.code, lot.quantity, scale_of(&m))?;
+        add_on_hand(conn, &m.code, lot.quantity, m.scale.get())?;
         let id = db::new_id();
         let mut postings = vec![
             stock_posting(accounts::inventory(&facility, &m.code), &m, lot.quantity),
@@ -205,7 +201,7 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
         db::lots::insert(conn, std::slice::from_ref(&row))?;
         Ok(Effect {
             target: Some(row.id.clone()),
-            body: LotView::new(row, scale_of(&m)),
+            body: LotView::new(row, m.scale.get()),
         })
     })
     .await
@@ -246,7 +242,7 @@ pub async fn get_lot(db: &Db, id: String) -> Result<LotView, ServiceError> {
             .ok_or_else(|| ServiceError::NotFound(format!("no lot {id}")))?;
         let m = db::materials::find_by_code(conn, &lot.material_code)?
             .ok_or_else(|| ServiceError::internal("lot without material"))?;
-        Ok(LotView::new(lot, scale_of(&m)))
+        Ok(LotView::new(lot, m.scale.get()))
     })
     .await
 }
@@ -334,7 +330,7 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
                 "must differ from from_facility",
             ));
         }
-        let scale = scale_of(&m);
+        let scale = m.scale.get();
         let quantity = positive_quantity(&req.quantity, scale)
             .map_err(|e| ServiceError::validation("quantity", e))?;
         db::materials::lock(conn, &m.code)?;
@@ -444,7 +440,7 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
     write(db, ctx, 201, move |conn| {
         let m = material_in_body(conn, &req.material)?;
         let facility = facility_in_body(conn, "facility", &req.facility)?;
-        let scale = scale_of(&m);
+        let scale = m.scale.get();
         let reason = text(&req.reason, 1000).map_err(|e| ServiceError::validation("reason", e))?;
         let quantity = parse_fixed(&req.quantity, scale)
             .map_err(|e| e.to_string())

@@ -180,8 +180,7 @@ fn allocation_view(
     m: &ManufacturerRow,
     a: AllocationRow,
 ) -> Result<AllocationView, ServiceError> {
-    let scale = db::materials::find_by_code(conn, &a.material_code)?
-        .map_or(0, |mat| u32::try_from(mat.scale).unwrap_or(0));
+    let scale = super::scale_of(conn, &a.material_code)?;
     let drawable = drawable_now(conn, policy, m, &a)?;
     Ok(AllocationView {
         manufacturer_id: a.manufacturer_id.into(),
@@ -209,7 +208,7 @@ pub async fn put_allocation(
         let mat = db::materials::find_by_code(conn, &material)?
             .ok_or_else(|| ServiceError::NotFound(format!("no material {material}")))?;
         let mut p = Problems::default();
-        let scale = u32::try_from(mat.scale).unwrap_or(0);
+        let scale = mat.scale.get();
         let q = p.check(
             "quantity",
             parse_fixed(&quantity, scale)

@@ -20,7 +20,7 @@ pub struct MaterialView {
     pub unit: Unit,
     /// Decimal places quantities of this material may carry (0-6).
     #[schema(minimum = 0, maximum = 6)]
-    pub scale: i32,
+    pub scale: u32,
     pub strategic_floor: Quantity,
     pub on_hand: Quantity,
     pub held: Quantity,
@@ -33,7 +33,7 @@ pub struct MaterialView {
 
 impl From<MaterialRow> for MaterialView {
     fn from(r: MaterialRow) -> Self {
-        let scale = u32::try_from(r.scale).unwrap_or(0);
+        let scale = r.scale.get();
         let f = StockFigures {
             on_hand: r.on_hand,
             held: r.held,
@@ -45,7 +45,7 @@ impl From<MaterialRow> for MaterialView {
             code: r.code,
             name: r.name,
             unit: r.unit,
-            scale: r.scale,
+            scale: r.scale.get(),
             strategic_floor: q(f.strategic_floor),
             on_hand: q(f.on_hand),
             held: q(f.held),
@@ -63,7 +63,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             code: m.code.as_str().to_owned(),
             name: m.name.clone(),
             unit: m.unit,
-            scale: i32::try_from(m.scale).unwrap_or(0),
+            scale: m.scale,
             strategic_floor: m.strategic_floor,
             on_hand: 0,
             held: 0,

@@ -69,6 +69,17 @@ pub(crate) fn not_found(kind: &str, id: &str) -> ServiceError {
     ServiceError::NotFound(format!("no {kind} {id}"))
 }
 
+/// The scale of material `code`, which a row that refers to it (an allocation, an
+/// obligation) needs to show its quantities: a material that is not there is an internal error.
+pub(crate) fn scale_of(
+    conn: &mut crate::db::DbConnection,
+    code: &str,
+) -> Result<u32, ServiceError> {
+    crate::db::materials::find_by_code(conn, code)?
+        .map(|m| m.scale.get())
+        .ok_or_else(|| ServiceError::internal(format!("material {code} vanished")))
+}
+
 /// A tenant-scoped lookup as `actor` may see it: the row `id` read (`None` when it does not
 /// exist) if it is visible to the actor (staff see every manufacturer's objects,
 /// manufacturers only their own, `owner`), else exactly the answer for an id that does not

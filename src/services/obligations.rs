@@ -60,11 +60,6 @@ fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
     }
 }
 
-fn scale(conn: &mut DbConnection, material: &str) -> Result<u32, ServiceError> {
-    Ok(db::materials::find_by_code(conn, material)?
-        .map_or(0, |m| u32::try_from(m.scale).unwrap_or(0)))
-}
-
 fn find(conn: &mut DbConnection, id: &str) -> Result<ObligationRow, ServiceError> {
     db::obligations::find(conn, id)?.ok_or_else(|| super::not_found("obligation", id))
 }
@@ -78,7 +73,7 @@ pub async fn get(db: &Db, actor: Actor, id: String) -> Result<ObligationView, Se
             db::obligations::find(conn, &id)?,
             |o| &o.manufacturer_id,
         )?;
-        let s = scale(conn, &o.material_code)?;
+        let s = super::scale_of(conn, &o.material_code)?;
         Ok(view(o, s, time::now().date()))
     })
     .await
@@ -158,7 +153,7 @@ pub async fn replenish(
                 "obligation {id} is settled"
             )));
         }
-        let s = scale(conn, &o.material_code)?;
+        let s = super::scale_of(conn, &o.material_code)?;
         let facility = db::facilities::find_by_code(conn, &r.facility)?
             .map(|f| f.code)
             .ok_or_else(|| {
@@ -315,7 +310,7 @@ pub async fn reschedule(
                 "obligation {id} is settled"
             )));
         }
-        let s = scale(conn, &o.material_code)?;
+        let s = super::scale_of(conn, &o.material_code)?;
         let o = find(conn, &id)?;
         Ok(Effect {
             target: Some(id.clone()),
