@@ -84,15 +84,17 @@ impl Application {
                  service. Set STOCKPILE__AUTH__HS256_SECRET or a public key for real use."
             );
         }
-        let db = open_db(&settings)?;
-        if settings.database.migrate_on_start {
-            let db = db.clone();
-            tokio::task::spawn_blocking(move || migrate(&db)).await??;
-        }
+        // Keys first: a key set file that cannot be read stops the service before it touches
+        // the database.
         let tokens = TokenVerifier::from_settings(&settings)?;
         if let Some(key_set) = tokens.key_set() {
             key_set.refresh().await;
             spawn_key_set_refresh(key_set, settings.auth.jwks_refresh_secs);
+        }
+        let db = open_db(&settings)?;
+        if settings.database.migrate_on_start {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || migrate(&db)).await??;
         }
         let state = web::Data::new(AppState::new(
             db.clone(),
