@@ -509,6 +509,37 @@ mod tests {
         assert_eq!(s.hs256_secret(), Some(DEVELOPMENT_SECRET));
         s.auth.public_key_pem = "pem".into();
         assert_eq!(s.hs256_secret(), None);
+        s.auth.public_key_pem = String::new();
+        s.auth.jwks_file = "jwks.json".into();
+        assert_eq!(s.hs256_secret(), None);
+    }
+
+    #[test]
+    fn a_key_set_is_checked_and_is_enough_in_production() {
+        let mut s = test_settings();
+        s.env = "production".into();
+        s.database_url_explicit = true;
+        s.auth.hs256_secret = String::new();
+        s.auth.jwks_url = "https://idp.example/realms/r/protocol/openid-connect/certs".into();
+        assert!(s.validate().is_ok(), "a key set alone");
+        s.auth.jwks_url = "http://idp.example/certs".into();
+        let e = format!("{:#}", s.validate().unwrap_err());
+        assert!(e.contains("https in production"), "{e}");
+        s.env = "test".into();
+        assert!(s.validate().is_ok(), "http outside production");
+        for bad in ["ftp://idp.example/certs", "idp.example/certs"] {
+            s.auth.jwks_url = bad.into();
+            assert!(s.validate().is_err(), "{bad}");
+        }
+        s.auth.jwks_url = String::new();
+        s.auth.jwks_file = "jwks.json".into();
+        s.auth.jwks_min_refresh_secs = 0;
+        assert!(s.validate().is_err(), "no refresh limit");
+        let mut s = test_settings();
+        s.auth.role_claim = "realm_access..roles".into();
+        assert!(s.validate().is_err(), "empty part of the role claim");
+        s.auth.role_claim = "resource_access.stockpile.roles".into();
+        assert!(s.validate().is_ok());
     }
 
     #[test]
