@@ -251,7 +251,7 @@ impl KeySet {
             .last
             .is_some_and(|last| last.elapsed() < self.min_refresh)
         {
-            tracing::info!(
+            tracing::debug!(
                 kid,
                 "unknown kid: the key set was refreshed too recently to refetch"
             );

@@ -75,6 +75,11 @@ impl IdpKey {
     fn token(&self, app: &TestApp, role: &str) -> String {
         self.token_as(app, role, self.alg, Some(self.kid))
     }
+
+    /// The status of a read with a token of this key.
+    async fn status(&self, app: &TestApp, role: &str) -> u16 {
+        status_with_token(app, &self.token(app, role)).await
+    }
 }
 
 /// A key set document of these keys.
@@ -163,10 +168,7 @@ async fn keys_rotate_through_a_served_key_set_within_the_refresh_limit() {
     })
     .await;
     assert_eq!(idp.fetches(), 1, "fetched at start");
-    assert_eq!(
-        status_with_token(&app, &k1.token(&app, "auditor")).await,
-        200
-    );
+    assert_eq!(k1.status(&app, "auditor").await, 200);
     // The HS256 secret of the configuration still verifies its tokens.
     let hs = app.token_with_claims(app.valid_claims("auditor", "script"));
     assert_eq!(status_with_token(&app, &hs).await, 200);
@@ -182,10 +184,7 @@ async fn keys_rotate_through_a_served_key_set_within_the_refresh_limit() {
     .await;
     assert_eq!(idp.fetches(), 1, "no fetch within the window");
     past_the_window().await;
-    assert_eq!(
-        status_with_token(&app, &k2.token(&app, "operator")).await,
-        200
-    );
+    assert_eq!(k2.status(&app, "operator").await, 200);
     assert_eq!(idp.fetches(), 2, "the unknown kid refetched the set");
     assert_401(&app, &stranger.token(&app, "admin"), "made-up kid").await;
     assert_eq!(
@@ -196,12 +195,9 @@ async fn keys_rotate_through_a_served_key_set_within_the_refresh_limit() {
 
     // The provider retires k1: held until the next refresh, refused after it.
     idp.serve(Some(key_set(&[&k2, &k3])));
-    assert_eq!(
-        status_with_token(&app, &k1.token(&app, "auditor")).await,
-        200
-    );
+    assert_eq!(k1.status(&app, "auditor").await, 200);
     past_the_window().await;
-    assert_eq!(status_with_token(&app, &k3.token(&app, "admin")).await, 200);
+    assert_eq!(k3.status(&app, "admin").await, 200);
     assert_eq!(idp.fetches(), 3);
     assert_401(
         &app,
@@ -220,14 +216,8 @@ async fn keys_rotate_through_a_served_key_set_within_the_refresh_limit() {
     )
     .await;
     assert_eq!(idp.fetches(), 4, "the failed refresh was tried");
-    assert_eq!(
-        status_with_token(&app, &k2.token(&app, "auditor")).await,
-        200
-    );
-    assert_eq!(
-        status_with_token(&app, &k3.token(&app, "auditor")).await,
-        200
-    );
+    assert_eq!(k2.status(&app, "auditor").await, 200);
+    assert_eq!(k3.status(&app, "auditor").await, 200);
 
     // Many requests naming one new kid at once: one fetch, all of them accepted.
     idp.serve(Some(key_set(&[&k3, &k4])));
@@ -287,12 +277,7 @@ async fn a_key_set_file_verifies_each_algorithm_and_refuses_an_alg_not_its_keys(
     })
     .await;
     for (key, role) in [(&rsa, "auditor"), (&ec, "operator"), (&ed, "admin")] {
-        assert_eq!(
-            status_with_token(&app, &key.token(&app, role)).await,
-            200,
-            "{}",
-            key.kid
-        );
+        assert_eq!(key.status(&app, role).await, 200, "{}", key.kid);
     }
     // The kid of the RSA key over an ES256 signature, and RS384 by the RS256 key itself.
     let es_as_rsa = ec.token_as(&app, "admin", Algorithm::ES256, Some("rsa"));
@@ -333,10 +318,7 @@ async fn a_key_set_file_verifies_each_algorithm_and_refuses_an_alg_not_its_keys(
     let added = IdpKey::rsa("rsa-2");
     std::fs::write(&file, key_set(&[&rsa, &ec, &ed, &added])).unwrap();
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(
-        status_with_token(&app, &added.token(&app, "auditor")).await,
-        200
-    );
+    assert_eq!(added.status(&app, "auditor").await, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
