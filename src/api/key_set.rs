@@ -8,9 +8,7 @@
 //! thread, then look again. A source that cannot be read keeps the keys it gave last.
 
 use crate::config::AuthSettings;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
-};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -84,7 +82,7 @@ fn verifies(jwk: &Jwk) -> bool {
         .key_operations
         .as_ref()
         .is_none_or(|ops| ops.contains(&KeyOperations::Verify));
-    usable && operations && jwk.common.key_algorithm != Some(KeyAlgorithm::UNKNOWN_ALGORITHM)
+    usable && operations
 }
 
 /// The verification keys of a key set document (`{"keys": [...]}`), and a note for each key
@@ -167,8 +165,9 @@ impl Source {
 
     async fn load(&self) -> Result<KeyMap, String> {
         let (keys, skipped) = parse_key_set(&self.read().await?)?;
+        // Providers publish encryption keys beside signing keys: worth a note, not a warning.
         for why in skipped {
-            tracing::warn!(source = %self.describe(), key = %why, "key set: key left out");
+            tracing::info!(source = %self.describe(), key = %why, "key set: key left out");
         }
         Ok(keys)
     }
