@@ -6,6 +6,7 @@
 //! that is not there, in a file or in a `STOCKPILE__*` variable, is refused with its name and
 //! where it came from; a file that is not valid TOML is refused with its path.
 
+use crate::domain::claims::RoleClaim;
 use crate::domain::policy::{Policy, PolicyText};
 use anyhow::Context;
 use serde::Deserialize;
@@ -64,9 +65,21 @@ pub struct AuthSettings {
     pub hs256_secret: String,
     pub public_key_pem: String,
     pub public_key_algorithm: String,
+    pub jwks_url: String,
+    pub jwks_file: String,
+    pub jwks_min_refresh_secs: u64,
+    pub jwks_refresh_secs: u64,
+    pub role_claim: String,
     pub issuer: String,
     pub audience: String,
     pub leeway_secs: u64,
+}
+
+impl AuthSettings {
+    /// Whether any public key is configured: a PEM or a key set.
+    pub fn has_public_keys(&self) -> bool {
+        !(self.public_key_pem.is_empty() && self.jwks_url.is_empty() && self.jwks_file.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,7 +204,7 @@ impl Settings {
         let a = &self.auth;
         if !a.hs256_secret.is_empty() {
             Some(&a.hs256_secret)
-        } else if self.env == "development" && a.public_key_pem.is_empty() {
+        } else if self.env == "development" && !a.has_public_keys() {
             Some(DEVELOPMENT_SECRET)
         } else {
             None
@@ -230,15 +243,17 @@ impl Settings {
             Some(DEVELOPMENT_SECRET) if self.is_production() => {
                 anyhow::bail!("auth.hs256_secret: the development secret is refused in production")
             }
-            None if a.public_key_pem.is_empty() => anyhow::bail!(
-                "no token verification configured: set auth.hs256_secret (32 bytes at least) \
-                 or auth.public_key_pem"
+            None if !a.has_public_keys() => anyhow::bail!(
+                "no token verification configured: set auth.hs256_secret (32 bytes at least), \
+                 auth.public_key_pem, auth.jwks_url or auth.jwks_file"
             ),
             _ => {}
         }
         if !matches!(a.public_key_algorithm.as_str(), "RS256" | "EdDSA") {
             anyhow::bail!("auth.public_key_algorithm must be RS256 or EdDSA");
         }
+        self.validate_key_set()?;
+        RoleClaim::parse(&a.role_claim).map_err(anyhow::Error::msg)?;
         if a.leeway_secs > MAX_LEEWAY_SECS {
             anyhow::bail!("auth.leeway_secs must be at most {MAX_LEEWAY_SECS}");
         }
@@ -256,6 +271,28 @@ impl Settings {
             anyhow::bail!("database.max_connections must be at least 1");
         }
         self.policy()?;
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// `auth.jwks_url` is an absolute http(s) URL, https in production (keys fetched in the
+    /// clear could be anyone's); refreshes are at least a second apart.
+    fn validate_key_set(&self) -> anyhow::Result<()> {
+        let a = &self.auth;
+        if !a.jwks_url.is_empty() {
+            let url = reqwest::Url::parse(&a.jwks_url)
+                .map_err(|e| anyhow::anyhow!("auth.jwks_url {:?}: {e}", a.jwks_url))?;
+            match url.scheme() {
+                "https" => {}
+                "http" if !self.is_production() => {}
+                "http" => anyhow::bail!("auth.jwks_url must be https in production"),
+                other => anyhow::bail!("auth.jwks_url: {other} is not http or https"),
+            }
+        }
+        if a.jwks_min_refresh_secs == 0 {
+            anyhow::bail!("auth.jwks_min_refresh_secs must be at least 1");
+        }
         Ok(())
     }
 }
@@ -472,6 +509,37 @@ mod tests {
         assert_eq!(s.hs256_secret(), Some(DEVELOPMENT_SECRET));
         s.auth.public_key_pem = "pem".into();
         assert_eq!(s.hs256_secret(), None);
+        s.auth.public_key_pem = String::new();
+        s.auth.jwks_file = "jwks.json".into();
+        assert_eq!(s.hs256_secret(), None);
+    }
+
+    #[test]
+    fn a_key_set_is_checked_and_is_enough_in_production() {
+        let mut s = test_settings();
+        s.env = "production".into();
+        s.database_url_explicit = true;
+        s.auth.hs256_secret = String::new();
+        s.auth.jwks_url = "https://idp.example/realms/r/protocol/openid-connect/certs".into();
+        assert!(s.validate().is_ok(), "a key set alone");
+        s.auth.jwks_url = "http://idp.example/certs".into();
+        let e = format!("{:#}", s.validate().unwrap_err());
+        assert!(e.contains("https in production"), "{e}");
+        s.env = "test".into();
+        assert!(s.validate().is_ok(), "http outside production");
+        for bad in ["ftp://idp.example/certs", "idp.example/certs"] {
+            s.auth.jwks_url = bad.into();
+            assert!(s.validate().is_err(), "{bad}");
+        }
+        s.auth.jwks_url = String::new();
+        s.auth.jwks_file = "jwks.json".into();
+        s.auth.jwks_min_refresh_secs = 0;
+        assert!(s.validate().is_err(), "no refresh limit");
+        let mut s = test_settings();
+        s.auth.role_claim = "realm_access..roles".into();
+        assert!(s.validate().is_err(), "empty part of the role claim");
+        s.auth.role_claim = "resource_access.stockpile.roles".into();
+        assert!(s.validate().is_ok());
     }
 
     #[test]

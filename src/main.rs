@@ -1,7 +1,7 @@
 //! The `stockpile` command: serve (default), migrate, token, verify, export, backup, demo,
-//! healthcheck.
+//! healthcheck, completions.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{Read, Write};
 use stockpile::api::token;
@@ -142,6 +142,13 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         timeout: u64,
     },
+    /// Print a completion script for a shell, e.g.
+    /// `stockpile completions bash > /etc/bash_completion.d/stockpile` (needs no settings).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// A progress bar on standard error, drawn only when it is a terminal.
@@ -245,6 +252,15 @@ fn healthcheck(settings: &Settings, timeout: std::time::Duration) -> anyhow::Res
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Completions { shell }) = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "stockpile",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
     let settings = Settings::load()?;
     telemetry::init(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
@@ -304,6 +320,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Completions { .. } => unreachable!("handled before the settings are read"),
         Command::Backup { output } => {
             backup::sqlite_copy(&startup::open_existing_db(&settings)?, &output)?;
             tracing::info!(output = %output.display(), "backup written");

@@ -1,13 +1,14 @@
 //! Building the application from settings: pool, migrations, HTTP server on a bound port
 //! (port 0 in tests), graceful shutdown.
 
-use crate::api::{token::TokenVerifier, AppState};
+use crate::api::{key_set::KeySet, token::TokenVerifier, AppState};
 use crate::config::{Settings, DEVELOPMENT_SECRET};
 use crate::db::{migrations, Db, DbUrl};
 use crate::services;
 use actix_web::dev::Server;
 use actix_web::{web, HttpServer};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The service's actix `App` over `state` (a `web::Data<AppState>`): routes, extractors and
@@ -83,6 +84,13 @@ impl Application {
                  service. Set STOCKPILE__AUTH__HS256_SECRET or a public key for real use."
             );
         }
+        // Keys first: a key set file that cannot be read stops the service before it touches
+        // the database.
+        let tokens = TokenVerifier::from_settings(&settings)?;
+        if let Some(key_set) = tokens.key_set() {
+            key_set.refresh().await;
+            spawn_key_set_refresh(key_set, settings.auth.jwks_refresh_secs);
+        }
         let db = open_db(&settings)?;
         if settings.database.migrate_on_start {
             let db = db.clone();
@@ -90,7 +98,7 @@ impl Application {
         }
         let state = web::Data::new(AppState::new(
             db.clone(),
-            TokenVerifier::from_settings(&settings)?,
+            tokens,
             settings.policy()?,
             &settings.limits,
         ));
@@ -135,6 +143,21 @@ impl Application {
         );
         result
     }
+}
+
+/// Reads the key set again every `secs` seconds (0: never; an unknown kid still does).
+fn spawn_key_set_refresh(key_set: Arc<KeySet>, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let period = Duration::from_secs(secs);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tick.tick().await;
+            key_set.refresh().await;
+        }
+    });
 }
 
 /// Forgets expired idempotency keys every hour.

@@ -7,7 +7,7 @@ use crate::domain::actor::{Actor, Role};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use std::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use std::marker::PhantomData;
 
 /// A set of roles allowed to do something.
@@ -94,10 +94,10 @@ pub struct Auth<P> {
 }
 
 impl<P: Permit> Auth<P> {
-    pub(super) fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
+    pub(super) async fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
         // A rate-limited request fails here, before the actor is known to the audit of
         // refusals: auditing a flood would write what the limit is there to spare.
-        let actor = authenticate(req)?;
+        let actor = authenticate(req).await?;
         // Known actor, even if refused below: the refusal is audited under its name.
         req.extensions_mut().insert(actor.clone());
         if !P::allows(actor.role) {
@@ -113,22 +113,25 @@ impl<P: Permit> Auth<P> {
     }
 }
 
+/// Asynchronous because a token may name a key the key set fetches first (`KeySet`); a
+/// token whose key is held verifies without waiting.
 impl<P: Permit> FromRequest for Auth<P> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::extract(req))
+        let req = req.clone();
+        Box::pin(async move { Self::extract(&req).await })
     }
 }
 
 /// The verified caller of `req`, counted against its rate limit; a request without a valid
 /// token is counted against its peer address (so that a flood of bad tokens is limited too).
-fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
+async fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(ApiError::internal)?;
-    match verify(req, state) {
+    match verify(req, state).await {
         Ok(actor) => {
             state.rate_limit.check(&actor.scope())?;
             Ok(actor)
@@ -143,7 +146,7 @@ fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
     }
 }
 
-fn verify(req: &HttpRequest, state: &AppState) -> Result<Actor, ApiError> {
+async fn verify(req: &HttpRequest, state: &AppState) -> Result<Actor, ApiError> {
     let refused = || ApiError::unauthenticated("a valid bearer token is required");
     let value = req
         .headers()
@@ -155,7 +158,7 @@ fn verify(req: &HttpRequest, state: &AppState) -> Result<Actor, ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
         .ok_or_else(refused)?;
-    state.tokens.verify(token).map_err(|reason| {
+    state.tokens.verify(token).await.map_err(|reason| {
         tracing::info!(%reason, "token refused");
         refused()
     })

@@ -8,8 +8,8 @@ use crate::services::{IdempotencyRequest, WriteCtx};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
-use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 /// The audit actions of a resource's write methods, attached to the resource when routes
@@ -38,8 +38,8 @@ pub struct Command<P> {
 }
 
 impl<P: Permit> Command<P> {
-    fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
-        let auth = Auth::<P>::extract(req)?;
+    async fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
+        let auth = Auth::<P>::extract(req).await?;
         let action = route_action(req).ok_or_else(|| {
             tracing::error!(
                 path = req.path(),
@@ -82,10 +82,11 @@ impl<P: Permit> Caller for Command<P> {
 
 impl<P: Permit> FromRequest for Command<P> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::extract(req))
+        let req = req.clone();
+        Box::pin(async move { Self::extract(&req).await })
     }
 }
 

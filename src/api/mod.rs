@@ -11,6 +11,7 @@ pub mod error;
 pub mod facilities;
 pub mod fees;
 pub mod inventory;
+pub mod key_set;
 pub mod ledger;
 pub mod loans;
 pub mod manufacturers;

@@ -49,8 +49,11 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "JWT with claims sub, role (manufacturer|operator|auditor|admin), org \
-                         (manufacturers), exp; iss/aud when configured.",
+                        "JWT with claims sub, role (manufacturer|operator|auditor|admin; the \
+                         claim the service's auth.role_claim names, a role or a list of roles), \
+                         org (manufacturers), exp; iss/aud when configured. Signed with the \
+                         configured HS256 secret or public key, or by a key of the configured \
+                         key set named by the header's kid.",
                     ))
                     .build(),
             ),

@@ -1,12 +1,15 @@
 //! Bearer tokens: verification with the configured keys only, and minting for development
 //! (`stockpile token`).
 
+use super::key_set::{KeySet, VerifyKey};
 use crate::config::Settings;
 use crate::domain::actor::{Actor, Role};
+use crate::domain::claims::{actor_from_claims, RoleClaim};
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -23,9 +26,13 @@ struct Claims {
     aud: Option<String>,
 }
 
-/// Verifies tokens against the algorithms and keys of the configuration, nothing else.
+/// Verifies tokens against the algorithms and keys of the configuration, nothing else: the
+/// HS256 secret, the public key PEM, and the keys of a key set chosen by `kid`.
 pub struct TokenVerifier {
-    keys: Vec<(Algorithm, DecodingKey)>,
+    /// The HS256 secret and the public key PEM, each with its algorithm.
+    configured: Vec<Arc<VerifyKey>>,
+    key_set: Option<Arc<KeySet>>,
+    role_claim: RoleClaim,
     issuer: Option<String>,
     audience: Option<String>,
     leeway_secs: u64,
@@ -36,41 +43,78 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 impl TokenVerifier {
+    /// The verifier of the settings. A `jwks_file` is read here; a `jwks_url` is fetched by
+    /// the key set's first `refresh` (startup) or by the first token that needs it.
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
-        let mut keys = Vec::new();
+        let mut configured = Vec::new();
         if let Some(secret) = s.hs256_secret() {
-            keys.push((
-                Algorithm::HS256,
-                DecodingKey::from_secret(secret.as_bytes())?,
-            ));
+            configured.push(Arc::new(VerifyKey {
+                alg: Algorithm::HS256,
+                key: DecodingKey::from_secret(secret.as_bytes())?,
+            }));
         }
         let pem = s.auth.public_key_pem.as_bytes();
         if !pem.is_empty() {
-            let key = match s.auth.public_key_algorithm.as_str() {
+            let (alg, key) = match s.auth.public_key_algorithm.as_str() {
                 "EdDSA" => (Algorithm::EdDSA, DecodingKey::from_ed_pem(pem)?),
                 _ => (Algorithm::RS256, DecodingKey::from_rsa_pem(pem)?),
             };
-            keys.push(key);
+            configured.push(Arc::new(VerifyKey { alg, key }));
         }
         Ok(Self {
-            keys,
+            configured,
+            key_set: KeySet::from_settings(&s.auth)?.map(Arc::new),
+            role_claim: RoleClaim::parse(&s.auth.role_claim).map_err(anyhow::Error::msg)?,
             issuer: non_empty(&s.auth.issuer),
             audience: non_empty(&s.auth.audience),
             leeway_secs: s.auth.leeway_secs,
         })
     }
 
+    /// The key set of `auth.jwks_url` / `auth.jwks_file`, when one is configured.
+    pub fn key_set(&self) -> Option<Arc<KeySet>> {
+        self.key_set.clone()
+    }
+
+    /// The key that may verify a token of this header: with a `kid` the key set holds (or
+    /// gets on a refresh), that key, whose algorithm must be the token's; otherwise the
+    /// configured secret or PEM key of the token's algorithm.
+    async fn key_for(&self, header: &Header) -> Result<Arc<VerifyKey>, String> {
+        let alg = header.alg;
+        if let (Some(set), Some(kid)) = (&self.key_set, &header.kid) {
+            if alg != Algorithm::HS256 {
+                if let Some(key) = set.get_or_refresh(kid).await {
+                    return if key.alg == alg {
+                        Ok(key)
+                    } else {
+                        Err(format!(
+                            "the token's alg {alg:?} is not kid {kid:?}'s, {:?}",
+                            key.alg
+                        ))
+                    };
+                }
+            }
+        }
+        if let Some(key) = self.configured.iter().find(|k| k.alg == alg) {
+            return Ok(key.clone());
+        }
+        Err(match (&self.key_set, &header.kid) {
+            (Some(_), None) if alg != Algorithm::HS256 => {
+                "the token has no kid, and the keys of the key set are chosen by kid".to_owned()
+            }
+            (Some(_), Some(kid)) if alg != Algorithm::HS256 => {
+                format!("kid {kid:?} is not in the key set")
+            }
+            _ => format!("algorithm {alg:?} is not configured"),
+        })
+    }
+
     /// The actor a token speaks for, or why it is refused (the reason is for logs only:
     /// callers get one generic 401).
-    pub fn verify(&self, token: &str) -> Result<Actor, String> {
+    pub async fn verify(&self, token: &str) -> Result<Actor, String> {
         // An unknown or `none` algorithm fails to parse here.
         let header = decode_header(token).map_err(|e| format!("header: {e}"))?;
-        let key = self
-            .keys
-            .iter()
-            .find(|(alg, _)| *alg == header.alg)
-            .map(|(_, k)| k)
-            .ok_or_else(|| format!("algorithm {:?} is not configured", header.alg))?;
+        let key = self.key_for(&header).await?;
         let mut v = Validation::new(header.alg);
         v.leeway = self.leeway_secs;
         v.validate_exp = true;
@@ -91,7 +135,7 @@ impl TokenVerifier {
             None => v.validate_aud = false,
         }
         v.set_required_spec_claims(&required);
-        let claims = decode::<serde_json::Value>(token, key, &v)
+        let claims = decode::<serde_json::Value>(token, &key.key, &v)
             .map_err(|e| format!("token: {e}"))?
             .claims;
         // jsonwebtoken also takes an `iss` array that contains the issuer; RFC 7519 makes
@@ -101,38 +145,8 @@ impl TokenVerifier {
                 return Err("iss must be a string equal to the configured issuer".to_owned());
             }
         }
-        actor_from_claims(&claims)
+        actor_from_claims(&claims, &self.role_claim)
     }
-}
-
-fn actor_from_claims(claims: &serde_json::Value) -> Result<Actor, String> {
-    // `sub` and `org` are stored (audit events, idempotency scopes) and queried: at most
-    // 255 characters, none of them control characters (a NUL no database accepts).
-    let text = |name: &str| {
-        claims
-            .get(name)
-            .and_then(|v| v.as_str())
-            .filter(|s| (1..=255).contains(&s.chars().count()) && !s.chars().any(char::is_control))
-    };
-    let sub = text("sub")
-        .ok_or("sub must be a string of 1-255 characters, none of them control characters")?;
-    let role: Role = text("role")
-        .ok_or("role missing")?
-        .parse()
-        .map_err(|_| "unknown role".to_owned())?;
-    let org = match role {
-        Role::Manufacturer => Some(
-            text("org")
-                .ok_or("a manufacturer token needs org")?
-                .to_owned(),
-        ),
-        _ => None,
-    };
-    Ok(Actor {
-        sub: sub.to_owned(),
-        role,
-        org,
-    })
 }
 
 /// Mints an HS256 token with the configured secret (development and scripts).
@@ -188,7 +202,6 @@ pub fn parse_ttl(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn ttl_units() {
@@ -198,22 +211,5 @@ mod tests {
         assert!(parse_ttl("0s").is_err());
         assert!(parse_ttl("1w").is_err());
         assert!(parse_ttl("h").is_err());
-    }
-
-    #[test]
-    fn claims_rules() {
-        let ok =
-            actor_from_claims(&json!({"sub": "u1", "role": "manufacturer", "org": "m1"})).unwrap();
-        assert_eq!(ok.org.as_deref(), Some("m1"));
-        let op = actor_from_claims(&json!({"sub": "u1", "role": "operator", "org": "m1"})).unwrap();
-        assert_eq!(op.org, None);
-        assert!(actor_from_claims(&json!({"sub": "u1", "role": "manufacturer"})).is_err());
-        assert!(actor_from_claims(&json!({"sub": "u1", "role": "root"})).is_err());
-        assert!(actor_from_claims(&json!({"sub": "", "role": "admin"})).is_err());
-        assert!(actor_from_claims(&json!({"sub": 5, "role": "admin"})).is_err());
-        assert!(actor_from_claims(&json!({"sub": "a\u{0}b", "role": "admin"})).is_err());
-        assert!(actor_from_claims(&json!({"sub": "x".repeat(256), "role": "admin"})).is_err());
-        let nul_org = json!({"sub": "u1", "role": "manufacturer", "org": "m\u{0}"});
-        assert!(actor_from_claims(&nul_org).is_err());
     }
 }

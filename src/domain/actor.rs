@@ -19,6 +19,25 @@ impl Role {
         Role::Admin,
     ];
 
+    /// The one role a caller holding all of `roles` acts in. An identity provider lists every
+    /// role a user was given (Keycloak also lists a composite role's parts): among the staff
+    /// roles each does all the one below it may (admin, operator, auditor), so the most
+    /// capable is taken; a manufacturer acts for one organisation, so a manufacturer holding
+    /// any other role is ambiguous and refused, as is an empty list.
+    pub fn most_capable(roles: &[Role]) -> Result<Role, &'static str> {
+        if roles.contains(&Role::Manufacturer) {
+            return if roles.iter().all(|r| *r == Role::Manufacturer) {
+                Ok(Role::Manufacturer)
+            } else {
+                Err("a manufacturer role together with a staff role is ambiguous")
+            };
+        }
+        [Role::Admin, Role::Operator, Role::Auditor]
+            .into_iter()
+            .find(|r| roles.contains(r))
+            .ok_or("no role")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Manufacturer => "manufacturer",
@@ -75,5 +94,20 @@ mod tests {
         }
         assert!("root".parse::<Role>().is_err());
         assert!("Admin".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn the_most_capable_staff_role_is_taken_and_mixed_manufacturers_are_refused() {
+        use Role::*;
+        assert_eq!(Role::most_capable(&[Auditor, Admin, Operator]), Ok(Admin));
+        assert_eq!(Role::most_capable(&[Auditor, Operator]), Ok(Operator));
+        assert_eq!(Role::most_capable(&[Auditor]), Ok(Auditor));
+        assert_eq!(
+            Role::most_capable(&[Manufacturer, Manufacturer]),
+            Ok(Manufacturer)
+        );
+        assert!(Role::most_capable(&[Manufacturer, Auditor]).is_err());
+        assert!(Role::most_capable(&[Admin, Manufacturer]).is_err());
+        assert!(Role::most_capable(&[]).is_err());
     }
 }

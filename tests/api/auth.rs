@@ -8,18 +8,18 @@ use stockpile::domain::actor::Role;
 
 const PATH: &str = "/v1/materials";
 
-async fn status_with_token(app: &TestApp, token: &str) -> u16 {
+pub(crate) async fn status_with_token(app: &TestApp, token: &str) -> u16 {
     app.get_as(token, PATH).await.status().as_u16()
 }
 
-async fn assert_401(app: &TestApp, token: &str, why: &str) {
+pub(crate) async fn assert_401(app: &TestApp, token: &str, why: &str) {
     let res = app.get_as(token, PATH).await;
     assert_eq!(res.status(), 401, "{why}");
     assert_eq!(res.headers()["www-authenticate"], "Bearer", "{why}");
     assert_problem(res, 401, "unauthenticated").await;
 }
 
-fn b64(v: &Value) -> String {
+pub(crate) fn b64(v: &Value) -> String {
     use std::fmt::Write;
     // URL-safe base64 without padding, written out to keep the test free of the service's code.
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -263,6 +263,44 @@ async fn role_and_org_claims_are_required() {
         c["org"] = json!("m-1");
     });
     assert_eq!(status_with_token(&app, &mfr).await, 200);
+}
+
+#[tokio::test]
+async fn the_role_may_come_from_a_nested_list_of_roles() {
+    let app = spawn_app_with(|s| s.auth.role_claim = "realm_access.roles".into()).await;
+    let with_roles = |roles: Value| {
+        let mut c = app.valid_claims("admin", "kc-user");
+        c.as_object_mut().unwrap().remove("role");
+        c["realm_access"] = json!({ "roles": roles });
+        app.token_with_claims(c)
+    };
+    let material = json!({"code": "GA", "name": "Gallium", "unit": "kg", "scale": 3,
+        "strategic_floor": "0"});
+    // Keycloak lists its own roles and a composite's parts: the most capable of ours counts.
+    let admin = with_roles(json!(["offline_access", "auditor", "admin", "operator"]));
+    let res = app.post_as(&admin, "/v1/materials", &material).await;
+    assert_eq!(res.status(), 201);
+    let auditor = with_roles(json!(["uma_authorization", "auditor"]));
+    assert_eq!(status_with_token(&app, &auditor).await, 200);
+    let res = app
+        .post_as(
+            &auditor,
+            "/v1/facilities",
+            &json!({"code": "NV1",
+        "name": "Nevada", "country": "US"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    assert_401(&app, &with_roles(json!(["offline_access"])), "none of ours").await;
+    assert_401(
+        &app,
+        &with_roles(json!(["manufacturer", "operator"])),
+        "ambiguous",
+    )
+    .await;
+    // The top-level `role` no longer counts.
+    let top_level = app.token_with_claims(app.valid_claims("admin", "kc-user"));
+    assert_401(&app, &top_level, "role outside the configured claim").await;
 }
 
 #[tokio::test]

@@ -107,6 +107,28 @@ fn help_names_the_environment_and_the_values() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+#[test]
+fn completions_are_printed_for_each_shell_without_reading_settings() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef stockpile"),
+        ("fish", "complete -c stockpile"),
+    ] {
+        let mut cmd = stockpile(&["completions", shell]);
+        // Settings that would stop any other command are not read.
+        cmd.env("STOCKPILE__DATABSE__URL", "sqlite://x.db");
+        let out = run(cmd);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["healthcheck", "completions", "format", "manufacturer"] {
+            assert!(script.contains(word), "{shell}: {word} in {script}");
+        }
+    }
+    let out = run(stockpile(&["completions", "cmd.exe"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// A new SQLite database path in a folder of its own.
 fn fresh_sqlite(tag: &str) -> String {
     let dir = std::env::temp_dir().join(format!("stockpile-demo-{tag}-{}", uuid::Uuid::now_v7()));

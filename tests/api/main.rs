@@ -12,6 +12,7 @@ mod faults;
 mod helpers;
 mod idempotency;
 mod inventory;
+mod key_sets;
 mod ledger;
 mod limits;
 mod loans;
