@@ -110,6 +110,7 @@ pub struct PolicySettings {
     pub dual_approval_threshold_usd: String,
     pub replenish_premium: String,
     pub replenish_term_days: u32,
+    pub deferral_premium_per_year: String,
 }
 
 impl Settings {
@@ -222,6 +223,7 @@ impl Settings {
             dual_approval_threshold_usd: &p.dual_approval_threshold_usd,
             replenish_premium: &p.replenish_premium,
             replenish_term_days: p.replenish_term_days,
+            deferral_premium_per_year: &p.deferral_premium_per_year,
         })
         .map_err(anyhow::Error::msg)
     }

@@ -12,7 +12,9 @@ use super::AppState;
 use crate::db::obligations::ObligationFilter;
 use crate::domain::formats;
 use crate::domain::status::ObligationStatus;
-use crate::services::obligations::{self as svc, ObligationView, Replenishment, ReplenishmentView};
+use crate::services::obligations::{
+    self as svc, ObligationView, Replenishment, ReplenishmentView, RescheduledView,
+};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -93,7 +95,7 @@ pub struct RescheduleInput {
 /// Move an obligation's due date (operator).
 #[utoipa::path(post, path = "/v1/obligations/{id}/reschedule", tag = "obligations", request_body = RescheduleInput,
     params(("id" = formats::Id, Path, description = "obligation id")),
-    responses((status = 200, body = ObligationView), WriteErrors))]
+    responses((status = 200, body = RescheduledView), WriteErrors))]
 pub async fn reschedule(
     state: web::Data<AppState>,
     cmd: Command<Operator>,
@@ -103,6 +105,14 @@ pub async fn reschedule(
     let ctx = cmd.ctx(&body.bytes);
     let b = body.value;
     Ok(written(
-        svc::reschedule(&state.db, ctx, id.into_inner().0, b.due_date, b.reason).await?,
+        svc::reschedule(
+            &state.db,
+            &state.policy,
+            ctx,
+            id.into_inner().0,
+            b.due_date,
+            b.reason,
+        )
+        .await?,
     ))
 }

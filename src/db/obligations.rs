@@ -107,13 +107,19 @@ pub fn insert_replenishment(conn: &mut DbConnection, row: &ReplenishmentRow) -> 
 }
 
 /// Moves an open obligation's due date and records why; returns whether it was open.
-pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow) -> QueryResult<bool> {
+/// Moves an open obligation's due date and adds `premium` to what is due (while the total
+/// fits a BIGINT), recording the move; false when the obligation is no longer open.
+pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow, premium: i64) -> QueryResult<bool> {
     let n = diesel::update(
         obligations::table
             .find(&row.obligation_id)
-            .filter(obligations::status.eq(ObligationStatus::Open.as_str())),
+            .filter(obligations::status.eq(ObligationStatus::Open.as_str()))
+            .filter(obligations::quantity_due.le(i64::MAX - premium)),
     )
-    .set(obligations::due_date.eq(row.new_due_date))
+    .set((
+        obligations::due_date.eq(row.new_due_date),
+        obligations::quantity_due.eq(obligations::quantity_due + premium),
+    ))
     .execute(conn)?;
     if n == 1 {
         diesel::insert_into(obligation_reschedules::table)

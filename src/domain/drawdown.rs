@@ -90,6 +90,22 @@ pub fn quantity_due(approved: i64, premium: Decimal) -> Option<i64> {
         .to_i64()
 }
 
+/// The premium for moving a due date `days` later (10 CFR 626.8(b) in spirit): `rate` a
+/// year × `still_due` × `days` ÷ 365, rounded up to the material's scale (a whole number of
+/// minor units), exactly; nothing for a date kept or moved earlier; `None` when it cannot be
+/// stored.
+pub fn deferral_premium(still_due: i64, rate: Decimal, days: i64) -> Option<i64> {
+    if days <= 0 || still_due <= 0 {
+        return Some(0);
+    }
+    let numerator = i128::from(still_due)
+        .checked_mul(rate.mantissa())?
+        .checked_mul(i128::from(days))?;
+    let denominator = 365 * 10i128.checked_pow(rate.scale())?;
+    let premium = numerator / denominator + i128::from(numerator % denominator != 0);
+    i64::try_from(premium).ok()
+}
+
 /// The base quantity covered once `returned` of `due` has come back: the base share of the
 /// cumulative return, so that partial returns never drift and a full return covers it all.
 pub fn base_covered(returned: i64, due: i64, base: i64) -> i64 {
@@ -102,6 +118,23 @@ pub fn base_covered(returned: i64, due: i64, base: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deferral_costs_its_premium_rounded_up() {
+        let five_percent = Decimal::new(5, 2);
+        // 1000 kg (scale 3) moved 73 days later at 5 % a year: 10 kg.
+        assert_eq!(deferral_premium(1_000_000, five_percent, 73), Some(10_000));
+        // 1 minor unit for a day: a fraction, rounded up to one.
+        assert_eq!(deferral_premium(1, five_percent, 1), Some(1));
+        // 365 × 20 = 7300 minor units for a year at 5 %: exactly 365, not 366.
+        assert_eq!(deferral_premium(7_300, five_percent, 365), Some(365));
+        assert_eq!(deferral_premium(1_000_000, five_percent, 0), Some(0));
+        assert_eq!(deferral_premium(1_000_000, five_percent, -30), Some(0));
+        assert_eq!(deferral_premium(0, five_percent, 30), Some(0));
+        assert_eq!(deferral_premium(1_000_000, Decimal::ZERO, 30), Some(0));
+        // Beyond storage: refused, never capped.
+        assert_eq!(deferral_premium(i64::MAX, Decimal::ONE, 3_000_000), None);
+    }
 
     #[test]
     fn states() {

@@ -20,6 +20,8 @@ pub struct Policy {
     /// Extra share to return on replenishment.
     pub replenish_premium: Decimal,
     pub replenish_term_days: u32,
+    /// Added to an obligation moved later: this share of what is still due per year moved.
+    pub deferral_premium_per_year: Decimal,
 }
 
 /// The raw text form of the policy values, as configuration holds them.
@@ -33,6 +35,7 @@ pub struct PolicyText<'a> {
     pub dual_approval_threshold_usd: &'a str,
     pub replenish_premium: &'a str,
     pub replenish_term_days: u32,
+    pub deferral_premium_per_year: &'a str,
 }
 
 impl Policy {
@@ -49,6 +52,13 @@ impl Policy {
             .ok()
             .filter(|d| *d >= Decimal::ZERO && *d <= Decimal::ONE)
             .ok_or("policy.replenish_premium: must be a decimal in [0, 1]")?;
+        let deferral = Decimal::from_str_exact(t.deferral_premium_per_year)
+            .ok()
+            .filter(|d| *d >= Decimal::ZERO && *d <= Decimal::ONE && d.scale() <= 6)
+            .ok_or(
+                "policy.deferral_premium_per_year: must be a decimal in [0, 1] with at most 6 \
+                 decimals",
+            )?;
         let threshold = parse_fixed(t.dual_approval_threshold_usd, 2)
             .ok()
             .filter(|c| *c >= 0)
@@ -65,6 +75,7 @@ impl Policy {
             dual_approval_threshold_cents: threshold,
             replenish_premium: premium,
             replenish_term_days: t.replenish_term_days,
+            deferral_premium_per_year: deferral,
         })
     }
 }
@@ -73,7 +84,7 @@ impl Policy {
 mod tests {
     use super::*;
 
-    fn defaults() -> PolicyText<'static> {
+    pub(super) fn defaults() -> PolicyText<'static> {
         PolicyText {
             share_limited: "0.5",
             share_severe: "1.0",
@@ -83,6 +94,7 @@ mod tests {
             dual_approval_threshold_usd: "25000000.00",
             replenish_premium: "0.05",
             replenish_term_days: 365,
+            deferral_premium_per_year: "0.05",
         }
     }
 
@@ -399,17 +411,7 @@ mod rule_tests {
     use super::*;
 
     fn policy() -> Policy {
-        Policy::parse(&PolicyText {
-            share_limited: "0.5",
-            share_severe: "1.0",
-            share_critical: "1.0",
-            limited_cap_share: "0.30",
-            floor_waiver: true,
-            dual_approval_threshold_usd: "25000000.00",
-            replenish_premium: "0.05",
-            replenish_term_days: 365,
-        })
-        .unwrap()
+        Policy::parse(&super::tests::defaults()).unwrap()
     }
 
     /// A request that passes every rule by a margin; tests move one figure to a boundary.
@@ -629,6 +631,7 @@ mod rule_properties {
                 dual_approval_threshold_cents: 0,
                 replenish_premium: Decimal::ZERO,
                 replenish_term_days: 1,
+                deferral_premium_per_year: Decimal::ZERO,
             };
             let mut held = vec![0i64; manufacturers.len()];
             let mut held_total = 0i64;

@@ -11,9 +11,10 @@ use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, 
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
-use crate::domain::drawdown::base_covered;
+use crate::domain::drawdown::{base_covered, deferral_premium};
 use crate::domain::formats;
 use crate::domain::lot::{grade, positive_quantity, received_at};
+use crate::domain::policy::Policy;
 use crate::domain::status::ObligationStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
@@ -272,13 +273,25 @@ pub async fn replenish(
 }
 
 /// Moves the due date (any valid date; a past one makes the obligation overdue at once).
+/// An obligation just moved, with the deferral premium the move added to what is due.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RescheduledView {
+    #[serde(flatten)]
+    pub obligation: ObligationView,
+    /// `policy.deferral_premium_per_year` × what was still due × days moved later ÷ 365,
+    /// rounded up to the material's scale; 0 when the date was kept or moved earlier.
+    pub deferral_premium_added: Quantity,
+}
+
 pub async fn reschedule(
     db: &Db,
+    policy: &Policy,
     ctx: WriteCtx,
     id: String,
     due_date: String,
     reason: String,
 ) -> Result<Reply, ServiceError> {
+    let rate = policy.deferral_premium_per_year;
     let mut p = Problems::default();
     let date = p.check("due_date", time::parse_date(&due_date));
     let reason = p.check("reason", text(&reason, 4000));
@@ -293,6 +306,17 @@ pub async fn reschedule(
                 "obligation {id} is settled"
             )));
         }
+        let s = super::scale_of(conn, &o.material_code)?;
+        let days = (date - o.due_date).num_days();
+        let premium = deferral_premium(o.quantity_due - o.quantity_returned, rate, days)
+            .filter(|p| o.quantity_due.checked_add(*p).is_some())
+            .ok_or_else(|| {
+                ServiceError::too_large(
+                    "due_date",
+                    "the quantity due (with its deferral premium)",
+                    s,
+                )
+            })?;
         let open = db::obligations::reschedule(
             conn,
             &RescheduleRow {
@@ -304,17 +328,20 @@ pub async fn reschedule(
                 created_by: by.clone(),
                 created_at: time::now(),
             },
+            premium,
         )?;
         if !open {
             return Err(ServiceError::InvalidState(format!(
                 "obligation {id} is settled"
             )));
         }
-        let s = super::scale_of(conn, &o.material_code)?;
         let o = find(conn, &id)?;
         Ok(Effect {
             target: Some(id.clone()),
-            body: view(o, s, time::now().date()),
+            body: RescheduledView {
+                obligation: view(o, s, time::now().date()),
+                deferral_premium_added: Quantity::new(premium, s),
+            },
         })
     })
     .await

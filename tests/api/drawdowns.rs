@@ -1073,3 +1073,49 @@ async fn bad_drawdown_input_is_refused_and_holds_nothing() {
     assert_eq!(ok.status(), 201);
     assert_eq!(ok.json::<Value>().await.unwrap()["needed_by"], "2026-12-31");
 }
+
+/// Moving a due date later adds the deferral premium on what is still due (5 % a year, pro
+/// rata by day, rounded up); moving it earlier adds nothing and takes nothing away.
+#[tokio::test]
+async fn a_later_due_date_carries_the_deferral_premium() {
+    let r = Reserve::new(2000, 0).await;
+    let m = r.manufacturer("Acme", "commercial", "1000", "1").await;
+    r.disruption("severe").await;
+    let released = r.approved(&r.submitted(&m, "1000").await).await;
+    let ob = released["obligation_id"].as_str().unwrap().to_owned();
+    // 1050 due (1000 + 5 %); 50 back leaves 1000 still due.
+    let path = format!("/v1/obligations/{ob}/replenishments");
+    let back = json!({"facility": "NV1", "quantity": "50", "grade": "99.9"});
+    assert_eq!(r.app.post_as(&r.op(1), &path, &back).await.status(), 201);
+    let obligation: Value = r
+        .app
+        .get_as(&r.op(1), &format!("/v1/obligations/{ob}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let due: chrono::NaiveDate = obligation["due_date"].as_str().unwrap().parse().unwrap();
+    let move_to = |days: i64| {
+        let date = due + chrono::TimeDelta::days(days);
+        let path = format!("/v1/obligations/{ob}/reschedule");
+        let body = json!({"due_date": date.to_string(), "reason": "smelter outage"});
+        let app = &r.app;
+        let op = r.op(1);
+        async move { app.post_as(&op, &path, &body).await }
+    };
+    // 1000 × 0.05 × 73 / 365 = 10.
+    let moved = move_to(73).await;
+    assert_eq!(moved.status(), 200);
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(moved["deferral_premium_added"], "10");
+    assert_eq!(moved["quantity_due"], "1060");
+    assert_eq!(moved["id"], ob.as_str());
+    // Back to the original date: nothing added, nothing taken away.
+    let back: Value = move_to(0).await.json().await.unwrap();
+    assert_eq!(back["deferral_premium_added"], "0");
+    assert_eq!(back["quantity_due"], "1060");
+    // 1010 still due, one day later: 0.138… rounded up to 1 (scale 0).
+    let day: Value = move_to(1).await.json().await.unwrap();
+    assert_eq!(day["deferral_premium_added"], "1");
+    assert_eq!(day["quantity_due"], "1061");
+}
