@@ -34,6 +34,17 @@ pub struct Body<T> {
 
 impl<T> super::auth::Caller for Body<T> {}
 
+/// For an optional field that may also be `null` (`Option<Option<T>>` with
+/// `#[serde(default, deserialize_with = "present")]`): left out is `None`, `null` is
+/// `Some(None)`, a value is `Some(Some(v))`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;

@@ -10,7 +10,9 @@ use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
+use crate::domain::lot::grade;
 use crate::domain::material::NewMaterial;
+use crate::domain::validation::FieldError;
 use crate::services::{self, materials::MaterialView, Page};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -36,6 +38,21 @@ pub struct MaterialInput {
     /// Decimal string in the material's unit, at most `scale` decimals.
     #[schema(value_type = formats::Decimal)]
     pub strategic_floor: String,
+    /// Purity in percent (0 < grade <= 100) below which replenishments are refused
+    /// (`grade_below_minimum`); none when left out.
+    #[schema(value_type = Option<formats::Decimal>)]
+    pub min_grade: Option<String>,
+}
+
+/// What an admin may change of a material later.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"min_grade": "99.99"}))]
+pub struct MaterialChange {
+    /// The new minimum grade in percent, or `null` to remove it; left out: unchanged.
+    #[serde(default, deserialize_with = "super::body::present")]
+    #[schema(value_type = Option<formats::Decimal>)]
+    pub min_grade: Option<Option<String>>,
 }
 
 /// Define a material (admin).
@@ -48,8 +65,15 @@ pub async fn create(
     body: Body<MaterialInput>,
 ) -> Result<HttpResponse, ApiError> {
     let b = &body.value;
-    let m = NewMaterial::parse(&b.code, &b.name, &b.unit, b.scale, &b.strategic_floor)
-        .map_err(ApiError::validation)?;
+    let m = NewMaterial::parse(
+        &b.code,
+        &b.name,
+        &b.unit,
+        b.scale,
+        &b.strategic_floor,
+        b.min_grade.as_deref(),
+    )
+    .map_err(ApiError::validation)?;
     let reply = services::materials::create(&state.db, cmd.ctx(&body.bytes), m).await?;
     Ok(written(reply))
 }
@@ -77,4 +101,34 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let m = services::materials::get(&state.db, code.into_inner().0).await?;
     Ok(HttpResponse::Ok().json(m))
+}
+
+/// Change a material (admin): its minimum grade.
+#[utoipa::path(patch, operation_id = "update_material", path = "/v1/materials/{code}", tag = "reference data",
+    params(("code" = formats::Code, Path, description = "material code")),
+    request_body = MaterialChange,
+    responses((status = 200, description = "changed", body = MaterialView), WriteErrors))]
+pub async fn update(
+    state: web::Data<AppState>,
+    cmd: Command<Admin>,
+    code: web::Path<path::Code>,
+    body: Body<MaterialChange>,
+) -> Result<HttpResponse, ApiError> {
+    let min_grade = match &body.value.min_grade {
+        Some(Some(g)) => {
+            Some(Some(grade(g).map_err(|e| {
+                ApiError::validation(vec![FieldError::new("min_grade", e)])
+            })?))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    let reply = services::materials::update(
+        &state.db,
+        cmd.ctx(&body.bytes),
+        code.into_inner().0,
+        min_grade,
+    )
+    .await?;
+    Ok(written(reply))
 }

@@ -114,12 +114,13 @@ impl Modify for OptionalBodies {
     }
 }
 
-/// The operations that write: every POST and PUT.
+/// The operations that write: every POST, PUT and PATCH.
 fn writes(doc: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
-    doc.paths
-        .paths
-        .values_mut()
-        .flat_map(|item| [&mut item.post, &mut item.put].into_iter().flatten())
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [&mut item.post, &mut item.put, &mut item.patch]
+            .into_iter()
+            .flatten()
+    })
 }
 
 fn is_null(schema: &RefOr<Schema>) -> bool {

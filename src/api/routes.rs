@@ -50,6 +50,7 @@ route_table! {
     materials::list,
     materials::create => "material.create",
     materials::get,
+    materials::update => "material.update",
     facilities::list,
     facilities::create => "facility.create",
     facilities::get,

@@ -21,6 +21,8 @@ pub struct MaterialRow {
     pub held: i64,
     pub created_at: chrono::NaiveDateTime,
     pub version: i64,
+    /// Replenishments below this grade (percent, as `domain::lot::grade` writes it) are refused.
+    pub min_grade: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
@@ -77,6 +79,15 @@ pub fn change_on_hand(conn: &mut DbConnection, code: &str, delta: i64) -> QueryR
         super::cached(diesel::update(guarded).set(change)).execute(conn)?
     };
     Ok(n == 1)
+}
+
+/// Sets (or, with `None`, removes) the material's minimum grade; false when there is no such
+/// material.
+pub fn set_min_grade(conn: &mut DbConnection, code: &str, min: Option<&str>) -> QueryResult<bool> {
+    diesel::update(materials::table.filter(materials::code.eq(code)))
+        .set(materials::min_grade.eq(min))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Bumps the version only: takes the material's row lock before stock moves between lots.

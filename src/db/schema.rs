@@ -12,6 +12,7 @@ diesel::table! {
         held -> BigInt,
         created_at -> Timestamp,
         version -> BigInt,
+        min_grade -> Nullable<Text>,
     }
 }
 

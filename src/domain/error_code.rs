@@ -69,6 +69,7 @@ error_codes! {
     TrancheNotAvailable = "tranche_not_available", 422, RULE;
     FacilityNotAvailable = "facility_not_available", 422, RULE;
     RepaymentExceedsOutstanding = "repayment_exceeds_outstanding", 422, RULE;
+    GradeBelowMinimum = "grade_below_minimum", 422, RULE;
 }
 
 impl ErrorCode {

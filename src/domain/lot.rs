@@ -40,6 +40,13 @@ pub fn grade(text: &str) -> Result<String, String> {
     Ok(format_fixed(g, GRADE_SCALE))
 }
 
+/// Whether `grade` reaches `minimum`, both as `grade` writes them; `Err` when either is not
+/// such a figure (a stored value that does not read).
+pub fn meets_minimum(grade: &str, minimum: &str) -> Result<bool, String> {
+    let read = |g: &str| parse_fixed(g, GRADE_SCALE).map_err(|e| format!("grade {g:?}: {e}"));
+    Ok(read(grade)? >= read(minimum)?)
+}
+
 /// When stock arrived: RFC 3339, default `now`, never in the future (a minute of clock skew
 /// allowed), since receipt time orders lots for picking.
 pub fn received_at(text: Option<&str>, now: NaiveDateTime) -> Result<NaiveDateTime, String> {
@@ -124,6 +131,15 @@ mod tests {
             unit_cost_usd: "52.125",
             received_at: Some("2026-05-01T08:00:00Z"),
         }
+    }
+
+    #[test]
+    fn a_grade_meets_a_minimum_at_or_above_it() {
+        assert_eq!(meets_minimum("99.999", "99.99"), Ok(true));
+        assert_eq!(meets_minimum("99.99", "99.99"), Ok(true));
+        assert_eq!(meets_minimum("99.9", "99.99"), Ok(false));
+        assert_eq!(meets_minimum("100", "99.9999"), Ok(true));
+        assert!(meets_minimum("99.9", "high").is_err());
     }
 
     #[test]

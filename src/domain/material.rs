@@ -84,6 +84,8 @@ pub struct NewMaterial {
     pub unit: Unit,
     pub scale: Scale,
     pub strategic_floor: i64,
+    /// Replenishments below this grade (percent) are refused.
+    pub min_grade: Option<String>,
 }
 
 impl NewMaterial {
@@ -93,6 +95,7 @@ impl NewMaterial {
         unit: &str,
         scale: i64,
         strategic_floor: &str,
+        min_grade: Option<&str>,
     ) -> Result<Self, Vec<FieldError>> {
         let mut p = Problems::default();
         let code = p.check(
@@ -124,6 +127,10 @@ impl NewMaterial {
             });
             p.check("strategic_floor", floor)
         });
+        let min_grade = match min_grade {
+            Some(g) => p.check("min_grade", super::lot::grade(g)).map(Some),
+            None => Some(None),
+        };
         p.finish(|| {
             Some(NewMaterial {
                 code: code?,
@@ -131,6 +138,7 @@ impl NewMaterial {
                 unit: unit?,
                 scale: scale?,
                 strategic_floor: floor?,
+                min_grade: min_grade?,
             })
         })
     }
@@ -162,7 +170,7 @@ mod tests {
 
     #[test]
     fn parses_a_valid_material() {
-        let m = NewMaterial::parse("NDPR_OXIDE", " NdPr oxide ", "kg", 3, "1000.5").unwrap();
+        let m = NewMaterial::parse("NDPR_OXIDE", " NdPr oxide ", "kg", 3, "1000.5", None).unwrap();
         assert_eq!(m.code.as_str(), "NDPR_OXIDE");
         assert_eq!(m.name, "NdPr oxide");
         assert_eq!(m.unit, Unit::Kg);
@@ -171,24 +179,24 @@ mod tests {
 
     #[test]
     fn names_every_bad_field() {
-        let errs = NewMaterial::parse("ndpr", "", "lb", 7, "1").unwrap_err();
+        let errs = NewMaterial::parse("ndpr", "", "lb", 7, "1", None).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["code", "name", "unit", "scale"]);
     }
 
     #[test]
     fn usd_is_reserved() {
-        let errs = NewMaterial::parse("USD", "Dollars", "kg", 2, "0").unwrap_err();
+        let errs = NewMaterial::parse("USD", "Dollars", "kg", 2, "0", None).unwrap_err();
         assert_eq!(errs[0].field, "code");
     }
 
     #[test]
     fn floor_respects_scale_and_sign() {
-        let errs = NewMaterial::parse("GA", "Gallium", "kg", 2, "1.234").unwrap_err();
+        let errs = NewMaterial::parse("GA", "Gallium", "kg", 2, "1.234", None).unwrap_err();
         assert_eq!(errs[0].field, "strategic_floor");
-        let errs = NewMaterial::parse("GA", "Gallium", "kg", 2, "-1").unwrap_err();
+        let errs = NewMaterial::parse("GA", "Gallium", "kg", 2, "-1", None).unwrap_err();
         assert_eq!(errs[0].message, "must not be negative");
-        assert!(NewMaterial::parse("GA", "Gallium", "kg", 0, "0").is_ok());
+        assert!(NewMaterial::parse("GA", "Gallium", "kg", 0, "0", None).is_ok());
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct MaterialView {
     /// max(0, available - strategic_floor)
     pub releasable: Quantity,
     pub created_at: Timestamp,
+    /// Purity in percent below which replenishments are refused; `null`: none.
+    #[schema(value_type = Option<formats::Decimal>)]
+    pub min_grade: Option<String>,
 }
 
 impl From<MaterialRow> for MaterialView {
@@ -52,6 +55,7 @@ impl From<MaterialRow> for MaterialView {
             available: q(f.available()),
             releasable: q(f.releasable()),
             created_at: Timestamp(r.created_at),
+            min_grade: r.min_grade,
         }
     }
 }
@@ -69,6 +73,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             held: 0,
             created_at: time::now(),
             version: 0,
+            min_grade: m.min_grade.clone(),
         };
         db::materials::insert(conn, &row)
             .map_err(ServiceError::from)
@@ -78,6 +83,30 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             )))?;
         Ok(Effect {
             target: Some(row.code.clone()),
+            body: MaterialView::from(row),
+        })
+    })
+    .await
+}
+
+/// Sets or removes (`Some(None)`) the minimum grade; `None` leaves it as it is.
+pub async fn update(
+    db: &Db,
+    ctx: WriteCtx,
+    code: String,
+    min_grade: Option<Option<String>>,
+) -> Result<Reply, ServiceError> {
+    write(db, ctx, 200, move |conn| {
+        let found = match &min_grade {
+            Some(min) => db::materials::set_min_grade(conn, &code, min.as_deref())?,
+            None => db::materials::find_by_code(conn, &code)?.is_some(),
+        };
+        if !found {
+            return Err(ServiceError::NotFound(format!("no material {code}")));
+        }
+        let row = super::material_of(conn, &code)?;
+        Ok(Effect {
+            target: Some(code.clone()),
             body: MaterialView::from(row),
         })
     })

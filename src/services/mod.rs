@@ -70,13 +70,20 @@ pub(crate) fn not_found(kind: &str, id: &str) -> ServiceError {
 }
 
 /// The scale of material `code`, which a row that refers to it (an allocation, an
-/// obligation) needs to show its quantities: a material that is not there is an internal error.
+/// obligation) needs to show its quantities.
 pub(crate) fn scale_of(
     conn: &mut crate::db::DbConnection,
     code: &str,
 ) -> Result<u32, ServiceError> {
+    Ok(material_of(conn, code)?.scale.get())
+}
+
+/// Material `code`, which a row refers to: a material that is not there is an internal error.
+pub(crate) fn material_of(
+    conn: &mut crate::db::DbConnection,
+    code: &str,
+) -> Result<crate::db::materials::MaterialRow, ServiceError> {
     crate::db::materials::find_by_code(conn, code)?
-        .map(|m| m.scale.get())
         .ok_or_else(|| ServiceError::internal(format!("material {code} vanished")))
 }
 

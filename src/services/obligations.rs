@@ -12,8 +12,9 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
 use crate::domain::drawdown::{base_covered, deferral_premium};
+use crate::domain::error_code::ErrorCode;
 use crate::domain::formats;
-use crate::domain::lot::{grade, positive_quantity, received_at};
+use crate::domain::lot::{grade, meets_minimum, positive_quantity, received_at};
 use crate::domain::policy::Policy;
 use crate::domain::status::ObligationStatus;
 use crate::domain::time;
@@ -22,6 +23,7 @@ use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
 use crate::ledger::{self, accounts, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ObligationView {
@@ -154,7 +156,8 @@ pub async fn replenish(
                 "obligation {id} is settled"
             )));
         }
-        let s = super::scale_of(conn, &o.material_code)?;
+        let material = super::material_of(conn, &o.material_code)?;
+        let s = material.scale.get();
         let facility = db::facilities::find_by_code(conn, &r.facility)?
             .map(|f| f.code)
             .ok_or_else(|| {
@@ -185,6 +188,20 @@ pub async fn replenish(
         let (q, grade, origin, received_at) = p
             .finish(|| Some((q?, grade?, origin?, received_at?)))
             .map_err(ServiceError::Validation)?;
+        if let Some(minimum) = &material.min_grade {
+            let meets = meets_minimum(&grade, minimum)
+                .map_err(|e| ServiceError::internal(format!("material {}: {e}", material.code)))?;
+            if !meets {
+                return Err(ServiceError::Rule {
+                    code: ErrorCode::GradeBelowMinimum,
+                    detail: format!(
+                        "grade {grade} is below {}'s minimum of {minimum}",
+                        material.code
+                    ),
+                    figures: json!({"grade": grade, "min_grade": minimum}),
+                });
+            }
+        }
         let base_share = base_covered(o.quantity_returned + q, o.quantity_due, o.base_quantity)
             - o.base_returned;
         // Guarded on the figures read above, so a concurrent return cannot skew the shares.

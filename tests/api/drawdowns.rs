@@ -1119,3 +1119,88 @@ async fn a_later_due_date_carries_the_deferral_premium() {
     assert_eq!(day["deferral_premium_added"], "1");
     assert_eq!(day["quantity_due"], "1061");
 }
+
+/// A material's minimum grade, set when it is created or later by an admin, refuses
+/// replenishments below it with the figures, and changes nothing when it does.
+#[tokio::test]
+async fn a_replenishment_below_the_minimum_grade_is_refused() {
+    let r = Reserve::new(1000, 0).await;
+    let admin = r.app.admin();
+    let m = r.manufacturer("Acme", "commercial", "200", "1").await;
+    r.disruption("severe").await;
+    let released = r.approved(&r.submitted(&m, "100").await).await;
+    let ob = released["obligation_id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| {
+        let req = r
+            .app
+            .request(reqwest::Method::PATCH, "/v1/materials/GA")
+            .bearer_auth(&admin)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    assert_problem(
+        patch(json!({"min_grade": "100.5"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let set: Value = patch(json!({"min_grade": "99.99"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["min_grade"], "99.99");
+    let unchanged: Value = patch(json!({})).await.json().await.unwrap();
+    assert_eq!(unchanged["min_grade"], "99.99");
+
+    let path = format!("/v1/obligations/{ob}/replenishments");
+    let back = |grade: &str| json!({"facility": "NV1", "quantity": "5", "grade": grade});
+    let refused = rule(
+        r.app.post_as(&r.op(1), &path, &back("99.9")).await,
+        "grade_below_minimum",
+    )
+    .await;
+    assert_eq!(refused["grade"], "99.9");
+    assert_eq!(refused["min_grade"], "99.99");
+    let obligation: Value = r
+        .app
+        .get_as(&r.op(1), &format!("/v1/obligations/{ob}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(obligation["quantity_returned"], "0");
+    assert_eq!(r.figures().await.0, "900", "no stock came back");
+    assert_eq!(
+        r.app
+            .post_as(&r.op(1), &path, &back("99.99"))
+            .await
+            .status(),
+        201
+    );
+    // Removed: any grade repays.
+    let removed: Value = patch(json!({"min_grade": null}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(removed["min_grade"].is_null());
+    assert_eq!(
+        r.app.post_as(&r.op(1), &path, &back("90")).await.status(),
+        201
+    );
+    // Set at creation.
+    let created: Value = r
+        .app
+        .post_as(
+            &admin,
+            "/v1/materials",
+            &json!({"code": "GE", "name": "Germanium", "unit": "kg", "scale": 0,
+                    "strategic_floor": "0", "min_grade": "99.999"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["min_grade"], "99.999");
+}

@@ -131,7 +131,7 @@ async fn every_write_takes_an_idempotency_key_and_empty_bodies_are_optional() {
     let doc = document().await;
     let mut writes = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in ["post", "put"] {
+        for method in ["post", "put", "patch"] {
             let Some(op) = item.get(method) else { continue };
             writes += 1;
             let key = op["parameters"]

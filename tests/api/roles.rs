@@ -20,6 +20,7 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
         (M::GET, "/v1/materials".into(), ANY),
         (M::POST, "/v1/materials".into(), ADMINS),
         (M::GET, "/v1/materials/GA".into(), ANY),
+        (M::PATCH, "/v1/materials/GA".into(), ADMINS),
         (M::GET, "/v1/facilities".into(), ANY),
         (M::POST, "/v1/facilities".into(), ADMINS),
         (M::GET, "/v1/facilities/NV1".into(), ANY),
