@@ -206,6 +206,7 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
         Ok(Effect {
             target: Some(row.id.clone()),
             body: LotView::new(row, scale_of(&m)),
+            events: Vec::new(),
         })
     })
     .await
@@ -403,6 +404,7 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
                 entry_seq: entry.seq,
                 created_at: Timestamp(now),
             },
+            events: Vec::new(),
         })
     })
     .await
@@ -535,6 +537,7 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
                 entry_seq: entry.seq,
                 created_at: Timestamp(now),
             },
+            events: Vec::new(),
         })
     })
     .await

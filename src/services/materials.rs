@@ -79,6 +79,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
         Ok(Effect {
             target: Some(row.code.clone()),
             body: MaterialView::from(row),
+            events: Vec::new(),
         })
     })
     .await

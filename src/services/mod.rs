@@ -4,6 +4,7 @@ pub mod audit;
 pub mod disruptions;
 pub mod drawdowns;
 pub mod error;
+pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod health;

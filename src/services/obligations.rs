@@ -1,6 +1,7 @@
 //! Obligations to replenish released stock: returns received as new lots, settlement,
 //! rescheduling, and `overdue` derived from today's date.
 
+use super::events::Event;
 use super::inventory::LotView;
 use super::{
     fetch_limit, scope_to_caller, visible, write, Effect, Page, PageRequest, Reply, ServiceError,
@@ -12,6 +13,7 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
 use crate::domain::drawdown::base_covered;
+use crate::domain::event::EventType;
 use crate::domain::formats;
 use crate::domain::lot::{grade, positive_quantity, received_at};
 use crate::domain::status::ObligationStatus;
@@ -42,7 +44,7 @@ pub struct ObligationView {
     pub settled_at: Option<Timestamp>,
 }
 
-fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
+pub(crate) fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
     let q = |v: i64| Quantity::new(v, scale);
     ObligationView {
         overdue: o.status == ObligationStatus::Open && today > o.due_date,
@@ -58,6 +60,11 @@ fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
         material: o.material_code,
         status: o.status,
     }
+}
+
+/// An event of obligation `v`, seen by its manufacturer.
+pub(crate) fn event(kind: EventType, v: &ObligationView) -> Result<Event, ServiceError> {
+    Event::owned(kind, &v.manufacturer_id.0, v)
 }
 
 fn scale(conn: &mut DbConnection, material: &str) -> Result<u32, ServiceError> {
@@ -260,7 +267,11 @@ pub async fn replenish(
                 created_at: now,
             },
         )?;
-        let o = find(conn, &id)?;
+        let o = view(find(conn, &id)?, s, now.date());
+        let mut events = vec![event(EventType::ObligationReplenished, &o)?];
+        if o.status == ObligationStatus::Settled {
+            events.push(event(EventType::ObligationSettled, &o)?);
+        }
         Ok(Effect {
             target: Some(id.clone()),
             body: ReplenishmentView {
@@ -268,9 +279,10 @@ pub async fn replenish(
                 quantity: Quantity::new(q, s),
                 base_share: Quantity::new(base_share, s),
                 entry_seq: entry.seq,
-                obligation: view(o, s, now.date()),
+                obligation: o,
                 lot: LotView::new(lot, s),
             },
+            events,
         })
     })
     .await
@@ -316,10 +328,11 @@ pub async fn reschedule(
             )));
         }
         let s = scale(conn, &o.material_code)?;
-        let o = find(conn, &id)?;
+        let o = view(find(conn, &id)?, s, time::now().date());
         Ok(Effect {
             target: Some(id.clone()),
-            body: view(o, s, time::now().date()),
+            events: vec![event(EventType::ObligationRescheduled, &o)?],
+            body: o,
         })
     })
     .await
