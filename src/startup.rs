@@ -93,6 +93,7 @@ impl Application {
             TokenVerifier::from_settings(&settings)?,
             settings.policy()?,
             &settings.limits,
+            settings.webhooks.clone(),
         ));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let addr = listener.local_addr()?;

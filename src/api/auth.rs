@@ -25,6 +25,9 @@ pub struct Operator;
 pub struct Admin;
 /// Manufacturers acting for their own organisation.
 pub struct Manufacturer;
+/// Who may register and manage webhook endpoints: manufacturers (their own), operators and
+/// admins.
+pub struct Subscriber;
 
 impl Permit for AnyRole {
     fn allows(_: Role) -> bool {
@@ -44,6 +47,11 @@ impl Permit for Operator {
 impl Permit for Admin {
     fn allows(role: Role) -> bool {
         role == Role::Admin
+    }
+}
+impl Permit for Subscriber {
+    fn allows(role: Role) -> bool {
+        role != Role::Auditor
     }
 }
 impl Permit for Manufacturer {

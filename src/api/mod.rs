@@ -8,6 +8,7 @@ pub mod disruptions;
 pub mod docs;
 pub mod drawdowns;
 pub mod error;
+pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod inventory;
@@ -25,8 +26,9 @@ pub mod rate_limit;
 pub mod reply;
 pub mod service;
 pub mod token;
+pub mod webhooks;
 
-use crate::config::LimitsSettings;
+use crate::config::{LimitsSettings, WebhookSettings};
 use crate::db::Db;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::policy::Policy;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub db: Db,
     pub tokens: token::TokenVerifier,
     pub policy: Policy,
+    /// The URL rules of webhook endpoints.
+    pub webhooks: WebhookSettings,
     pub metrics: metrics::Metrics,
     pub rate_limit: rate_limit::RateLimit,
     /// How long a request may take; `None`: no limit.
@@ -57,12 +61,14 @@ impl AppState {
         tokens: token::TokenVerifier,
         policy: Policy,
         limits: &LimitsSettings,
+        webhooks: WebhookSettings,
     ) -> Self {
         let doc = openapi::document();
         Self {
             db,
             tokens,
             policy,
+            webhooks,
             metrics: metrics::Metrics::new(),
             rate_limit: rate_limit::RateLimit::new(
                 limits.rate_limit_per_second,
@@ -265,6 +271,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/manufacturers/{id}/fees", "POST")
                         .app_data(Actions(&[("POST", "fee.create")]))
                         .route(web::post().to(fees::create)),
+                )
+                .service(resource("/events", "GET").route(web::get().to(events::list)))
+                .service(
+                    resource("/webhook-endpoints", "GET, POST")
+                        .app_data(Actions(&[("POST", "webhook_endpoint.create")]))
+                        .route(web::get().to(webhooks::list))
+                        .route(web::post().to(webhooks::register)),
+                )
+                .service(
+                    resource("/webhook-endpoints/{id}", "GET").route(web::get().to(webhooks::get)),
+                )
+                .service(
+                    resource("/webhook-endpoints/{id}/disable", "POST")
+                        .app_data(Actions(&[("POST", "webhook_endpoint.disable")]))
+                        .route(web::post().to(webhooks::disable)),
+                )
+                .service(
+                    resource("/webhook-endpoints/{id}/enable", "POST")
+                        .app_data(Actions(&[("POST", "webhook_endpoint.enable")]))
+                        .route(web::post().to(webhooks::enable)),
+                )
+                .service(
+                    resource("/webhook-endpoints/{id}/rotate-secret", "POST")
+                        .app_data(Actions(&[("POST", "webhook_endpoint.rotate_secret")]))
+                        .route(web::post().to(webhooks::rotate_secret)),
+                )
+                .service(
+                    resource("/webhook-endpoints/{id}/deliveries", "GET")
+                        .route(web::get().to(webhooks::deliveries)),
                 )
                 .service(resource("/audit-events", "GET").route(web::get().to(audit::list))),
         );

@@ -5,6 +5,7 @@ use super::{
     audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
     materials, obligations, service,
 };
+use super::{events, webhooks};
 use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, TimeBound};
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
@@ -36,6 +37,8 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         loans::create, loans::list, loans::get, loans::create_tranche, loans::disburse,
         loans::accrue, loans::repay, fees::create,
         audit::list,
+        events::list, webhooks::register, webhooks::list, webhooks::get, webhooks::disable,
+        webhooks::enable, webhooks::rotate_secret, webhooks::deliveries,
     ),
     // Schemas only parameters refer to: utoipa collects those of bodies alone.
     components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, Cursor)),
@@ -52,6 +55,13 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
             disbursements, interest accruals and repayments (operators, admins); statements \
             (operators, auditors, admins). Every movement is a USD journal entry."),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
+        (name = "notifications", description = "The event feed and signed webhooks (Standard Webhooks): \
+            each delivery is a POST of the event with `webhook-id` (the event id), \
+            `webhook-timestamp` (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of \
+            \"{id}.{timestamp}.{body}\" keyed with the secret's decoded bytes>`. A 2xx is delivered; \
+            410 disables the endpoint; anything else is retried after 5 s, 30 s, 2 min, 10 min, 1 h, \
+            6 h, then every 12 h, until 3 days after the event. At least once: deduplicate by \
+            `webhook-id`, order by `created_at`."),
     )
 )]
 pub struct ApiDoc;

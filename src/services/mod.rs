@@ -8,6 +8,7 @@ pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod health;
+pub mod webhooks;
 pub mod inventory;
 pub mod ledger;
 pub mod loans;
