@@ -47,7 +47,8 @@ pub struct AppState {
     pub policy: Policy,
     /// The URL rules of webhook endpoints.
     pub webhooks: WebhookSettings,
-    pub metrics: metrics::Metrics,
+    /// Shared with the webhook worker.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
     pub rate_limit: rate_limit::RateLimit,
     /// How long a request may take; `None`: no limit.
     pub request_timeout: Option<std::time::Duration>,
@@ -69,7 +70,7 @@ impl AppState {
             tokens,
             policy,
             webhooks,
-            metrics: metrics::Metrics::new(),
+            metrics: std::sync::Arc::new(metrics::Metrics::new()),
             rate_limit: rate_limit::RateLimit::new(
                 limits.rate_limit_per_second,
                 limits.rate_limit_burst,

@@ -261,3 +261,14 @@ pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTim
         .get_result(conn)?;
     Ok((count, oldest))
 }
+
+/// Whether any pending delivery is due at `now` (a read, before claiming in a write).
+pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
+    use webhook_deliveries as d;
+    diesel::select(diesel::dsl::exists(
+        d::table
+            .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(d::next_attempt_at.le(now)),
+    ))
+    .get_result(conn)
+}

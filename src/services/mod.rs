@@ -1,6 +1,7 @@
 //! Use cases: one function per command, one transaction each. The only place that decides.
 
 pub mod audit;
+pub mod delivery;
 pub mod disruptions;
 pub mod drawdowns;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod loans;
 pub mod manufacturers;
 pub mod materials;
 pub mod obligations;
+pub mod overdue;
 mod write;
 
 pub use error::ServiceError;
