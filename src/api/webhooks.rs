@@ -11,7 +11,9 @@ use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
 use crate::domain::webhook::EndpointStatus;
-use crate::services::webhooks::{self as svc, DeliveryView, EndpointView, EndpointWithSecret, Registration};
+use crate::services::webhooks::{
+    self as svc, DeliveryView, EndpointView, EndpointWithSecret, Registration,
+};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
 
@@ -27,7 +29,9 @@ pub async fn register(
     body: Body<Registration>,
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
-    Ok(written(svc::register(&state.db, &state.webhooks, ctx, body.value).await?))
+    Ok(written(
+        svc::register(&state.db, &state.webhooks, ctx, body.value).await?,
+    ))
 }
 
 /// List webhook endpoints (manufacturers see their own; staff all).
@@ -123,7 +127,6 @@ pub async fn deliveries(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = q.into_inner().page()?;
-    Ok(HttpResponse::Ok().json(
-        svc::deliveries(&state.db, auth.actor, id.into_inner().0, page).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(svc::deliveries(&state.db, auth.actor, id.into_inner().0, page).await?))
 }

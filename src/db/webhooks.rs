@@ -191,7 +191,10 @@ pub fn claim(
     let mut claimed = Vec::with_capacity(keys.len());
     for (event_id, endpoint_id, attempt) in keys {
         diesel::update(d::table.find((&event_id, &endpoint_id)))
-            .set((d::attempt.eq(attempt + 1), d::next_attempt_at.eq(lease_until)))
+            .set((
+                d::attempt.eq(attempt + 1),
+                d::next_attempt_at.eq(lease_until),
+            ))
             .execute(conn)?;
         let (event_type, event_created_at, data): (String, NaiveDateTime, String) = events::table
             .find(&event_id)

@@ -101,7 +101,10 @@ mod tests {
         let s = Subscription::parse(&names(&["obligation.overdue", "drawdown.released"])).unwrap();
         assert!(s.includes(EventType::DrawdownReleased));
         assert!(!s.includes(EventType::DrawdownSubmitted));
-        assert_eq!(s.names(), names(&["drawdown.released", "obligation.overdue"]));
+        assert_eq!(
+            s.names(),
+            names(&["drawdown.released", "obligation.overdue"])
+        );
         assert!(Subscription::parse(&[]).is_err());
         assert!(Subscription::parse(&names(&["*", "drawdown.released"])).is_err());
         assert!(Subscription::parse(&names(&["drawdown.released", "drawdown.released"])).is_err());

@@ -145,7 +145,12 @@ mod tests {
     fn signs_the_specification_example() {
         let key = secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         assert_eq!(
-            signature(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, r#"{"test": 2432232314}"#),
+            signature(
+                &key,
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                r#"{"test": 2432232314}"#
+            ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
     }
@@ -159,7 +164,13 @@ mod tests {
         let keys = [vec![1u8; 24], vec![2u8; 24]];
         let header = signature_header(&keys, "id", 5, "{}");
         let parts: Vec<&str> = header.split(' ').collect();
-        assert_eq!(parts, [signature(&keys[0], "id", 5, "{}"), signature(&keys[1], "id", 5, "{}")]);
+        assert_eq!(
+            parts,
+            [
+                signature(&keys[0], "id", 5, "{}"),
+                signature(&keys[1], "id", 5, "{}")
+            ]
+        );
         assert_ne!(parts[0], parts[1]);
     }
 
@@ -170,7 +181,9 @@ mod tests {
             .unwrap()
             .and_hms_opt(0, 0, 0)
             .unwrap();
-        let after = |n: u32, now: NaiveDateTime| s.next_attempt(n, t0, now).map(|t| (t - now).num_seconds());
+        let after = |n: u32, now: NaiveDateTime| {
+            s.next_attempt(n, t0, now).map(|t| (t - now).num_seconds())
+        };
         assert_eq!(after(1, t0), Some(5));
         assert_eq!(after(2, t0), Some(30));
         assert_eq!(after(3, t0), Some(120));
@@ -188,13 +201,31 @@ mod tests {
     #[test]
     fn only_public_addresses_are_public() {
         for private in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fd00::1",
-            "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

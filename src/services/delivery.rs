@@ -26,7 +26,12 @@ const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs the worker until `stop` turns true: then it claims nothing more and waits for the
 /// attempts in flight (each bounded by the timeout).
-pub async fn run(db: Db, settings: WebhookSettings, metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    db: Db,
+    settings: WebhookSettings,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(settings.timeout_secs))
         .connect_timeout(Duration::from_secs(settings.timeout_secs))
@@ -62,8 +67,13 @@ pub async fn run(db: Db, settings: WebhookSettings, metrics: Arc<Metrics>, mut s
         };
         let idle = claimed.is_empty();
         for c in claimed {
-            let (db, client, settings, schedule, metrics) =
-                (db.clone(), client.clone(), settings.clone(), schedule.clone(), metrics.clone());
+            let (db, client, settings, schedule, metrics) = (
+                db.clone(),
+                client.clone(),
+                settings.clone(),
+                schedule.clone(),
+                metrics.clone(),
+            );
             in_flight.spawn(async move {
                 let outcome = attempt(&client, &settings, &schedule, &c).await;
                 metrics.delivery(outcome.1);
@@ -82,28 +92,44 @@ pub async fn run(db: Db, settings: WebhookSettings, metrics: Arc<Metrics>, mut s
     }
     let n = in_flight.len();
     while in_flight.join_next().await.is_some() {}
-    tracing::info!(attempts = n, "webhook worker stopped: attempts in flight finished");
+    tracing::info!(
+        attempts = n,
+        "webhook worker stopped: attempts in flight finished"
+    );
 }
 
 async fn measure(db: &Db, metrics: &Metrics) {
-    match db.run(|conn| Ok::<_, ServiceError>(db::webhooks::backlog(conn)?)).await {
+    match db
+        .run(|conn| Ok::<_, ServiceError>(db::webhooks::backlog(conn)?))
+        .await
+    {
         Ok((pending, oldest)) => {
-            let age = oldest.map_or(0.0, |t| (time::now() - t).num_milliseconds() as f64 / 1000.0);
+            let age = oldest.map_or(0.0, |t| {
+                (time::now() - t).num_milliseconds() as f64 / 1000.0
+            });
             metrics.delivery_backlog(pending, age.max(0.0));
         }
         Err(e) => tracing::warn!(error = %e, "measuring the webhook queue failed"),
     }
 }
 
-async fn claim(db: &Db, settings: &WebhookSettings, limit: usize) -> Result<Vec<Claimed>, ServiceError> {
-    let lease = chrono::Duration::seconds(i64::try_from(settings.timeout_secs + LEASE_MARGIN_SECS).unwrap_or(i64::MAX / 2));
+async fn claim(
+    db: &Db,
+    settings: &WebhookSettings,
+    limit: usize,
+) -> Result<Vec<Claimed>, ServiceError> {
+    let lease = chrono::Duration::seconds(
+        i64::try_from(settings.timeout_secs + LEASE_MARGIN_SECS).unwrap_or(i64::MAX / 2),
+    );
     let limit = i64::try_from(limit).unwrap_or(1);
     db.run(move |conn| {
         let now = time::now();
         if !db::webhooks::any_due(conn, now)? {
             return Ok(Vec::new());
         }
-        tx::write(conn, |conn| Ok(db::webhooks::claim(conn, now, now + lease, limit)?))
+        tx::write(conn, |conn| {
+            Ok(db::webhooks::claim(conn, now, now + lease, limit)?)
+        })
     })
     .await
 }
@@ -116,9 +142,17 @@ async fn attempt(
     c: &Claimed,
 ) -> (Outcome, &'static str) {
     let retry = |response_status: Option<i32>| {
-        let next = schedule.next_attempt(u32::try_from(c.attempt).unwrap_or(1), c.event_created_at, time::now());
+        let next = schedule.next_attempt(
+            u32::try_from(c.attempt).unwrap_or(1),
+            c.event_created_at,
+            time::now(),
+        );
         let outcome = Outcome {
-            status: if next.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::Failed },
+            status: if next.is_some() {
+                DeliveryStatus::Pending
+            } else {
+                DeliveryStatus::Failed
+            },
             response_status,
             next_attempt_at: next,
             delivered_at: None,
@@ -155,7 +189,10 @@ async fn attempt(
         .header("content-type", "application/json")
         .header("webhook-id", &c.event_id)
         .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", webhook::signature_header(&keys, &c.event_id, timestamp, &body))
+        .header(
+            "webhook-signature",
+            webhook::signature_header(&keys, &c.event_id, timestamp, &body),
+        )
         .body(body)
         .send()
         .await;

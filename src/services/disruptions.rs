@@ -93,7 +93,11 @@ fn views(
 
 /// The answer of a disruption's command, reporting `kind`: its view, seen by manufacturers
 /// with an allocation of one of its materials.
-fn effect(id: &str, kind: EventType, view: DisruptionView) -> Result<Effect<DisruptionView>, ServiceError> {
+fn effect(
+    id: &str,
+    kind: EventType,
+    view: DisruptionView,
+) -> Result<Effect<DisruptionView>, ServiceError> {
     let materials = view.materials.iter().map(|m| m.code.clone()).collect();
     Ok(Effect {
         target: Some(id.to_owned()),

@@ -202,7 +202,12 @@ pub async fn list(
             .into_iter()
             .map(EventView::new)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(views, page.limit, |v| v.id.0.clone(), |v| v))
+        Ok(Page::from_rows(
+            views,
+            page.limit,
+            |v| v.id.0.clone(),
+            |v| v,
+        ))
     })
     .await
 }

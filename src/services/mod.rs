@@ -9,7 +9,6 @@ pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod health;
-pub mod webhooks;
 pub mod inventory;
 pub mod ledger;
 pub mod loans;
@@ -17,6 +16,7 @@ pub mod manufacturers;
 pub mod materials;
 pub mod obligations;
 pub mod overdue;
+pub mod webhooks;
 mod write;
 
 pub use error::ServiceError;

@@ -2,7 +2,10 @@
 //! rotation and the delivery log. Secrets are kept in their own columns, out of every view
 //! but the answers of registration and rotation.
 
-use super::{fetch_limit, not_found, visible, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
+use super::{
+    fetch_limit, not_found, visible, write, Effect, Page, PageRequest, Reply, ServiceError,
+    WriteCtx,
+};
 use crate::config::WebhookSettings;
 use crate::db::webhooks::{DeliveryRow, EndpointRow};
 use crate::db::{self, Db, DbConnection};
@@ -101,10 +104,18 @@ fn with_secret(row: EndpointRow) -> Result<EndpointWithSecret, ServiceError> {
 }
 
 /// Endpoint `id` as `actor` may see it: staff every one, a manufacturer its own.
-fn find_visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<EndpointRow, ServiceError> {
-    visible(actor, "webhook endpoint", id, db::webhooks::find(conn, id)?, |e| {
-        e.manufacturer_id.as_deref().unwrap_or("")
-    })
+fn find_visible(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+) -> Result<EndpointRow, ServiceError> {
+    visible(
+        actor,
+        "webhook endpoint",
+        id,
+        db::webhooks::find(conn, id)?,
+        |e| e.manufacturer_id.as_deref().unwrap_or(""),
+    )
 }
 
 /// A new secret from the operating system's generator.
@@ -216,7 +227,8 @@ pub async fn set_status(
                 "webhook endpoint {id} is already {to}"
             )));
         }
-        let row = db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
+        let row =
+            db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
         Ok(Effect {
             target: Some(id.clone()),
             body: view(row)?,
@@ -234,9 +246,12 @@ pub async fn rotate_secret(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, 
         let row = find_visible(conn, &actor, &id)?;
         let until = time::now() + chrono::Duration::hours(ROTATION_OVERLAP_HOURS);
         if !db::webhooks::rotate(conn, &id, &row.secret, &secret, until)? {
-            return Err(ServiceError::Transient("secret rotated concurrently".into()));
+            return Err(ServiceError::Transient(
+                "secret rotated concurrently".into(),
+            ));
         }
-        let row = db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
+        let row =
+            db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
         Ok(Effect {
             target: Some(id.clone()),
             body: with_secret(row)?,
@@ -247,20 +262,35 @@ pub async fn rotate_secret(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, 
 }
 
 pub async fn get(db: &Db, actor: Actor, id: String) -> Result<EndpointView, ServiceError> {
-    db.run(move |conn| view(find_visible(conn, &actor, &id)?)).await
+    db.run(move |conn| view(find_visible(conn, &actor, &id)?))
+        .await
 }
 
-pub async fn list(db: &Db, actor: Actor, page: PageRequest) -> Result<Page<EndpointView>, ServiceError> {
+pub async fn list(
+    db: &Db,
+    actor: Actor,
+    page: PageRequest,
+) -> Result<Page<EndpointView>, ServiceError> {
     db.run(move |conn| {
         let owner = match actor.role {
             Role::Manufacturer => Some(actor.org.clone().unwrap_or_default()),
             _ => None,
         };
-        let views = db::webhooks::page(conn, owner.as_deref(), page.after.as_deref(), fetch_limit(&page))?
-            .into_iter()
-            .map(view)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(views, page.limit, |v| v.id.0.clone(), |v| v))
+        let views = db::webhooks::page(
+            conn,
+            owner.as_deref(),
+            page.after.as_deref(),
+            fetch_limit(&page),
+        )?
+        .into_iter()
+        .map(view)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_rows(
+            views,
+            page.limit,
+            |v| v.id.0.clone(),
+            |v| v,
+        ))
     })
     .await
 }
@@ -278,7 +308,12 @@ pub async fn deliveries(
             .into_iter()
             .map(|(d, t)| delivery_view(d, t))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(rows, page.limit, |v| v.event_id.0.clone(), |v| v))
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |v| v.event_id.0.clone(),
+            |v| v,
+        ))
     })
     .await
 }

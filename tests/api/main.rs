@@ -15,6 +15,7 @@ mod inventory;
 mod ledger;
 mod limits;
 mod loans;
+mod notifications;
 mod openapi;
 mod properties;
 mod reference_data;
