@@ -144,6 +144,20 @@ fn id(v: &Value) -> &str {
     v["id"].as_str().unwrap()
 }
 
+/// An endpoint's delivery log once no delivery is pending (the receiver may have answered
+/// before the outcome is recorded); panics after 10 s.
+async fn settled_log(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
+    for _ in 0..100 {
+        let log: Value = app.get_as(token, path).await.json().await.unwrap();
+        let items = log["items"].as_array().unwrap().clone();
+        if items.iter().all(|d| d["status"] != "pending") {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("deliveries still pending at {path}");
+}
+
 /// Short retries and a frequent sweep.
 fn quick(s: &mut stockpile::config::Settings) {
     s.webhooks.retry_delays_secs = vec![1];
@@ -497,14 +511,7 @@ async fn deliveries_are_signed_retried_with_the_same_id_and_logged() {
     assert_eq!(sent, feed_ids, "the feed serves the same events");
 
     let path = format!("/v1/webhook-endpoints/{}/deliveries", id(&ep));
-    let log: Value = r
-        .app
-        .get_as(&r.token_of(&a), &path)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let items = log["items"].as_array().unwrap();
+    let items = settled_log(&r.app, &r.token_of(&a), &path).await;
     assert_eq!(items.len(), 5);
     let first = items
         .iter()
