@@ -258,7 +258,7 @@ pub fn record_outcome(
 pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     use webhook_deliveries as d;
     let pending = d::table.filter(d::status.eq(DeliveryStatus::Pending.as_str()));
-    let count = pending.clone().count().get_result(conn)?;
+    let count = pending.count().get_result(conn)?;
     let oldest = pending
         .select(diesel::dsl::min(d::event_created_at))
         .get_result(conn)?;
