@@ -72,10 +72,7 @@ pub async fn disable(
     id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = cmd.ctx(&body.bytes);
-    Ok(written(
-        svc::set_status(&state.db, ctx, id.into_inner().0, EndpointStatus::Disabled).await?,
-    ))
+    set_status(state, cmd, id, body, EndpointStatus::Disabled).await
 }
 
 /// Resume deliveries to an endpoint.
@@ -90,9 +87,19 @@ pub async fn enable(
     id: web::Path<path::Id>,
     body: Body<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
+    set_status(state, cmd, id, body, EndpointStatus::Enabled).await
+}
+
+async fn set_status(
+    state: web::Data<AppState>,
+    cmd: Command<Subscriber>,
+    id: web::Path<path::Id>,
+    body: Body<NoFields>,
+    to: EndpointStatus,
+) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::set_status(&state.db, ctx, id.into_inner().0, EndpointStatus::Enabled).await?,
+        svc::set_status(&state.db, ctx, id.into_inner().0, to).await?,
     ))
 }
 

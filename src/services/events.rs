@@ -2,12 +2,12 @@
 //! (`Closing`), in its transaction: each event, and a pending delivery to every enabled
 //! endpoint subscribed to its type whose owner may see it.
 
-use super::{fetch_limit, Page, PageRequest, ServiceError};
+use super::{fetch_limit, scope_to_caller, Page, PageRequest, ServiceError};
 use crate::db::cached::Batch;
 use crate::db::events::{EventFilter, EventMaterialRow, EventRow};
 use crate::db::webhooks::DeliveryRow;
 use crate::db::{self, Db, DbConnection};
-use crate::domain::actor::{Actor, Role};
+use crate::domain::actor::Actor;
 use crate::domain::event::{EventType, Subscription};
 use crate::domain::values::{Id, Timestamp};
 use crate::domain::webhook::DeliveryStatus;
@@ -189,25 +189,16 @@ pub async fn list(
     event_type: Option<EventType>,
     page: PageRequest,
 ) -> Result<Page<EventView>, ServiceError> {
+    let mut visible_to = None;
+    scope_to_caller(&actor, &mut visible_to);
     let filter = EventFilter {
-        visible_to: match actor.role {
-            Role::Manufacturer => Some(actor.org.clone().unwrap_or_default()),
-            _ => None,
-        },
+        visible_to,
         event_type,
         after: page.after.clone(),
     };
     db.run(move |conn| {
-        let views = db::events::page(conn, &filter, fetch_limit(&page))?
-            .into_iter()
-            .map(EventView::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(
-            views,
-            page.limit,
-            |v| v.id.0.clone(),
-            |v| v,
-        ))
+        let rows = db::events::page(conn, &filter, fetch_limit(&page))?;
+        Page::try_from_rows(rows, page.limit, |r| r.id.clone(), EventView::new)
     })
     .await
 }

@@ -65,6 +65,22 @@ impl<T> Page<T> {
             next,
         }
     }
+
+    /// `from_rows` with a view that may fail (a stored value that does not decode).
+    pub fn try_from_rows<R, E>(
+        mut rows: Vec<R>,
+        limit: usize,
+        cursor: impl Fn(&R) -> String,
+        view: impl Fn(R) -> Result<T, E>,
+    ) -> Result<Self, E> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(&cursor) } else { None };
+        Ok(Page {
+            items: rows.into_iter().map(view).collect::<Result<_, E>>()?,
+            next,
+        })
+    }
 }
 
 /// The answer for an object that does not exist, and for one the caller may not see: one

@@ -3,13 +3,13 @@
 //! but the answers of registration and rotation.
 
 use super::{
-    fetch_limit, not_found, visible, write, Effect, Page, PageRequest, Reply, ServiceError,
-    WriteCtx,
+    fetch_limit, not_found, scope_to_caller, visible, write, Effect, Page, PageRequest, Reply,
+    ServiceError, WriteCtx,
 };
 use crate::config::WebhookSettings;
 use crate::db::webhooks::{DeliveryRow, EndpointRow};
 use crate::db::{self, Db, DbConnection};
-use crate::domain::actor::{Actor, Role};
+use crate::domain::actor::Actor;
 use crate::domain::event::{EventType, Subscription};
 use crate::domain::time;
 use crate::domain::validation::text;
@@ -182,10 +182,8 @@ pub async fn register(
     let (events, description, url) = problems
         .finish(|| Some((events?, description?, url?)))
         .map_err(ServiceError::Validation)?;
-    let owner = match ctx.actor.role {
-        Role::Manufacturer => ctx.actor.org.clone(),
-        _ => None,
-    };
+    let mut owner = None;
+    scope_to_caller(&ctx.actor, &mut owner);
     let by = ctx.actor.sub.clone();
     let secret = new_secret()?;
     write(db, ctx, 201, move |conn| {
@@ -272,25 +270,15 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<EndpointView>, ServiceError> {
     db.run(move |conn| {
-        let owner = match actor.role {
-            Role::Manufacturer => Some(actor.org.clone().unwrap_or_default()),
-            _ => None,
-        };
-        let views = db::webhooks::page(
+        let mut owner = None;
+        scope_to_caller(&actor, &mut owner);
+        let rows = db::webhooks::page(
             conn,
             owner.as_deref(),
             page.after.as_deref(),
             fetch_limit(&page),
-        )?
-        .into_iter()
-        .map(view)
-        .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(
-            views,
-            page.limit,
-            |v| v.id.0.clone(),
-            |v| v,
-        ))
+        )?;
+        Page::try_from_rows(rows, page.limit, |r| r.id.clone(), view)
     })
     .await
 }
@@ -304,16 +292,13 @@ pub async fn deliveries(
 ) -> Result<Page<DeliveryView>, ServiceError> {
     db.run(move |conn| {
         find_visible(conn, &actor, &id)?;
-        let rows = db::webhooks::deliveries(conn, &id, page.after.as_deref(), fetch_limit(&page))?
-            .into_iter()
-            .map(|(d, t)| delivery_view(d, t))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_rows(
+        let rows = db::webhooks::deliveries(conn, &id, page.after.as_deref(), fetch_limit(&page))?;
+        Page::try_from_rows(
             rows,
             page.limit,
-            |v| v.event_id.0.clone(),
-            |v| v,
-        ))
+            |(d, _)| d.event_id.clone(),
+            |(d, t)| delivery_view(d, t),
+        )
     })
     .await
 }
