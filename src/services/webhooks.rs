@@ -24,7 +24,6 @@ const MAX_URL_CHARS: usize = 2000;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"url": "https://erp.example.com/hooks/stockpile", "events": ["drawdown.released", "obligation.overdue"], "description": "ERP"}))]
 pub struct Registration {
     /// `https` (plain `http` only where `webhooks.allow_http`); its host must resolve to
     /// public addresses unless `webhooks.allow_private_networks`.
