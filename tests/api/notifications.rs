@@ -650,3 +650,58 @@ async fn the_sweep_announces_an_overdue_obligation_once() {
         1
     );
 }
+
+#[actix_web::test]
+async fn a_destination_found_private_at_delivery_is_skipped() {
+    let r = Reserve::new_with(1000, 0, |s| {
+        quick(s);
+        s.webhooks.allow_private_networks = false;
+    })
+    .await;
+    let receiver = Receiver::start(&[]).await;
+    // Registered when its host was public; it now resolves to 127.0.0.1.
+    r.app
+        .sql(&format!(
+            "INSERT INTO webhook_endpoints (id, manufacturer_id, created_by, url, events, status, secret, created_at) \
+             VALUES ('01000000-0000-7000-8000-000000000001', NULL, 'op1', '{}', '*', 'enabled', \
+             'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-01-01 00:00:00')",
+            receiver.url
+        ))
+        .await;
+    r.disruption("severe").await;
+    let path = "/v1/webhook-endpoints/01000000-0000-7000-8000-000000000001/deliveries";
+    let mut log = Vec::new();
+    for _ in 0..50 {
+        let page: Value = r.app.get_as(&r.op(1), path).await.json().await.unwrap();
+        log = page["items"].as_array().unwrap().clone();
+        if log.iter().any(|d| d["attempt"].as_i64().unwrap() >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(
+        log.iter().any(|d| d["attempt"].as_i64().unwrap() >= 2),
+        "{log:?}"
+    );
+    assert!(log
+        .iter()
+        .all(|d| d["status"] == "pending" && d["response_status"].is_null()));
+    assert!(
+        receiver.seen().is_empty(),
+        "nothing sent to a private address"
+    );
+    let metrics = r
+        .app
+        .request(reqwest::Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("stockpile_webhook_deliveries_total{outcome=\"skipped\"}"),
+        "{metrics}"
+    );
+}
