@@ -19,8 +19,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// How long past an attempt's timeout its lease lasts before another worker may send again.
-const LEASE_MARGIN_SECS: u64 = 30;
+/// An attempt's lease, before another worker may send the delivery again: twice its timeout
+/// and a second, room to record what the attempt met.
+fn lease(timeout_secs: u64) -> chrono::Duration {
+    chrono::Duration::seconds(
+        i64::try_from(timeout_secs.saturating_mul(2) + 1).unwrap_or(i64::MAX / 2),
+    )
+}
 /// How often the queue's depth and age are measured.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -118,9 +123,7 @@ async fn claim(
     settings: &WebhookSettings,
     limit: usize,
 ) -> Result<Vec<Claimed>, ServiceError> {
-    let lease = chrono::Duration::seconds(
-        i64::try_from(settings.timeout_secs + LEASE_MARGIN_SECS).unwrap_or(i64::MAX / 2),
-    );
+    let lease = lease(settings.timeout_secs);
     let limit = i64::try_from(limit).unwrap_or(1);
     db.run(move |conn| {
         let now = time::now();

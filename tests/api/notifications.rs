@@ -3,7 +3,7 @@
 //! signatures with its own HMAC, written from the Standard Webhooks specification.
 
 use crate::drawdowns::Reserve;
-use crate::helpers::{assert_problem, spawn_app_with, TestApp};
+use crate::helpers::{assert_problem, spawn_app_with, spawn_process, spawn_process_with, TestApp};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -47,6 +47,8 @@ struct ReceiverState {
     seen: Mutex<Vec<Seen>>,
     /// Statuses to answer, in turn; 200 once they run out.
     script: Mutex<VecDeque<u16>>,
+    /// How many of the first requests to hold for a minute before answering.
+    stall: Mutex<u32>,
 }
 
 /// An HTTP receiver on 127.0.0.1 that records every request and answers as scripted.
@@ -111,6 +113,15 @@ async fn receive(
         signature: header("webhook-signature"),
         body: String::from_utf8_lossy(&body).into_owned(),
     });
+    let stall = {
+        let mut left = state.stall.lock().unwrap();
+        let stall = *left > 0;
+        *left = left.saturating_sub(1);
+        stall
+    };
+    if stall {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
     let status = state.script.lock().unwrap().pop_front().unwrap_or(200);
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
 }
@@ -704,4 +715,87 @@ async fn a_destination_found_private_at_delivery_is_skipped() {
         metrics.contains("stockpile_webhook_deliveries_total{outcome=\"skipped\"}"),
         "{metrics}"
     );
+}
+
+/// A test server whose own worker stays idle (it looks once, at start): the deliveries are
+/// left to the service processes a test starts.
+fn idle_worker(s: &mut stockpile::config::Settings) {
+    quick(s);
+    s.webhooks.poll_interval_ms = 3_600_000;
+}
+
+#[actix_web::test]
+async fn a_process_killed_before_recording_a_delivery_sends_it_again_after_restart() {
+    let r = Reserve::new_with(1000, 0, idle_worker).await;
+    let mut service =
+        spawn_process_with(&r.app, &[("STOCKPILE__WEBHOOKS__TIMEOUT_SECS", "3")]).await;
+    let receiver = Receiver::start(&[]).await;
+    *receiver.state.stall.lock().unwrap() = 1;
+    let ep = register(
+        &r.app,
+        &r.op(1),
+        &receiver.url,
+        json!(["disruption.proposed"]),
+    )
+    .await;
+    let res = r
+        .app
+        .post_as(&r.op(1), "/v1/disruptions",
+            &json!({"title": "Export controls", "materials": ["GA"], "severity": "severe", "reason": "x"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    // Sent, and not answered: the process dies before it can record anything.
+    receiver
+        .wait_for("the first attempt", |s| !s.is_empty())
+        .await;
+    service.crash();
+    service.restart().await;
+    let seen = receiver
+        .wait_for("the attempt after the restart", |s| s.len() >= 2)
+        .await;
+    assert_eq!(seen[0].id, seen[1].id, "the same webhook-id");
+    assert!(seen
+        .iter()
+        .all(|s| s.signed_by(ep["secret"].as_str().unwrap())));
+    let log = settled_log(
+        &r.app,
+        &r.op(1),
+        &format!("/v1/webhook-endpoints/{}/deliveries", id(&ep)),
+    )
+    .await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "delivered");
+    assert_eq!(log[0]["attempt"], 2);
+}
+
+#[actix_web::test]
+async fn two_processes_deliver_each_event_once() {
+    let r = Reserve::new_with(1000, 0, quick).await;
+    let _second = spawn_process(&r.app).await;
+    let receiver = Receiver::start(&[]).await;
+    let ep = register(&r.app, &r.op(1), &receiver.url, json!(["*"])).await;
+    let m = r.manufacturer("Acme", "defense", "400", "10").await;
+    r.disruption("severe").await;
+    for q in 1..=8 {
+        r.submitted(&m, &q.to_string()).await;
+    }
+    let log = settled_log(
+        &r.app,
+        &r.op(1),
+        &format!("/v1/webhook-endpoints/{}/deliveries", id(&ep)),
+    )
+    .await;
+    assert_eq!(log.len(), 10);
+    assert!(
+        log.iter()
+            .all(|d| d["status"] == "delivered" && d["attempt"] == 1),
+        "{log:?}"
+    );
+    let seen = receiver.wait_for("ten deliveries", |s| s.len() >= 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut ids: Vec<String> = receiver.seen().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), 10, "{seen:?}");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "each event once");
 }
