@@ -147,10 +147,13 @@ pub async fn check_url(url: &str, rules: &WebhookSettings) -> Result<reqwest::Ur
         .trim_end_matches(']')
         .to_owned();
     let port = parsed.port_or_known_default().ok_or("must name a port")?;
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|_| format!("host {host} does not resolve"))?
-        .collect();
+    let lookup = tokio::net::lookup_host((host.as_str(), port));
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::time::timeout(std::time::Duration::from_secs(rules.timeout_secs), lookup)
+            .await
+            .map_err(|_| format!("host {host} did not resolve in time"))?
+            .map_err(|_| format!("host {host} does not resolve"))?
+            .collect();
     if addrs.is_empty() {
         return Err(format!("host {host} does not resolve"));
     }
