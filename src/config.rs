@@ -40,6 +40,7 @@ pub struct Settings {
     pub limits: LimitsSettings,
     pub log: LogSettings,
     pub policy: PolicySettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +112,31 @@ pub struct PolicySettings {
     pub replenish_premium: String,
     pub replenish_term_days: u32,
     pub deferral_premium_per_year: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    pub allow_http: bool,
+    pub allow_private_networks: bool,
+    pub timeout_secs: u64,
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub retry_delays_secs: Vec<u64>,
+    pub give_up_after_hours: u64,
+    pub sweep_interval_secs: u64,
+}
+
+impl WebhookSettings {
+    pub fn retry_schedule(&self) -> crate::domain::webhook::RetrySchedule {
+        crate::domain::webhook::RetrySchedule {
+            delays: self
+                .retry_delays_secs
+                .iter()
+                .map(|s| std::time::Duration::from_secs(*s))
+                .collect(),
+            give_up_after: std::time::Duration::from_secs(self.give_up_after_hours * 3600),
+        }
+    }
 }
 
 impl Settings {
@@ -271,6 +297,17 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             anyhow::bail!("database.max_connections must be at least 1");
+        }
+        let w = &self.webhooks;
+        if w.timeout_secs == 0 || w.concurrency == 0 || w.poll_interval_ms == 0 {
+            anyhow::bail!(
+                "webhooks.timeout_secs, webhooks.concurrency and webhooks.poll_interval_ms must be at least 1"
+            );
+        }
+        if w.retry_delays_secs.is_empty() || w.sweep_interval_secs == 0 {
+            anyhow::bail!(
+                "webhooks.retry_delays_secs must name at least one delay and webhooks.sweep_interval_secs be at least 1"
+            );
         }
         self.policy()?;
         Ok(())

@@ -247,6 +247,7 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
         TokenVerifier::from_settings(settings)?,
         settings.policy()?,
         &settings.limits,
+        settings.webhooks.clone(),
     ));
     let app = init_service(crate::service_app!(state)).await;
     let token = |role: Role, sub: &str, org: Option<&str>| mint(settings, role, sub, org, 3600);

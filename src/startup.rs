@@ -34,6 +34,9 @@ pub struct Application {
     server: Server,
     port: u16,
     db: Db,
+    /// Tells the webhook worker and the overdue sweep to stop.
+    stop: tokio::sync::watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the configured database's pool, PostgreSQL sessions bounded by the configured
@@ -101,6 +104,19 @@ impl Application {
             tokens,
             settings.policy()?,
             &settings.limits,
+            settings.webhooks.clone(),
+        ));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(services::delivery::run(
+            db.clone(),
+            settings.webhooks.clone(),
+            state.metrics.clone(),
+            stopped.clone(),
+        ));
+        tokio::spawn(services::delivery::sweep_every(
+            db.clone(),
+            Duration::from_secs(settings.webhooks.sweep_interval_secs),
+            stopped,
         ));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let addr = listener.local_addr()?;
@@ -117,6 +133,8 @@ impl Application {
             server,
             port: addr.port(),
             db,
+            stop,
+            worker,
         })
     }
 
@@ -129,11 +147,22 @@ impl Application {
     }
 
     /// Serves until a signal. SIGTERM stops accepting, lets in-flight requests finish (for at
-    /// most `server.shutdown_timeout_secs`) and then closes the database pool; SIGINT and
-    /// SIGQUIT stop at once (actix-web's handling).
+    /// most `server.shutdown_timeout_secs`), stops the webhook worker from claiming and lets
+    /// its attempts in flight finish or time out (`webhooks.timeout_secs`), and then closes
+    /// the database pool; SIGINT and SIGQUIT stop at once (actix-web's handling).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Self { server, db, .. } = self;
+        let Self {
+            server,
+            db,
+            stop,
+            worker,
+            ..
+        } = self;
         let result = server.await;
+        let _ = stop.send(true);
+        if let Err(e) = worker.await {
+            tracing::warn!(error = %e, "webhook worker ended abnormally");
+        }
         let (open, idle) = db.state();
         drop(db);
         tracing::info!(

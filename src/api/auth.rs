@@ -29,6 +29,9 @@ pub struct Operator;
 pub struct Admin;
 /// Manufacturers acting for their own organisation.
 pub struct Manufacturer;
+/// Who may register and manage webhook endpoints: manufacturers (their own), operators and
+/// admins.
+pub struct Subscriber;
 
 impl Permit for AnyRole {
     const ROLES: &'static [Role] = &Role::ALL;
@@ -41,6 +44,9 @@ impl Permit for Operator {
 }
 impl Permit for Admin {
     const ROLES: &'static [Role] = &[Role::Admin];
+}
+impl Permit for Subscriber {
+    const ROLES: &'static [Role] = &[Role::Manufacturer, Role::Operator, Role::Admin];
 }
 impl Permit for Manufacturer {
     const ROLES: &'static [Role] = &[Role::Manufacturer];

@@ -1,7 +1,9 @@
-//! Prometheus metrics: requests by route and status, their latency, and the pool.
+//! Prometheus metrics: requests by route and status, their latency, the pool, and webhook
+//! deliveries (attempts by outcome, the pending queue and its oldest event's age).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// One registry per application instance (tests run several in one process).
@@ -11,6 +13,9 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    deliveries: IntCounterVec,
+    delivery_queue: IntGauge,
+    delivery_oldest: Gauge,
 }
 
 impl Metrics {
@@ -39,12 +44,33 @@ impl Metrics {
                 .expect("valid metric");
         let pool_idle = IntGauge::new("stockpile_db_pool_idle", "Idle database connections")
             .expect("valid metric");
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "stockpile_webhook_deliveries_total",
+                "Webhook delivery attempts by outcome (delivered, retry, failed, disabled, skipped)",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let delivery_queue = IntGauge::new(
+            "stockpile_webhook_queue_depth",
+            "Webhook deliveries pending",
+        )
+        .expect("valid metric");
+        let delivery_oldest = Gauge::new(
+            "stockpile_webhook_oldest_pending_seconds",
+            "Age of the event of the oldest pending webhook delivery (0: none)",
+        )
+        .expect("valid metric");
         let registry = Registry::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool_connections.clone()),
             Box::new(pool_idle.clone()),
+            Box::new(deliveries.clone()),
+            Box::new(delivery_queue.clone()),
+            Box::new(delivery_oldest.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -54,7 +80,21 @@ impl Metrics {
             latency,
             pool_connections,
             pool_idle,
+            deliveries,
+            delivery_queue,
+            delivery_oldest,
         }
+    }
+
+    /// Counts a delivery attempt's outcome.
+    pub fn delivery(&self, outcome: &str) {
+        self.deliveries.with_label_values(&[outcome]).inc();
+    }
+
+    /// The pending deliveries and the age of the oldest one's event, in seconds.
+    pub fn delivery_backlog(&self, pending: i64, oldest_age_secs: f64) {
+        self.delivery_queue.set(pending);
+        self.delivery_oldest.set(oldest_age_secs);
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

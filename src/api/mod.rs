@@ -8,6 +8,7 @@ pub mod disruptions;
 pub mod docs;
 pub mod drawdowns;
 pub mod error;
+pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod inventory;
@@ -27,8 +28,9 @@ pub mod reply;
 pub mod routes;
 pub mod service;
 pub mod token;
+pub mod webhooks;
 
-use crate::config::LimitsSettings;
+use crate::config::{LimitsSettings, WebhookSettings};
 use crate::db::Db;
 use crate::domain::policy::Policy;
 use actix_web::web;
@@ -39,7 +41,10 @@ pub struct AppState {
     pub db: Db,
     pub tokens: token::TokenVerifier,
     pub policy: Policy,
-    pub metrics: metrics::Metrics,
+    /// The URL rules of webhook endpoints.
+    pub webhooks: WebhookSettings,
+    /// Shared with the webhook worker.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
     pub rate_limit: rate_limit::RateLimit,
     /// How long a request may take; `None`: no limit.
     pub request_timeout: Option<std::time::Duration>,
@@ -53,13 +58,15 @@ impl AppState {
         tokens: token::TokenVerifier,
         policy: Policy,
         limits: &LimitsSettings,
+        webhooks: WebhookSettings,
     ) -> Self {
         let doc = openapi::document();
         Self {
             db,
             tokens,
             policy,
-            metrics: metrics::Metrics::new(),
+            webhooks,
+            metrics: std::sync::Arc::new(metrics::Metrics::new()),
             rate_limit: rate_limit::RateLimit::new(
                 limits.rate_limit_per_second,
                 limits.rate_limit_burst,

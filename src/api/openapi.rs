@@ -33,6 +33,13 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
             disbursements, interest accruals and repayments (operators, admins); statements \
             (operators, auditors, admins). Every movement is a USD journal entry."),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
+        (name = "notifications", description = "The event feed and signed webhooks (Standard Webhooks): \
+            each delivery is a POST of the event with `webhook-id` (the event id), \
+            `webhook-timestamp` (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of \
+            \"{id}.{timestamp}.{body}\" keyed with the secret's decoded bytes>`. A 2xx is delivered; \
+            410 disables the endpoint; anything else is retried after 5 s, 30 s, 2 min, 10 min, 1 h, \
+            6 h, then every 12 h, until 3 days after the event. At least once: deduplicate by \
+            `webhook-id`, order by `created_at`."),
     )
 )]
 pub struct ApiDoc;

@@ -8,8 +8,8 @@ use super::auth::Caller;
 use super::command::Actions;
 use super::error::ApiError;
 use super::{
-    audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
-    materials, middleware, obligations, service,
+    audit, disruptions, drawdowns, events, facilities, fees, inventory, ledger, loans,
+    manufacturers, materials, middleware, obligations, service, webhooks,
 };
 use crate::domain::actor::Role;
 use crate::domain::error_code::ErrorCode;
@@ -94,6 +94,14 @@ route_table! {
     loans::repay => "repayment.create",
     loans::disburse => "disbursement.create",
     audit::list,
+    events::list,
+    webhooks::list,
+    webhooks::register => "webhook_endpoint.create",
+    webhooks::get,
+    webhooks::disable => "webhook_endpoint.disable",
+    webhooks::enable => "webhook_endpoint.enable",
+    webhooks::rotate_secret => "webhook_endpoint.rotate_secret",
+    webhooks::deliveries,
 }
 
 /// One operation of the service.

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod cached;
 pub mod disruptions;
 pub mod drawdowns;
+pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod holding;
@@ -23,6 +24,7 @@ pub mod pool;
 pub mod schema;
 pub mod situation;
 pub mod tx;
+pub mod webhooks;
 
 pub use cached::cached;
 pub use pool::{Backend, Db, DbError, DbUrl};

@@ -157,3 +157,48 @@ pub fn page(
     }
     q.load(conn)
 }
+
+/// Open obligations past their due date on `today` whose passing is not yet announced, oldest
+/// due first.
+pub fn unannounced_overdue(
+    conn: &mut DbConnection,
+    today: chrono::NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<ObligationRow>> {
+    obligations::table
+        .filter(obligations::status.eq(ObligationStatus::Open.as_str()))
+        .filter(obligations::due_date.lt(today))
+        .filter(
+            obligations::overdue_announced_for
+                .is_null()
+                .or(obligations::overdue_announced_for.ne(obligations::due_date.nullable())),
+        )
+        .order((obligations::due_date.asc(), obligations::id.asc()))
+        .limit(limit)
+        .select(ObligationRow::as_select())
+        .load(conn)
+}
+
+/// Marks that obligation `id`, still open and due on `due`, has been announced overdue, unless
+/// it already was: returns whether this call marked it (so that only one of several sweeps
+/// announces it).
+pub fn announce_overdue(
+    conn: &mut DbConnection,
+    id: &str,
+    due: chrono::NaiveDate,
+) -> QueryResult<bool> {
+    diesel::update(
+        obligations::table
+            .find(id)
+            .filter(obligations::status.eq(ObligationStatus::Open.as_str()))
+            .filter(obligations::due_date.eq(due))
+            .filter(
+                obligations::overdue_announced_for
+                    .is_null()
+                    .or(obligations::overdue_announced_for.ne(due)),
+            ),
+    )
+    .set(obligations::overdue_announced_for.eq(due))
+    .execute(conn)
+    .map(|n| n == 1)
+}

@@ -344,6 +344,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         settled_at -> Nullable<Timestamp>,
+        overdue_announced_for -> Nullable<Date>,
     }
 }
 
@@ -370,6 +371,64 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        created_at -> Timestamp,
+        manufacturer_id -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    event_materials (event_id, material_code) {
+        event_id -> Text,
+        material_code -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        manufacturer_id -> Nullable<Text>,
+        created_by -> Text,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (event_id, endpoint_id) {
+        event_id -> Text,
+        endpoint_id -> Text,
+        status -> Text,
+        attempt -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        response_status -> Nullable<Integer>,
+        delivered_at -> Nullable<Timestamp>,
+        event_created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(event_materials -> events (event_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    event_materials,
+    allocations,
+    webhook_endpoints,
+    webhook_deliveries
+);
 
 diesel::joinable!(disruption_materials -> disruptions (disruption_id));
 diesel::allow_tables_to_appear_in_same_query!(repayments, repayment_allocations);

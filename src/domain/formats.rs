@@ -4,7 +4,7 @@
 //! that answers 422 `validation_failed`, not fail in serde with a 400. Enumerations list the
 //! domain types' own values so that they cannot drift from what is parsed and emitted.
 
-use super::{actor, daycount, drawdown, fee, loan, material, policy, status};
+use super::{actor, daycount, drawdown, event, fee, loan, material, policy, status, webhook};
 use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
@@ -159,6 +159,21 @@ named_schemas! {
     HoldStatus = one_of(
         "A reservation of stock: pending, then posted or voided.",
         status::HoldStatus::ALL.map(status::HoldStatus::as_str),
+    );
+
+    EventType = one_of(
+        "What happened: the object's kind, then its change.",
+        event::EventType::ALL.map(event::EventType::as_str),
+    );
+
+    EndpointStatus = one_of(
+        "A disabled webhook endpoint receives nothing until enabled again.",
+        webhook::EndpointStatus::ALL.map(webhook::EndpointStatus::as_str),
+    );
+
+    DeliveryStatus = one_of(
+        "`pending` until a 2xx (`delivered`) or until retries end, 3 days after the event (`failed`).",
+        webhook::DeliveryStatus::ALL.map(webhook::DeliveryStatus::as_str),
     );
 
     ExportFormat = one_of("`jsonl`: one entry per line; `csv`: one row per posting.", ["jsonl", "csv"]);

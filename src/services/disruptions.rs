@@ -2,9 +2,11 @@
 //! drawdowns still open under it.
 
 use super::drawdowns::expire_under;
+use super::events::Event;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::event::EventType;
 use crate::domain::formats;
 use crate::domain::policy::Severity;
 use crate::domain::status::DisruptionStatus;
@@ -89,6 +91,21 @@ fn views(
         .collect())
 }
 
+/// The answer of a disruption's command, reporting `kind`: its view, seen by manufacturers
+/// with an allocation of one of its materials.
+fn effect(
+    id: &str,
+    kind: EventType,
+    view: DisruptionView,
+) -> Result<Effect<DisruptionView>, ServiceError> {
+    let materials = view.materials.iter().map(|m| m.code.clone()).collect();
+    Ok(Effect {
+        target: Some(id.to_owned()),
+        events: vec![Event::of_materials(kind, materials, &view)?],
+        body: view,
+    })
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Export controls on heavy rare earths", "materials": ["DY_OXIDE", "TB_OXIDE"], "severity": "severe", "reason": "Export licences suspended for 90 days."}))]
@@ -162,10 +179,8 @@ pub async fn propose(db: &Db, ctx: WriteCtx, p: Proposal) -> Result<Reply, Servi
             })
             .collect();
         db::disruptions::insert(conn, &row, &covered)?;
-        Ok(Effect {
-            target: Some(row.id.clone()),
-            body: view(conn, row)?,
-        })
+        let id = row.id.clone();
+        effect(&id, EventType::DisruptionProposed, view(conn, row)?)
     })
     .await
 }
@@ -213,10 +228,7 @@ pub async fn confirm(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Servic
             db::disruptions::open_material(conn, &id, &m.code, m.on_hand)?;
         }
         let d = find(conn, &id)?;
-        Ok(Effect {
-            target: Some(id.clone()),
-            body: view(conn, d)?,
-        })
+        effect(&id, EventType::DisruptionActivated, view(conn, d)?)
     })
     .await
 }
@@ -264,7 +276,7 @@ pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceErr
                 "a drawdown on a new allocation while ending".into(),
             ));
         }
-        expire_under(conn, &id, &materials, open)?;
+        let expired = expire_under(conn, &id, &materials, open)?;
         // Closing the materials waited for every submission that held under them: if one
         // slipped past the fence (as above), it is visible now. Run the whole again.
         if !db::drawdowns::open_under(conn, &id)?.is_empty() {
@@ -275,10 +287,9 @@ pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceErr
         // Every release that got in first has committed: it ended after them.
         db::disruptions::set_ended_at(conn, &id, time::now())?;
         let d = find(conn, &id)?;
-        Ok(Effect {
-            target: Some(id.clone()),
-            body: view(conn, d)?,
-        })
+        let mut done = effect(&id, EventType::DisruptionEnded, view(conn, d)?)?;
+        done.events.extend(expired);
+        Ok(done)
     })
     .await
 }

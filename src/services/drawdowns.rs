@@ -2,6 +2,7 @@
 //! checks the release rules and holds the quantity; approvals (one or two operators) release
 //! it from the oldest lots in the same transaction and create the obligation to replenish.
 
+use super::events::Event;
 use super::{
     fetch_limit, scope_to_caller, visible, write, write_closing, Effect, Page, PageRequest, Reply,
     ServiceError, WriteCtx,
@@ -16,6 +17,7 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::{quantity_due, required_approvals, Status};
+use crate::domain::event::EventType;
 use crate::domain::formats;
 use crate::domain::lot::positive_quantity;
 use crate::domain::policy::{
@@ -124,6 +126,20 @@ fn views(
             render(d, a, p, scale)
         })
         .collect()
+}
+
+/// An event of drawdown `v`, seen by its manufacturer.
+fn event(kind: EventType, v: &DrawdownView) -> Result<Event, ServiceError> {
+    Event::owned(kind, &v.manufacturer_id.0, v)
+}
+
+/// The answer of a drawdown's command, reporting `kind`.
+fn effect(kind: EventType, v: DrawdownView) -> Result<Effect<DrawdownView>, ServiceError> {
+    Ok(Effect {
+        target: Some(v.id.0.clone()),
+        events: vec![event(kind, &v)?],
+        body: v,
+    })
 }
 
 fn group_by_drawdown<T>(
@@ -412,17 +428,17 @@ pub async fn submit(
             closed_at: None,
             version: 0,
         };
-        let done = Effect {
-            target: Some(id),
-            body: render(row.clone(), Vec::new(), Vec::new(), scale)?,
-        };
+        let done = effect(
+            EventType::DrawdownSubmitted,
+            render(row.clone(), Vec::new(), Vec::new(), scale)?,
+        )?;
         // The hold and the drawdown are written, with the audit event and the answer, in
         // the statement of the guarded writes: they are undone if a guard refuses.
         let mut last = vec![
             db::holds::record(hold).boxed(),
             db::drawdowns::record(row).boxed(),
         ];
-        let pending = closing.append(done, &mut last)?;
+        let pending = closing.append(conn, done, &mut last)?;
         match db::holding::hold(conn, &holding, last)? {
             Ok(changed) => closing.confirm(changed, pending),
             Err(guarded) => Err(match refusal_now(conn, &policy, &holding, guarded, scale) {
@@ -562,14 +578,14 @@ pub(crate) fn close_open(
 /// Expires the open drawdowns of an ending disruption `id`, whose locks the caller holds
 /// (every allocation of its materials, then these drawdowns): their held figures fall back,
 /// each covered material (`materials`, in code order) is closed to new holds, and their holds
-/// are voided. Rows are written in the order of `db::holding`: allocations, the disruption's
+/// are voided; returns their `drawdown.expired` events. Rows are written in the order of `db::holding`: allocations, the disruption's
 /// materials, then each material's holds and stock, material by material.
 pub(crate) fn expire_under(
     conn: &mut DbConnection,
     id: &str,
     materials: &[String],
     mut open: Vec<DrawdownRow>,
-) -> Result<(), ServiceError> {
+) -> Result<Vec<Event>, ServiceError> {
     let out_of_step = || ServiceError::internal("held figures out of step with the drawdown");
     let mut by_allocation = std::collections::BTreeMap::<(&str, &str), i64>::new();
     let mut by_material = std::collections::BTreeMap::<&str, i64>::new();
@@ -592,13 +608,18 @@ pub(crate) fn expire_under(
     }
     open.sort_by(|a, b| (&a.material_code, &a.id).cmp(&(&b.material_code, &b.id)));
     let now = time::now();
+    let mut expired = Vec::with_capacity(open.len());
     for mut d in open {
         holds::void(conn, &d.hold_id)?;
         d.status = Status::Expired;
         d.closed_at = Some(now);
         db::drawdowns::update(conn, &d)?;
+        expired.push(d);
     }
-    Ok(())
+    views(conn, expired)?
+        .iter()
+        .map(|v| event(EventType::DrawdownExpired, v))
+        .collect()
 }
 
 pub async fn approve(
@@ -651,7 +672,7 @@ pub async fn approve(
                 at: time::now(),
             },
         )?;
-        let entry = if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
+        let released = if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
             Some(release(conn, &mut d)?)
         } else {
             d.status = Status::PartiallyApproved;
@@ -661,21 +682,27 @@ pub async fn approve(
         let body = view(conn, d)?;
         // The release's journal entry last: the chain's lock is held for little more than
         // the commit.
-        if let Some(entry) = entry {
-            ledger::append(conn, entry)?;
+        match released {
+            Some((entry, obligation)) => {
+                ledger::append(conn, entry)?;
+                let mut done = effect(EventType::DrawdownReleased, body)?;
+                let o = super::obligations::view(obligation, scale, time::now().date());
+                done.events.push(super::obligations::event(EventType::ObligationCreated, &o)?);
+                Ok(done)
+            }
+            None => effect(EventType::DrawdownPartiallyApproved, body),
         }
-        Ok(Effect {
-            target: Some(id.clone()),
-            body,
-        })
     })
     .await
 }
 
 /// The final approval: stock leaves the oldest lots to the manufacturer and the obligation
 /// to return it with the premium is created. Returns the journal entry recording it, for the
-/// caller to append last.
-fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, ServiceError> {
+/// caller to append last, and the obligation.
+fn release(
+    conn: &mut DbConnection,
+    d: &mut DrawdownRow,
+) -> Result<(NewEntry, ObligationRow), ServiceError> {
     let record: PolicyRecord = serde_json::from_str(&d.policy)?;
     let premium: rust_decimal::Decimal = record
         .replenish_premium
@@ -727,14 +754,15 @@ fn release(conn: &mut DbConnection, d: &mut DrawdownRow) -> Result<NewEntry, Ser
     };
     db::obligations::insert(conn, &obligation)?;
     d.status = Status::Released;
-    d.obligation_id = Some(obligation.id);
+    d.obligation_id = Some(obligation.id.clone());
     d.closed_at = Some(now);
     db::drawdowns::update(conn, d)?;
-    Ok(NewEntry {
+    let entry = NewEntry {
         kind: "release",
         reference: Some(d.id.clone()),
         postings: taken.postings,
-    })
+    };
+    Ok((entry, obligation))
 }
 
 pub async fn reject(
@@ -750,10 +778,7 @@ pub async fn reject(
         let d = locked(conn, &d)?;
         ensure_open(&d, Status::Rejected.as_str())?;
         let d = close_open(conn, d, Status::Rejected, Some(reason.clone()))?;
-        Ok(Effect {
-            target: Some(id.clone()),
-            body: view(conn, d)?,
-        })
+        effect(EventType::DrawdownRejected, view(conn, d)?)
     })
     .await
 }
@@ -765,10 +790,7 @@ pub async fn cancel(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, Service
         let d = locked(conn, &d)?;
         ensure_open(&d, Status::Cancelled.as_str())?;
         let d = close_open(conn, d, Status::Cancelled, None)?;
-        Ok(Effect {
-            target: Some(id.clone()),
-            body: view(conn, d)?,
-        })
+        effect(EventType::DrawdownCancelled, view(conn, d)?)
     })
     .await
 }

@@ -50,6 +50,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, f: NewFacility) -> Result<Reply, Ser
         Ok(Effect {
             target: Some(row.code.clone()),
             body: FacilityView::from(row),
+            events: Vec::new(),
         })
     })
     .await

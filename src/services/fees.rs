@@ -68,6 +68,7 @@ pub async fn charge(
         Ok(Effect {
             target: Some(row.id.clone()),
             body: FeeView::from(row),
+            events: Vec::new(),
         })
     })
     .await

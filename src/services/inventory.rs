@@ -202,6 +202,7 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
         Ok(Effect {
             target: Some(row.id.clone()),
             body: LotView::new(row, m.scale.get()),
+            events: Vec::new(),
         })
     })
     .await
@@ -399,6 +400,7 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
                 entry_seq: entry.seq,
                 created_at: Timestamp(now),
             },
+            events: Vec::new(),
         })
     })
     .await
@@ -531,6 +533,7 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
                 entry_seq: entry.seq,
                 created_at: Timestamp(now),
             },
+            events: Vec::new(),
         })
     })
     .await

@@ -217,6 +217,7 @@ pub async fn create_facility(
         Ok(Effect {
             target: Some(row.id.clone()),
             body: LoanFacilityView::from(row),
+            events: Vec::new(),
         })
     })
     .await
@@ -276,6 +277,7 @@ pub async fn create_tranche(
                 drawn: 0,
                 repaid: 0,
             }),
+            events: Vec::new(),
         })
     })
     .await
@@ -304,6 +306,7 @@ pub async fn disburse(
         Ok(Effect {
             target: Some(row.id.clone()),
             body: DisbursementView::from(row),
+            events: Vec::new(),
         })
     })
     .await
@@ -460,6 +463,7 @@ pub async fn accrue(
                 interest_posted_usd: Usd(posted),
                 accrued_through: IsoDate(accrued_through),
             },
+            events: Vec::new(),
         })
     })
     .await
@@ -562,6 +566,7 @@ pub async fn repay(
                     .collect(),
                 created_at: Timestamp(row.created_at),
             },
+            events: Vec::new(),
         })
     })
     .await

@@ -65,6 +65,7 @@ pub async fn create(
         Ok(Effect {
             target: Some(row.id.clone()),
             body: ManufacturerView::from(row),
+            events: Vec::new(),
         })
     })
     .await
@@ -130,6 +131,7 @@ pub async fn set_status(
         Ok(Effect {
             target: Some(id.clone()),
             body: ManufacturerView::from(find(conn, &id)?),
+            events: Vec::new(),
         })
     })
     .await
@@ -253,6 +255,7 @@ pub async fn put_allocation(
         Ok(Effect {
             target: Some(format!("{}/{}", m.id, mat.code)),
             body: allocation_view(conn, &policy, &m, row)?,
+            events: Vec::new(),
         })
     })
     .await

@@ -84,6 +84,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
         Ok(Effect {
             target: Some(row.code.clone()),
             body: MaterialView::from(row),
+            events: Vec::new(),
         })
     })
     .await
@@ -108,6 +109,7 @@ pub async fn update(
         Ok(Effect {
             target: Some(code.clone()),
             body: MaterialView::from(row),
+            events: Vec::new(),
         })
     })
     .await

@@ -1,9 +1,11 @@
 //! Use cases: one function per command, one transaction each. The only place that decides.
 
 pub mod audit;
+pub mod delivery;
 pub mod disruptions;
 pub mod drawdowns;
 pub mod error;
+pub mod events;
 pub mod facilities;
 pub mod fees;
 pub mod health;
@@ -13,6 +15,8 @@ pub mod loans;
 pub mod manufacturers;
 pub mod materials;
 pub mod obligations;
+pub mod overdue;
+pub mod webhooks;
 mod write;
 
 pub use error::ServiceError;
@@ -60,6 +64,22 @@ impl<T> Page<T> {
             items: rows.into_iter().map(view).collect(),
             next,
         }
+    }
+
+    /// `from_rows` with a view that may fail (a stored value that does not decode).
+    pub fn try_from_rows<R, E>(
+        mut rows: Vec<R>,
+        limit: usize,
+        cursor: impl Fn(&R) -> String,
+        view: impl Fn(R) -> Result<T, E>,
+    ) -> Result<Self, E> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more { rows.last().map(&cursor) } else { None };
+        Ok(Page {
+            items: rows.into_iter().map(view).collect::<Result<_, E>>()?,
+            next,
+        })
     }
 }
 

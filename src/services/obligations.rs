@@ -1,6 +1,7 @@
 //! Obligations to replenish released stock: returns received as new lots, settlement,
 //! rescheduling, and `overdue` derived from today's date.
 
+use super::events::Event;
 use super::inventory::LotView;
 use super::{
     fetch_limit, scope_to_caller, visible, write, Effect, Page, PageRequest, Reply, ServiceError,
@@ -13,6 +14,7 @@ use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
 use crate::domain::drawdown::{base_covered, deferral_premium};
 use crate::domain::error_code::ErrorCode;
+use crate::domain::event::EventType;
 use crate::domain::formats;
 use crate::domain::lot::{grade, meets_minimum, positive_quantity, received_at};
 use crate::domain::policy::Policy;
@@ -45,7 +47,7 @@ pub struct ObligationView {
     pub settled_at: Option<Timestamp>,
 }
 
-fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
+pub(crate) fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
     let q = |v: i64| Quantity::new(v, scale);
     ObligationView {
         overdue: o.status == ObligationStatus::Open && today > o.due_date,
@@ -61,6 +63,11 @@ fn view(o: ObligationRow, scale: u32, today: NaiveDate) -> ObligationView {
         material: o.material_code,
         status: o.status,
     }
+}
+
+/// An event of obligation `v`, seen by its manufacturer.
+pub(crate) fn event(kind: EventType, v: &ObligationView) -> Result<Event, ServiceError> {
+    Event::owned(kind, &v.manufacturer_id.0, v)
 }
 
 fn find(conn: &mut DbConnection, id: &str) -> Result<ObligationRow, ServiceError> {
@@ -273,7 +280,11 @@ pub async fn replenish(
                 created_at: now,
             },
         )?;
-        let o = find(conn, &id)?;
+        let o = view(find(conn, &id)?, s, now.date());
+        let mut events = vec![event(EventType::ObligationReplenished, &o)?];
+        if o.status == ObligationStatus::Settled {
+            events.push(event(EventType::ObligationSettled, &o)?);
+        }
         Ok(Effect {
             target: Some(id.clone()),
             body: ReplenishmentView {
@@ -281,9 +292,10 @@ pub async fn replenish(
                 quantity: Quantity::new(q, s),
                 base_share: Quantity::new(base_share, s),
                 entry_seq: entry.seq,
-                obligation: view(o, s, now.date()),
+                obligation: o,
                 lot: LotView::new(lot, s),
             },
+            events,
         })
     })
     .await
@@ -352,11 +364,12 @@ pub async fn reschedule(
                 "obligation {id} is settled"
             )));
         }
-        let o = find(conn, &id)?;
+        let o = view(find(conn, &id)?, s, time::now().date());
         Ok(Effect {
             target: Some(id.clone()),
+            events: vec![event(EventType::ObligationRescheduled, &o)?],
             body: RescheduledView {
-                obligation: view(o, s, time::now().date()),
+                obligation: o,
                 deferral_premium_added: Quantity::new(premium, s),
             },
         })

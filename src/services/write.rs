@@ -13,6 +13,7 @@
 //! stored write runs its effect again before it is rolled back and replayed; only failing
 //! writes pay for asking.
 
+use super::events::{self, Event};
 use super::ServiceError;
 use crate::db::audit::AuditRow;
 use crate::db::cached::Batch;
@@ -39,10 +40,13 @@ pub struct IdempotencyRequest {
     pub fingerprint: String,
 }
 
-/// What a command did: the response body and the object it touched (for the audit trail).
+/// What a command did: the response body, the object it touched (for the audit trail) and
+/// the events it reports (API.md, "Notifications"), written with its closing writes. Every
+/// command states its events, if only as none.
 pub struct Effect<T> {
     pub target: Option<String>,
     pub body: T,
+    pub events: Vec<Event>,
 }
 
 /// The answer to a write, ready to send: fresh, or replayed byte for byte.
@@ -109,8 +113,9 @@ where
     .await
 }
 
-/// The writes every accepted write ends with: its audit event and, under an idempotency key,
-/// its stored answer. The effect sends them with its own last writes.
+/// The writes every accepted write ends with: its events (the outbox), its audit event and,
+/// under an idempotency key, its stored answer. The effect sends them with its own last
+/// writes.
 pub struct Closing<'a> {
     ctx: &'a WriteCtx,
     /// `ctx.actor.scope()`: whose keys the answer is stored among.
@@ -126,13 +131,16 @@ pub struct Pending(Reply);
 pub struct Closed(Reply);
 
 impl Closing<'_> {
-    /// Appends the closing writes for `done` to `last`, which must then run.
+    /// Appends the closing writes for `done` to `last`, which must then run; reads who the
+    /// events are delivered to on `conn`.
     pub fn append<T: Serialize>(
         &self,
+        conn: &mut DbConnection,
         done: Effect<T>,
         last: &mut Batch<'static>,
     ) -> Result<Pending, ServiceError> {
         let body = serde_json::to_string(&done.body)?;
+        events::append(conn, done.events, self.now, last)?;
         last.push(db::audit::record(audit_row(self.ctx, done.target, "ok", self.now)).boxed());
         if let Some(idem) = &self.ctx.idempotency {
             let answer = IdempotencyRow {
@@ -170,7 +178,7 @@ impl Closing<'_> {
         done: Effect<T>,
         mut last: Batch<'static>,
     ) -> Result<Closed, ServiceError> {
-        let pending = self.append(done, &mut last)?;
+        let pending = self.append(conn, done, &mut last)?;
         self.confirm(db::cached::execute_batch(last, conn)?, pending)
     }
 }

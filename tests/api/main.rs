@@ -16,6 +16,7 @@ mod key_sets;
 mod ledger;
 mod limits;
 mod loans;
+mod notifications;
 mod openapi;
 mod properties;
 mod reference_data;

@@ -11,6 +11,7 @@ const STAFF: &[Role] = &[Operator, Auditor, Admin];
 const OPERATORS: &[Role] = &[Operator, Admin];
 const ADMINS: &[Role] = &[Admin];
 const MANUFACTURERS: &[Role] = &[Manufacturer];
+const SUBSCRIBERS: &[Role] = &[Manufacturer, Operator, Admin];
 
 const X: &str = "00000000-0000-7000-8000-000000000000";
 
@@ -88,6 +89,26 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
         (M::GET, "/v1/ledger/verify".into(), STAFF),
         (M::GET, "/v1/ledger/balances".into(), STAFF),
         (M::GET, "/v1/audit-events".into(), STAFF),
+        (M::GET, "/v1/events".into(), ANY),
+        (M::POST, "/v1/webhook-endpoints".into(), SUBSCRIBERS),
+        (M::GET, "/v1/webhook-endpoints".into(), ANY),
+        (M::GET, format!("/v1/webhook-endpoints/{X}"), ANY),
+        (
+            M::POST,
+            format!("/v1/webhook-endpoints/{X}/disable"),
+            SUBSCRIBERS,
+        ),
+        (
+            M::POST,
+            format!("/v1/webhook-endpoints/{X}/enable"),
+            SUBSCRIBERS,
+        ),
+        (
+            M::POST,
+            format!("/v1/webhook-endpoints/{X}/rotate-secret"),
+            SUBSCRIBERS,
+        ),
+        (M::GET, format!("/v1/webhook-endpoints/{X}/deliveries"), ANY),
     ]
 }
 

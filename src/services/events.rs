@@ -1,0 +1,204 @@
+//! The outbox and the event feed. A write's events are written by its closing writes
+//! (`Closing`), in its transaction: each event, and a pending delivery to every enabled
+//! endpoint subscribed to its type whose owner may see it.
+
+use super::{fetch_limit, scope_to_caller, Page, PageRequest, ServiceError};
+use crate::db::cached::Batch;
+use crate::db::events::{EventFilter, EventMaterialRow, EventRow};
+use crate::db::webhooks::DeliveryRow;
+use crate::db::{self, Db, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::event::{EventType, Subscription};
+use crate::domain::values::{Id, Timestamp};
+use crate::domain::webhook::DeliveryStatus;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// An event a write reports, not yet written.
+#[derive(Debug, Clone)]
+pub struct Event {
+    kind: EventType,
+    audience: Audience,
+    data: String,
+}
+
+/// Which manufacturers see an event (staff see every one).
+#[derive(Debug, Clone)]
+enum Audience {
+    /// A drawdown's or an obligation's manufacturer.
+    Manufacturer(String),
+    /// Those with an allocation of one of these materials (disruptions).
+    Holders(Vec<String>),
+}
+
+impl Event {
+    /// An event about an object of `manufacturer`, whose view (as its GET returns it) is `view`.
+    pub fn owned<T: Serialize>(
+        kind: EventType,
+        manufacturer: &str,
+        view: &T,
+    ) -> Result<Self, ServiceError> {
+        Ok(Self {
+            kind,
+            audience: Audience::Manufacturer(manufacturer.to_owned()),
+            data: serde_json::to_string(view)?,
+        })
+    }
+
+    /// An event about an object concerning `materials`, seen by every manufacturer with an
+    /// allocation of one of them.
+    pub fn of_materials<T: Serialize>(
+        kind: EventType,
+        materials: Vec<String>,
+        view: &T,
+    ) -> Result<Self, ServiceError> {
+        Ok(Self {
+            kind,
+            audience: Audience::Holders(materials),
+            data: serde_json::to_string(view)?,
+        })
+    }
+}
+
+/// Appends the writes of `events`, at `now`, to `batch`: the events, their materials and
+/// their deliveries. Reads the enabled endpoints (and, for an event of materials that a
+/// manufacturer's endpoint subscribes to, who holds them) first.
+pub(crate) fn append(
+    conn: &mut DbConnection,
+    events: Vec<Event>,
+    now: chrono::NaiveDateTime,
+    batch: &mut Batch<'static>,
+) -> Result<(), ServiceError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let endpoints: Vec<(String, Option<String>, Subscription)> = db::webhooks::enabled(conn)?
+        .into_iter()
+        .map(|(id, owner, types)| Ok((id, owner, subscription(&types)?)))
+        .collect::<Result<_, ServiceError>>()?;
+    for e in events {
+        let id = db::new_id();
+        let mut holders = Vec::new();
+        if let Audience::Holders(materials) = &e.audience {
+            if endpoints
+                .iter()
+                .any(|(_, owner, s)| owner.is_some() && s.includes(e.kind))
+            {
+                holders = db::events::holders(conn, materials)?;
+            }
+        }
+        let sees = |owner: &Option<String>| match (owner, &e.audience) {
+            (None, _) => true,
+            (Some(o), Audience::Manufacturer(m)) => o == m,
+            (Some(o), Audience::Holders(_)) => holders.contains(o),
+        };
+        batch.push(
+            db::events::record(EventRow {
+                id: id.clone(),
+                event_type: e.kind,
+                created_at: now,
+                manufacturer_id: match &e.audience {
+                    Audience::Manufacturer(m) => Some(m.clone()),
+                    Audience::Holders(_) => None,
+                },
+                data: e.data.clone(),
+            })
+            .boxed(),
+        );
+        if let Audience::Holders(materials) = &e.audience {
+            for code in materials {
+                batch.push(
+                    db::events::record_material(EventMaterialRow {
+                        event_id: id.clone(),
+                        material_code: code.clone(),
+                    })
+                    .boxed(),
+                );
+            }
+        }
+        for (endpoint, owner, s) in &endpoints {
+            if s.includes(e.kind) && sees(owner) {
+                batch.push(
+                    db::webhooks::record_delivery(DeliveryRow {
+                        event_id: id.clone(),
+                        endpoint_id: endpoint.clone(),
+                        status: DeliveryStatus::Pending,
+                        attempt: 0,
+                        next_attempt_at: Some(now),
+                        response_status: None,
+                        delivered_at: None,
+                        event_created_at: now,
+                    })
+                    .boxed(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `events` at once, outside a command (the overdue sweep); in the caller's
+/// transaction.
+pub(crate) fn write(
+    conn: &mut DbConnection,
+    events: Vec<Event>,
+    now: chrono::NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let mut batch = Batch::new();
+    append(conn, events, now, &mut batch)?;
+    if !batch.is_empty() {
+        db::cached::execute_batch(batch, conn)?;
+    }
+    Ok(())
+}
+
+/// A stored subscription (`*` or comma-separated types).
+pub(crate) fn subscription(stored: &str) -> Result<Subscription, ServiceError> {
+    let names: Vec<String> = stored.split(',').map(str::to_owned).collect();
+    Subscription::parse(&names)
+        .map_err(|e| ServiceError::internal(format!("stored subscription {stored:?}: {e}")))
+}
+
+/// An event as the feed lists it and a webhook delivers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: Id,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub created_at: Timestamp,
+    /// The object as its GET returned it when the event was written.
+    #[schema(value_type = Object)]
+    pub data: Box<RawValue>,
+}
+
+impl EventView {
+    pub fn new(row: EventRow) -> Result<Self, ServiceError> {
+        Ok(Self {
+            data: RawValue::from_string(row.data)?,
+            id: row.id.into(),
+            event_type: row.event_type,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+/// The events `actor` may see, oldest first.
+pub async fn list(
+    db: &Db,
+    actor: Actor,
+    event_type: Option<EventType>,
+    page: PageRequest,
+) -> Result<Page<EventView>, ServiceError> {
+    let mut visible_to = None;
+    scope_to_caller(&actor, &mut visible_to);
+    let filter = EventFilter {
+        visible_to,
+        event_type,
+        after: page.after.clone(),
+    };
+    db.run(move |conn| {
+        let rows = db::events::page(conn, &filter, fetch_limit(&page))?;
+        Page::try_from_rows(rows, page.limit, |r| r.id.clone(), EventView::new)
+    })
+    .await
+}

@@ -1,0 +1,319 @@
+//! Webhook endpoints: registration (with the URL rules), listing, enable/disable, secret
+//! rotation and the delivery log. Secrets are kept in their own columns, out of every view
+//! but the answers of registration and rotation.
+
+use super::{
+    fetch_limit, not_found, scope_to_caller, visible, write, Effect, Page, PageRequest, Reply,
+    ServiceError, WriteCtx,
+};
+use crate::config::WebhookSettings;
+use crate::db::webhooks::{DeliveryRow, EndpointRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::event::{EventType, Subscription};
+use crate::domain::time;
+use crate::domain::validation::text;
+use crate::domain::values::{Id, Timestamp};
+use crate::domain::webhook::{self, DeliveryStatus, EndpointStatus};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// How long a rotated-out secret still signs deliveries (API.md leaves it open; 24 h).
+const ROTATION_OVERLAP_HOURS: i64 = 24;
+/// The longest endpoint URL accepted.
+const MAX_URL_CHARS: usize = 2000;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// `https` (plain `http` only where `webhooks.allow_http`); its host must resolve to
+    /// public addresses unless `webhooks.allow_private_networks`.
+    #[schema(max_length = 2000)]
+    pub url: String,
+    /// Event types, or `["*"]` for all of them.
+    #[schema(value_type = Vec<String>, min_items = 1)]
+    pub events: Vec<String>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+impl Serialize for Subscription {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names().serialize(s)
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EndpointView {
+    pub id: Id,
+    pub url: String,
+    /// The subscribed event types, or `["*"]`.
+    #[schema(value_type = Vec<String>)]
+    pub events: Subscription,
+    pub description: Option<String>,
+    pub status: EndpointStatus,
+    /// The manufacturer it belongs to (it receives only that manufacturer's events); null
+    /// when staff registered it.
+    pub manufacturer_id: Option<Id>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// An endpoint with its signing secret: the answer of registration and rotation only.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EndpointWithSecret {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    /// `whsec_` + base64 of the key; shown only here.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    pub event_id: Id,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// Attempts made so far.
+    pub attempt: i32,
+    pub status: DeliveryStatus,
+    /// The HTTP status of the last attempt's answer (null: none, e.g. a timeout).
+    pub response_status: Option<i32>,
+    pub next_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+fn view(row: EndpointRow) -> Result<EndpointView, ServiceError> {
+    Ok(EndpointView {
+        events: super::events::subscription(&row.events)?,
+        id: row.id.into(),
+        url: row.url,
+        description: row.description,
+        status: row.status,
+        manufacturer_id: row.manufacturer_id.map(Id),
+        created_by: row.created_by,
+        created_at: Timestamp(row.created_at),
+    })
+}
+
+fn with_secret(row: EndpointRow) -> Result<EndpointWithSecret, ServiceError> {
+    let secret = row.secret.clone();
+    Ok(EndpointWithSecret {
+        endpoint: view(row)?,
+        secret,
+    })
+}
+
+/// Endpoint `id` as `actor` may see it: staff every one, a manufacturer its own.
+fn find_visible(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+) -> Result<EndpointRow, ServiceError> {
+    visible(
+        actor,
+        "webhook endpoint",
+        id,
+        db::webhooks::find(conn, id)?,
+        |e| e.manufacturer_id.as_deref().unwrap_or(""),
+    )
+}
+
+/// A new secret from the operating system's generator.
+fn new_secret() -> Result<String, ServiceError> {
+    let mut key = [0u8; webhook::SECRET_BYTES];
+    getrandom::fill(&mut key)
+        .map_err(|e| ServiceError::internal(format!("no random bytes for a secret: {e}")))?;
+    Ok(webhook::secret_text(&key))
+}
+
+/// Checks an endpoint URL: scheme, host, and (unless private networks are allowed) that
+/// every address it resolves to is public. Returns the URL parsed, or what is wrong with it.
+pub async fn check_url(url: &str, rules: &WebhookSettings) -> Result<reqwest::Url, String> {
+    if url.chars().count() > MAX_URL_CHARS {
+        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if rules.allow_http => {}
+        _ => return Err("must be an https URL".into()),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    let host = parsed
+        .host_str()
+        .ok_or("must name a host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = parsed.port_or_known_default().ok_or("must name a port")?;
+    let lookup = tokio::net::lookup_host((host.as_str(), port));
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::time::timeout(std::time::Duration::from_secs(rules.timeout_secs), lookup)
+            .await
+            .map_err(|_| format!("host {host} did not resolve in time"))?
+            .map_err(|_| format!("host {host} does not resolve"))?
+            .collect();
+    if addrs.is_empty() {
+        return Err(format!("host {host} does not resolve"));
+    }
+    if !rules.allow_private_networks {
+        if let Some(a) = addrs.iter().find(|a| !webhook::is_public(a.ip())) {
+            return Err(format!(
+                "host {host} resolves to {}, which is not a public address",
+                a.ip()
+            ));
+        }
+    }
+    Ok(parsed)
+}
+
+pub async fn register(
+    db: &Db,
+    rules: &WebhookSettings,
+    ctx: WriteCtx,
+    r: Registration,
+) -> Result<Reply, ServiceError> {
+    let mut problems = crate::domain::validation::Problems::default();
+    let events = problems.check("events", Subscription::parse(&r.events));
+    let description = match &r.description {
+        Some(d) => problems.check("description", text(d, 500).map(Some)),
+        None => Some(None),
+    };
+    let url = problems.check("url", check_url(&r.url, rules).await);
+    let (events, description, url) = problems
+        .finish(|| Some((events?, description?, url?)))
+        .map_err(ServiceError::Validation)?;
+    let mut owner = None;
+    scope_to_caller(&ctx.actor, &mut owner);
+    let by = ctx.actor.sub.clone();
+    let secret = new_secret()?;
+    write(db, ctx, 201, move |conn| {
+        let row = EndpointRow {
+            id: db::new_id(),
+            manufacturer_id: owner.clone(),
+            created_by: by.clone(),
+            url: url.to_string(),
+            events: events.names().join(","),
+            description: description.clone(),
+            status: EndpointStatus::Enabled,
+            secret: secret.clone(),
+            previous_secret: None,
+            previous_secret_until: None,
+            created_at: time::now(),
+        };
+        db::webhooks::insert(conn, row.clone())?;
+        Ok(Effect {
+            target: Some(row.id.clone()),
+            body: with_secret(row)?,
+            events: Vec::new(),
+        })
+    })
+    .await
+}
+
+/// Enables or disables an endpoint; one already so is `invalid_state`.
+pub async fn set_status(
+    db: &Db,
+    ctx: WriteCtx,
+    id: String,
+    to: EndpointStatus,
+) -> Result<Reply, ServiceError> {
+    let actor = ctx.actor.clone();
+    write(db, ctx, 200, move |conn| {
+        find_visible(conn, &actor, &id)?;
+        if !db::webhooks::set_status(conn, &id, to)? {
+            return Err(ServiceError::InvalidState(format!(
+                "webhook endpoint {id} is already {to}"
+            )));
+        }
+        let row =
+            db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: view(row)?,
+            events: Vec::new(),
+        })
+    })
+    .await
+}
+
+/// Replaces the secret; the old one keeps signing (a second signature) for 24 h.
+pub async fn rotate_secret(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
+    let actor = ctx.actor.clone();
+    let secret = new_secret()?;
+    write(db, ctx, 200, move |conn| {
+        let row = find_visible(conn, &actor, &id)?;
+        let until = time::now() + chrono::Duration::hours(ROTATION_OVERLAP_HOURS);
+        if !db::webhooks::rotate(conn, &id, &row.secret, &secret, until)? {
+            return Err(ServiceError::Transient(
+                "secret rotated concurrently".into(),
+            ));
+        }
+        let row =
+            db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
+        Ok(Effect {
+            target: Some(id.clone()),
+            body: with_secret(row)?,
+            events: Vec::new(),
+        })
+    })
+    .await
+}
+
+pub async fn get(db: &Db, actor: Actor, id: String) -> Result<EndpointView, ServiceError> {
+    db.run(move |conn| view(find_visible(conn, &actor, &id)?))
+        .await
+}
+
+pub async fn list(
+    db: &Db,
+    actor: Actor,
+    page: PageRequest,
+) -> Result<Page<EndpointView>, ServiceError> {
+    db.run(move |conn| {
+        let mut owner = None;
+        scope_to_caller(&actor, &mut owner);
+        let rows = db::webhooks::page(
+            conn,
+            owner.as_deref(),
+            page.after.as_deref(),
+            fetch_limit(&page),
+        )?;
+        Page::try_from_rows(rows, page.limit, |r| r.id.clone(), view)
+    })
+    .await
+}
+
+/// An endpoint's deliveries in event order; the cursor is an event id.
+pub async fn deliveries(
+    db: &Db,
+    actor: Actor,
+    id: String,
+    page: PageRequest,
+) -> Result<Page<DeliveryView>, ServiceError> {
+    db.run(move |conn| {
+        find_visible(conn, &actor, &id)?;
+        let rows = db::webhooks::deliveries(conn, &id, page.after.as_deref(), fetch_limit(&page))?;
+        Page::try_from_rows(
+            rows,
+            page.limit,
+            |(d, _)| d.event_id.clone(),
+            |(d, t)| delivery_view(d, t),
+        )
+    })
+    .await
+}
+
+fn delivery_view(d: DeliveryRow, event_type: String) -> Result<DeliveryView, ServiceError> {
+    Ok(DeliveryView {
+        event_type: EventType::try_from(event_type)
+            .map_err(|e| ServiceError::internal_because("a stored delivery", e))?,
+        event_id: d.event_id.into(),
+        attempt: d.attempt,
+        status: d.status,
+        response_status: d.response_status,
+        next_attempt_at: d.next_attempt_at.map(Timestamp),
+        delivered_at: d.delivered_at.map(Timestamp),
+    })
+}
