@@ -118,6 +118,7 @@ pub struct PolicySettings {
 pub struct WebhookSettings {
     pub allow_http: bool,
     pub allow_private_networks: bool,
+    pub allowed_hosts: String,
     pub timeout_secs: u64,
     pub concurrency: usize,
     pub poll_interval_ms: u64,
@@ -127,6 +128,17 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
+    /// Whether `host` may receive deliveries: `allowed_hosts` is empty or names it.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let mut allowed = self
+            .allowed_hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .peekable();
+        allowed.peek().is_none() || allowed.any(|h| h.eq_ignore_ascii_case(host))
+    }
+
     pub fn retry_schedule(&self) -> crate::domain::webhook::RetrySchedule {
         crate::domain::webhook::RetrySchedule {
             delays: self

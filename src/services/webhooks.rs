@@ -146,6 +146,9 @@ pub async fn check_url(url: &str, rules: &WebhookSettings) -> Result<reqwest::Ur
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
+    if !rules.host_allowed(&host) {
+        return Err(format!("host {host} is not in webhooks.allowed_hosts"));
+    }
     let port = parsed.port_or_known_default().ok_or("must name a port")?;
     let lookup = tokio::net::lookup_host((host.as_str(), port));
     let addrs: Vec<std::net::SocketAddr> =

@@ -481,6 +481,33 @@ async fn https_is_required_and_private_destinations_refused_unless_allowed() {
     assert!(listed["items"].as_array().unwrap().is_empty());
 }
 
+/// With an allowlist, only the hosts it names may be registered, before any name is resolved.
+#[actix_web::test]
+async fn only_allowed_hosts_are_registered_when_a_list_is_set() {
+    let app =
+        spawn_app_with(|s| s.webhooks.allowed_hosts = "127.0.0.1, hooks.example".into()).await;
+    let op = app.token(Role::Operator, "op1");
+    let register = |url: &'static str| {
+        let body = json!({"url": url, "events": ["*"]});
+        let (app, op) = (&app, &op);
+        async move { app.post_as(op, "/v1/webhook-endpoints", &body).await }
+    };
+    let p = assert_problem(
+        register("https://elsewhere.example/hook").await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed_hosts"),
+        "{p}"
+    );
+    assert_eq!(register("http://127.0.0.1:9/hook").await.status(), 201);
+}
+
 #[actix_web::test]
 async fn deliveries_are_signed_retried_with_the_same_id_and_logged() {
     let r = Reserve::new_with(1000, 0, quick).await;
