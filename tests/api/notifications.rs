@@ -59,9 +59,13 @@ struct Receiver {
 
 impl Receiver {
     async fn start(script: &[u16]) -> Self {
+        Self::start_on(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), script)
+    }
+
+    /// A receiver answering on `listener` (bound beforehand, so a test can pick its port).
+    fn start_on(listener: std::net::TcpListener, script: &[u16]) -> Self {
         let state = Arc::new(ReceiverState::default());
         state.script.lock().unwrap().extend(script);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let data = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
@@ -825,4 +829,124 @@ async fn two_processes_deliver_each_event_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 10, "each event once");
+}
+
+/// A drawdown's whole life, and an obligation's, produce every event type of the contract, each
+/// delivered signed to a staff endpoint whose receiver was down for the first seconds: the
+/// retries deliver everything once it answers, and nothing is lost.
+#[actix_web::test]
+async fn every_event_of_a_life_is_delivered_across_a_receiver_outage() {
+    let r = Reserve::new_with(1000, 0, quick).await;
+    // A port with nothing listening yet: every attempt is refused until the receiver starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let op = r.op(1);
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let ep = register(&r.app, &op, &url, json!(["*"])).await;
+    let secret = ep["secret"].as_str().unwrap().to_owned();
+
+    let a = r.manufacturer("Acme", "commercial", "400", "10").await;
+    // Two approvals from 25,000,000 USD: 30 units at 1,000,000.
+    let big = r.manufacturer("Bolt", "defense", "400", "1000000").await;
+    let disruption = r.disruption("severe").await;
+    let released = r.approved(&r.submitted(&a, "100").await).await;
+    let ob = released["obligation_id"].as_str().unwrap().to_owned();
+    let dual = r.submitted(&big, "30").await;
+    let dual_id = dual["id"].as_str().unwrap();
+    assert_eq!(r.approve(1, dual_id, json!({})).await.status(), 200);
+    assert_eq!(r.approve(2, dual_id, json!({})).await.status(), 200);
+    let rejected = r.submitted(&a, "5").await;
+    let path = format!("/v1/drawdowns/{}/reject", id(&rejected));
+    let res = r
+        .app
+        .post_as(&op, &path, &json!({"reason": "not needed"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let cancelled = r.submitted(&a, "5").await;
+    let path = format!("/v1/drawdowns/{}/cancel", id(&cancelled));
+    let res = r.app.post_as(&r.token_of(&a), &path, &json!({})).await;
+    assert_eq!(res.status(), 200);
+    r.submitted(&a, "5").await;
+    assert_eq!(
+        r.end(&disruption).await.status(),
+        200,
+        "expires the pending one"
+    );
+    // Overdue once moved to yesterday (the sweep runs every second), then repaid in full.
+    assert_eq!(r.reschedule(&ob, 1).await.status(), 200);
+    let seen_overdue = || async {
+        let events = feed(&r.app, &op, "?type=obligation.overdue").await;
+        !events.is_empty()
+    };
+    for _ in 0..100 {
+        if seen_overdue().await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let path = format!("/v1/obligations/{ob}/replenishments");
+    let back = json!({"facility": "NV1", "quantity": "105", "grade": "99.9"});
+    assert_eq!(r.app.post_as(&op, &path, &back).await.status(), 201);
+
+    let expected = [
+        "disruption.proposed",
+        "disruption.activated",
+        "disruption.ended",
+        "drawdown.submitted",
+        "drawdown.partially_approved",
+        "drawdown.released",
+        "drawdown.rejected",
+        "drawdown.cancelled",
+        "drawdown.expired",
+        "obligation.created",
+        "obligation.rescheduled",
+        "obligation.overdue",
+        "obligation.replenished",
+        "obligation.settled",
+    ];
+    let all = feed(&r.app, &op, "?limit=200").await;
+    let mut kinds: Vec<&str> = types(&all);
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut want = expected.to_vec();
+    want.sort_unstable();
+    assert_eq!(
+        kinds, want,
+        "every event type of the contract, from one life"
+    );
+
+    // Down so far: only refused attempts. Now the receiver answers.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let receiver = Receiver::start_on(
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        &[],
+    );
+    let n = all.len();
+    let seen = receiver
+        .wait_for("every event", |s| {
+            let mut ids: Vec<&str> = s.iter().map(|x| x.id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len() >= n
+        })
+        .await;
+    assert!(seen.iter().all(|s| s.signed_by(&secret)));
+    for event in &all {
+        let got = seen
+            .iter()
+            .find(|s| s.id == event["id"].as_str().unwrap())
+            .unwrap_or_else(|| panic!("{event} never delivered"));
+        assert_eq!(&got.json(), event, "the delivery is the feed's event");
+    }
+    let path = format!("/v1/webhook-endpoints/{}/deliveries", id(&ep));
+    let log = settled_log(&r.app, &op, &format!("{path}?limit=200")).await;
+    assert_eq!(log.len(), n);
+    assert!(log.iter().all(|d| d["status"] == "delivered"), "{log:?}");
+    assert!(
+        log.iter().any(|d| d["attempt"].as_i64().unwrap() > 1),
+        "some were refused while the receiver was down"
+    );
 }
