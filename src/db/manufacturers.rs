@@ -28,6 +28,8 @@ pub struct AllocationRow {
     pub outstanding: i64,
     pub held: i64,
     pub updated_at: chrono::NaiveDateTime,
+    /// Declared normal use per 30 days, in minor units of the material.
+    pub monthly_consumption: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ManufacturerRow) -> QueryResult<()> {
@@ -101,13 +103,14 @@ pub fn allocations_of(
         .load(conn)
 }
 
-/// Sets the entitlement and locked price, creating the allocation if needed.
+/// Sets the entitlement, locked price and consumption, creating the allocation if needed.
 pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResult<()> {
     let changed =
         diesel::update(allocations::table.find((&row.manufacturer_id, &row.material_code)))
             .set((
                 allocations::quantity.eq(row.quantity),
                 allocations::locked_price_micros.eq(row.locked_price_micros),
+                allocations::monthly_consumption.eq(row.monthly_consumption),
                 allocations::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;

@@ -1,7 +1,7 @@
 //! A receipt of stock into a facility, checked against its material's scale.
 
 use super::country::parse_country;
-use super::decimal::{format_fixed, parse_fixed};
+use super::decimal::{format_fixed, non_negative, parse_fixed};
 use super::time::parse_rfc3339;
 use super::validation::{text, FieldError, Problems};
 use chrono::NaiveDateTime;
@@ -83,15 +83,7 @@ impl NewLot {
         let supplier = p.check("supplier", text(t.supplier, 200));
         let cost = p.check(
             "unit_cost_usd",
-            parse_fixed(t.unit_cost_usd, UNIT_PRICE_SCALE)
-                .map_err(|e| e.to_string())
-                .and_then(|c| {
-                    if c < 0 {
-                        Err("must not be negative".to_owned())
-                    } else {
-                        Ok(c)
-                    }
-                }),
+            non_negative(t.unit_cost_usd, UNIT_PRICE_SCALE),
         );
         let received_at = p.check("received_at", received_at(t.received_at, now));
         p.finish(|| {
