@@ -97,6 +97,8 @@ pub struct PolicySettings {
     pub dual_approval_threshold_usd: String,
     pub replenish_premium: String,
     pub replenish_term_days: u32,
+    pub target_days_of_cover: u32,
+    pub concentration_alert_share: String,
 }
 
 impl Settings {
@@ -209,6 +211,8 @@ impl Settings {
             dual_approval_threshold_usd: &p.dual_approval_threshold_usd,
             replenish_premium: &p.replenish_premium,
             replenish_term_days: p.replenish_term_days,
+            target_days_of_cover: p.target_days_of_cover,
+            concentration_alert_share: &p.concentration_alert_share,
         })
         .map_err(anyhow::Error::msg)
     }
