@@ -81,9 +81,8 @@ impl NewMaterial {
         );
         // The floor is written in the material's unit, so it can only be checked once the
         // scale is known.
-        let floor = scale.and_then(|s| {
-            p.check("strategic_floor", non_negative(strategic_floor, s))
-        });
+        let floor =
+            scale.and_then(|s| p.check("strategic_floor", non_negative(strategic_floor, s)));
         p.finish(|| {
             Some(NewMaterial {
                 code: code?,

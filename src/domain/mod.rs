@@ -17,6 +17,7 @@ pub mod material;
 pub mod money;
 pub mod policy;
 pub mod status;
+pub mod stress;
 pub mod time;
 pub mod validation;
 pub mod values;
