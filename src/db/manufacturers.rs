@@ -32,6 +32,41 @@ pub struct AllocationRow {
     pub monthly_consumption: i64,
 }
 
+/// An allocation with what the readiness reports need of its manufacturer.
+#[derive(Debug, Clone, Queryable)]
+pub struct ParticipantRow {
+    pub material_code: String,
+    #[diesel(deserialize_as = String)]
+    pub priority_tier: Tier,
+    #[diesel(deserialize_as = String)]
+    pub status: ManufacturerStatus,
+    pub quantity: i64,
+    pub outstanding: i64,
+    pub held: i64,
+    pub monthly_consumption: i64,
+}
+
+/// Every allocation with its manufacturer's tier and status, by material then manufacturer
+/// (one read of the allocations, whose rows are bounded by manufacturers × materials).
+pub fn participants(conn: &mut DbConnection) -> QueryResult<Vec<ParticipantRow>> {
+    allocations::table
+        .inner_join(manufacturers::table.on(manufacturers::id.eq(allocations::manufacturer_id)))
+        .select((
+            allocations::material_code,
+            manufacturers::priority_tier,
+            manufacturers::status,
+            allocations::quantity,
+            allocations::outstanding,
+            allocations::held,
+            allocations::monthly_consumption,
+        ))
+        .order((
+            allocations::material_code.asc(),
+            allocations::manufacturer_id.asc(),
+        ))
+        .load(conn)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &ManufacturerRow) -> QueryResult<()> {
     diesel::insert_into(manufacturers::table)
         .values(row.clone())

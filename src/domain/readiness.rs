@@ -1,8 +1,11 @@
 //! Days of cover and origin concentration (API.md, "Readiness"): pure arithmetic over a
 //! material's cached figures, its allocations' consumption and its lots on hand by origin.
 
+use super::lot::UNIT_PRICE_SCALE;
 use super::material::StockFigures;
+use super::money::USD_SCALE;
 use num_bigint::BigUint;
+use rust_decimal::Decimal;
 
 /// Decimals of `days_of_cover` and `days_to_zero` (rounded down).
 pub const DAYS_SCALE: u32 = 1;
@@ -53,9 +56,8 @@ pub fn cover(stock: StockFigures, monthly: i128, target_days: u32) -> Cover {
         &BigUint::from(30u32),
     ));
     // x ÷ (monthly ÷ 30) in tenths = floor(x × 30 × 10 / monthly).
-    let days = |x: i64| {
-        (monthly > 0).then(|| small(&(big(i128::from(x.max(0))) * 300u32 / big(monthly))))
-    };
+    let days =
+        |x: i64| (monthly > 0).then(|| small(&(big(i128::from(x.max(0))) * 300u32 / big(monthly))));
     let days_of_cover = days(stock.releasable());
     Cover {
         daily_demand,
@@ -83,16 +85,24 @@ pub struct Concentration {
     pub leading_share: Option<i128>,
     /// round(Σ (share × 100)²) over exact shares, 0–10,000; `None` for an empty whole.
     pub hhi: Option<i128>,
-    /// `leading_share >= alert_share` (alert_share in units of 10^-4).
+    /// `leading_share >= alert_share`.
     pub alert: bool,
 }
 
 /// The name lots without an origin are counted under.
 pub const UNKNOWN_ORIGIN: &str = "unknown";
 
+/// The market value in cents of `quantity` minor units of a material of `scale` at
+/// `price_micros` a unit, half-even.
+pub fn value_cents(quantity: i64, scale: u32, price_micros: i64) -> i128 {
+    let exact = big(i128::from(quantity)) * big(i128::from(price_micros));
+    let unit = BigUint::from(10u32).pow(scale + UNIT_PRICE_SCALE - USD_SCALE);
+    small(&div_half_even(&exact, &unit))
+}
+
 /// Concentration of `parts` (origin, amount ≥ 0; an origin may appear more than once and an
-/// empty one counts as `unknown`); `alert_share` in units of 10^-4.
-pub fn concentration(parts: Vec<(String, i128)>, alert_share: i128) -> Concentration {
+/// empty one counts as `unknown`), flagged when the leading share reaches `alert_share`.
+pub fn concentration(parts: Vec<(String, i128)>, alert_share: Decimal) -> Concentration {
     let mut merged: std::collections::BTreeMap<String, i128> = Default::default();
     for (country, amount) in parts.into_iter().filter(|(_, a)| *a > 0) {
         let country = if country.trim().is_empty() {
@@ -126,7 +136,9 @@ pub fn concentration(parts: Vec<(String, i128)>, alert_share: i128) -> Concentra
     let hhi = small(&div_half_even(&(squares * &scale), &big(total).pow(2)));
     let leading = by_origin.first().map(|o| (o.country.clone(), o.share));
     Concentration {
-        alert: leading.as_ref().is_some_and(|(_, s)| *s >= alert_share),
+        alert: leading.as_ref().is_some_and(|(_, s)| {
+            i64::try_from(*s).is_ok_and(|s| Decimal::new(s, SHARE_SCALE) >= alert_share)
+        }),
         leading_country: leading.as_ref().map(|(c, _)| c.clone()),
         leading_share: leading.map(|(_, s)| s),
         hhi: Some(hhi),
@@ -186,6 +198,25 @@ mod tests {
         );
     }
 
+    fn half() -> Decimal {
+        Decimal::new(5, 1)
+    }
+
+    #[test]
+    fn values_round_half_even_to_cents() {
+        // 1.5 kg (scale 3) at 0.003 USD: 0.0045 → 0.00; at 0.007: 0.0105 → 0.01.
+        assert_eq!(value_cents(1_500, 3, 3_000), 0);
+        assert_eq!(value_cents(1_500, 3, 7_000), 1);
+        // 2 t at 52.125: 104.25 USD.
+        assert_eq!(value_cents(2, 0, 52_125_000), 10_425);
+        // (2^63 - 1)² ends in …1249: rounds down.
+        assert_eq!(
+            value_cents(i64::MAX, 0, i64::MAX),
+            i128::from(i64::MAX).pow(2) / 10_000,
+            "wider than a stored figure, not wrapped"
+        );
+    }
+
     #[test]
     fn concentration_by_hand() {
         // 70 from CN (two lots), 20 from AU, 10 without an origin.
@@ -196,7 +227,7 @@ mod tests {
                 ("".into(), 10),
                 ("CN".into(), 20),
             ],
-            5_000,
+            half(),
         );
         let rows: Vec<_> = c
             .by_origin
@@ -219,13 +250,16 @@ mod tests {
         // Thirds: shares 0.3333 each (sum 0.9999), but the HHI of exact thirds is 3333.33…
         let c = concentration(
             vec![("AU".into(), 1), ("CA".into(), 1), ("US".into(), 1)],
-            5_000,
+            half(),
         );
         assert_eq!(c.by_origin[0].share, 3_333);
         assert_eq!(c.hhi, Some(3_333));
         assert!(!c.alert);
         // 1 and 199 of 200: 0.5² + 99.5² = 9900.5, half-even to 9900.
-        let c = concentration(vec![("AU".into(), 1), ("CN".into(), 199)], 9_950);
+        let c = concentration(
+            vec![("AU".into(), 1), ("CN".into(), 199)],
+            Decimal::new(995, 3),
+        );
         assert_eq!(c.hhi, Some(9_900));
         assert_eq!(c.leading_share, Some(9_950));
         assert!(c.alert, "at the threshold");
@@ -235,14 +269,14 @@ mod tests {
                 ("AU".into(), i128::from(i64::MAX)),
                 ("CN".into(), i128::from(i64::MAX)),
             ],
-            5_000,
+            half(),
         );
         assert_eq!(c.hhi, Some(5_000));
     }
 
     #[test]
     fn an_empty_whole_has_no_leader() {
-        let c = concentration(vec![("AU".into(), 0)], 5_000);
+        let c = concentration(vec![("AU".into(), 0)], half());
         assert!(c.by_origin.is_empty());
         assert_eq!(c.leading_country, None);
         assert_eq!(c.hhi, None);

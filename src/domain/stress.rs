@@ -2,8 +2,10 @@
 //! a number of days would do to each material, simulated day by day from today's figures
 //! under the release rules' limits, which come from `domain::policy` itself.
 
+use super::decimal::non_negative;
 use super::material::StockFigures;
 use super::policy::{headroom, Policy, Severity, Tier, MAX_STRESS_DAYS};
+use super::validation::{FieldError, Problems};
 
 /// `demand_factor` is given with at most this many decimals (micro-units).
 pub const FACTOR_SCALE: u32 = 6;
@@ -39,6 +41,35 @@ impl Scenario {
             days,
             demand_factor_micros,
         })
+    }
+
+    /// The scenario a request describes: `severity` one of the three, `days` 1–3650,
+    /// `demand_factor` a decimal 0–100 with at most 6 decimals (default 1).
+    pub fn parse(
+        severity: &str,
+        days: i64,
+        demand_factor: Option<&str>,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut p = Problems::default();
+        let severity = p.check("severity", severity.parse::<Severity>());
+        let days = p.check(
+            "days",
+            u32::try_from(days)
+                .ok()
+                .filter(|d| (1..=MAX_STRESS_DAYS).contains(d))
+                .ok_or(format!("must be from 1 to {MAX_STRESS_DAYS}")),
+        );
+        let factor = p.check(
+            "demand_factor",
+            non_negative(demand_factor.unwrap_or("1"), FACTOR_SCALE).and_then(|f| {
+                if f > MAX_FACTOR_MICROS {
+                    Err("must be from 0 to 100".into())
+                } else {
+                    Ok(f)
+                }
+            }),
+        );
+        p.finish(|| Scenario::new(severity?, days?, factor?).ok())
     }
 }
 
@@ -429,6 +460,25 @@ mod tests {
             "demand_factor"
         );
         assert!(Scenario::new(Severity::Severe, 3650, MAX_FACTOR_MICROS).is_ok());
+        let fields = |r: Result<Scenario, Vec<FieldError>>| -> Vec<String> {
+            r.unwrap_err().into_iter().map(|e| e.field).collect()
+        };
+        assert_eq!(
+            fields(Scenario::parse("dire", -1, Some("100.5"))),
+            ["severity", "days", "demand_factor"]
+        );
+        assert_eq!(
+            fields(Scenario::parse("severe", 10, Some("0.0000001"))),
+            ["demand_factor"]
+        );
+        let sc = Scenario::parse("limited", 3650, None).unwrap();
+        assert_eq!(sc.demand_factor_micros, 1_000_000);
+        assert_eq!(
+            Scenario::parse("critical", 1, Some("2.5"))
+                .unwrap()
+                .demand_factor_micros,
+            2_500_000
+        );
     }
 
     #[test]
