@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod command;
+pub mod csv;
 pub mod disruptions;
 pub mod docs;
 pub mod drawdowns;
@@ -23,6 +24,7 @@ pub mod path;
 pub mod query;
 pub mod rate_limit;
 pub mod reply;
+pub mod reports;
 pub mod service;
 pub mod token;
 
@@ -146,6 +148,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/inventory/adjustments", "POST")
                         .app_data(Actions(&[("POST", "inventory.adjust")]))
                         .route(web::post().to(inventory::adjust)),
+                )
+                .service(resource("/reports/cover", "GET").route(web::get().to(reports::cover)))
+                .service(
+                    resource("/reports/stress", "POST").route(web::post().to(reports::stress)),
+                )
+                .service(
+                    resource("/reports/concentration", "GET")
+                        .route(web::get().to(reports::concentration)),
                 )
                 .service(resource("/ledger/entries", "GET").route(web::get().to(ledger::entries)))
                 .service(resource("/ledger/export", "GET").route(web::get().to(ledger::export)))

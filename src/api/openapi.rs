@@ -3,9 +3,9 @@
 use super::error::Problem;
 use super::{
     audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
-    materials, obligations, service,
+    materials, obligations, reports, service,
 };
-use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, TimeBound};
+use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, ReportFormat, TimeBound};
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{SchemaType, Type};
@@ -35,10 +35,11 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         ledger::entries, ledger::export, ledger::verify, ledger::balances,
         loans::create, loans::list, loans::get, loans::create_tranche, loans::disburse,
         loans::accrue, loans::repay, fees::create,
+        reports::cover, reports::stress, reports::concentration,
         audit::list,
     ),
     // Schemas only parameters refer to: utoipa collects those of bodies alone.
-    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, Cursor)),
+    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, ReportFormat, Cursor)),
     modifiers(&BearerAuth, &IdempotencyKeyHeader, &OptionalBodies),
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
@@ -51,6 +52,9 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         (name = "loans", description = "Loan facilities and their tranches, manufacturers' fees (admin); \
             disbursements, interest accruals and repayments (operators, admins); statements \
             (operators, auditors, admins). Every movement is a USD journal entry."),
+        (name = "reports", description = "Readiness: days of cover, stress scenarios and origin \
+            concentration (operators, auditors, admins), as JSON or CSV. Computed from cached \
+            figures and lots on hand, never by scanning the journal."),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
     )
 )]
