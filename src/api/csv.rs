@@ -19,7 +19,9 @@ fn flatten(prefix: String, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(fields) => {
             let lead = fields.get_key_value(LEADING).filter(|_| prefix.is_empty());
-            let rest = fields.iter().filter(|(k, _)| !prefix.is_empty() || *k != LEADING);
+            let rest = fields
+                .iter()
+                .filter(|(k, _)| !prefix.is_empty() || *k != LEADING);
             for (k, v) in lead.into_iter().chain(rest) {
                 flatten(join(k), v, out);
             }

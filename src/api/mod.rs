@@ -21,6 +21,7 @@ pub mod middleware;
 pub mod obligations;
 pub mod openapi;
 pub mod path;
+pub mod prices;
 pub mod query;
 pub mod rate_limit;
 pub mod reply;
@@ -124,6 +125,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/materials/{code}", "GET").route(web::get().to(materials::get)))
                 .service(
+                    resource("/materials/{code}/prices", "GET, POST")
+                        .app_data(Actions(&[("POST", "price.record")]))
+                        .route(web::get().to(prices::list))
+                        .route(web::post().to(prices::record)),
+                )
+                .service(
                     resource("/facilities", "GET, POST")
                         .app_data(Actions(&[("POST", "facility.create")]))
                         .route(web::get().to(facilities::list))
@@ -150,9 +157,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(inventory::adjust)),
                 )
                 .service(resource("/reports/cover", "GET").route(web::get().to(reports::cover)))
-                .service(
-                    resource("/reports/stress", "POST").route(web::post().to(reports::stress)),
-                )
+                .service(resource("/reports/stress", "POST").route(web::post().to(reports::stress)))
                 .service(
                     resource("/reports/concentration", "GET")
                         .route(web::get().to(reports::concentration)),

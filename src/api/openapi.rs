@@ -3,7 +3,7 @@
 use super::error::Problem;
 use super::{
     audit, disruptions, drawdowns, facilities, fees, inventory, ledger, loans, manufacturers,
-    materials, obligations, reports, service,
+    materials, obligations, prices, reports, service,
 };
 use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, ReportFormat, TimeBound};
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
     ),
     paths(
         service::live, service::ready, service::metrics,
-        materials::create, materials::list, materials::get,
+        materials::create, materials::list, materials::get, prices::record, prices::list,
         facilities::create, facilities::list, facilities::get,
         manufacturers::create, manufacturers::list, manufacturers::get, manufacturers::suspend,
         manufacturers::reinstate, manufacturers::put_allocation, manufacturers::allocations,

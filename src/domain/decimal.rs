@@ -56,6 +56,15 @@ pub fn parse_fixed(text: &str, scale: u32) -> Result<i64, DecimalError> {
     Ok(if negative { -minor } else { minor })
 }
 
+/// Parses `text` into minor units of `10^-scale` that are more than zero.
+pub fn positive(text: &str, scale: u32) -> Result<i64, String> {
+    match parse_fixed(text, scale) {
+        Ok(v) if v > 0 => Ok(v),
+        Ok(_) => Err("must be greater than zero".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Parses `text` into minor units of `10^-scale` that are zero or more.
 pub fn non_negative(text: &str, scale: u32) -> Result<i64, String> {
     match parse_fixed(text, scale) {

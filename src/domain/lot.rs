@@ -1,7 +1,7 @@
 //! A receipt of stock into a facility, checked against its material's scale.
 
 use super::country::parse_country;
-use super::decimal::{format_fixed, non_negative, parse_fixed};
+use super::decimal::{format_fixed, non_negative, parse_fixed, positive};
 use super::time::parse_rfc3339;
 use super::validation::{text, FieldError, Problems};
 use chrono::NaiveDateTime;
@@ -24,11 +24,7 @@ pub struct NewLot {
 
 /// A quantity of a material: positive, at most `scale` decimals.
 pub fn positive_quantity(text: &str, scale: u32) -> Result<i64, String> {
-    match parse_fixed(text, scale) {
-        Ok(q) if q > 0 => Ok(q),
-        Ok(_) => Err("must be greater than zero".into()),
-        Err(e) => Err(e.to_string()),
-    }
+    positive(text, scale)
 }
 
 /// Purity in percent: 0 < grade <= 100.

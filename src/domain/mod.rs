@@ -16,6 +16,7 @@ pub mod lot;
 pub mod material;
 pub mod money;
 pub mod policy;
+pub mod price;
 pub mod readiness;
 pub mod status;
 pub mod stress;

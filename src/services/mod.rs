@@ -13,6 +13,7 @@ pub mod loans;
 pub mod manufacturers;
 pub mod materials;
 pub mod obligations;
+pub mod prices;
 pub mod reports;
 mod write;
 
