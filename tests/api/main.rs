@@ -17,6 +17,7 @@ mod limits;
 mod loans;
 mod openapi;
 mod properties;
+mod readiness;
 mod reference_data;
 mod roles;
 mod service;

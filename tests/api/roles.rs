@@ -87,6 +87,11 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
         (M::GET, "/v1/ledger/verify".into(), STAFF),
         (M::GET, "/v1/ledger/balances".into(), STAFF),
         (M::GET, "/v1/audit-events".into(), STAFF),
+        (M::GET, "/v1/materials/GA/prices".into(), ANY),
+        (M::POST, "/v1/materials/GA/prices".into(), OPERATORS),
+        (M::GET, "/v1/reports/cover".into(), STAFF),
+        (M::POST, "/v1/reports/stress".into(), STAFF),
+        (M::GET, "/v1/reports/concentration".into(), STAFF),
     ]
 }
 
