@@ -12,7 +12,7 @@ use super::AppState;
 use crate::domain::formats;
 use crate::domain::price::NewMark;
 use crate::domain::time;
-use crate::services::prices::{self as svc, PriceView};
+use crate::services::prices::{self as svc, MarkRange, PriceView};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -83,8 +83,22 @@ pub async fn list(
     q: web::Query<PriceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let from = q.from.as_deref().map(|t| date("from", t)).transpose()?;
-    let to = q.to.as_deref().map(|t| date("to", t)).transpose()?;
     let page = page(q.limit, q.after)?;
-    Ok(HttpResponse::Ok().json(svc::list(&state.db, code.into_inner().0, from, to, page).await?))
+    // The cursor is the date of the previous page's last mark.
+    let before = page
+        .after
+        .as_deref()
+        .map(|a| {
+            time::parse_date(a).map_err(|_| {
+                ApiError::malformed("after must be the `next` cursor of a previous page")
+            })
+        })
+        .transpose()?;
+    let range = MarkRange {
+        from: q.from.as_deref().map(|t| date("from", t)).transpose()?,
+        to: q.to.as_deref().map(|t| date("to", t)).transpose()?,
+        before,
+        limit: page.limit,
+    };
+    Ok(HttpResponse::Ok().json(svc::list(&state.db, code.into_inner().0, range).await?))
 }

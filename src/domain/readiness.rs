@@ -94,8 +94,8 @@ pub const UNKNOWN_ORIGIN: &str = "unknown";
 
 /// The market value in cents of `quantity` minor units of a material of `scale` at
 /// `price_micros` a unit, half-even.
-pub fn value_cents(quantity: i64, scale: u32, price_micros: i64) -> i128 {
-    let exact = big(i128::from(quantity)) * big(i128::from(price_micros));
+pub fn value_cents(quantity: i128, scale: u32, price_micros: i64) -> i128 {
+    let exact = big(quantity) * big(i128::from(price_micros));
     let unit = BigUint::from(10u32).pow(scale + UNIT_PRICE_SCALE - USD_SCALE);
     small(&div_half_even(&exact, &unit))
 }
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(value_cents(2, 0, 52_125_000), 10_425);
         // (2^63 - 1)² ends in …1249: rounds down.
         assert_eq!(
-            value_cents(i64::MAX, 0, i64::MAX),
+            value_cents(i128::from(i64::MAX), 0, i64::MAX),
             i128::from(i64::MAX).pow(2) / 10_000,
             "wider than a stored figure, not wrapped"
         );

@@ -229,6 +229,13 @@ fn tier_index(tier: Tier) -> usize {
     Tier::ALL.iter().position(|t| *t == tier).unwrap_or(0)
 }
 
+impl Outcome {
+    /// The demand and service of one tier.
+    pub fn tier(&self, tier: Tier) -> Flow {
+        self.by_tier[tier_index(tier)]
+    }
+}
+
 /// Serves one tier's day from `pool`: each member at most its demand and its rule-4 room.
 /// When the pool cannot give every member that, it is shared in proportion to what each
 /// could be served (rounded down, the units left one each in order) and the tier is cut

@@ -68,24 +68,36 @@ pub async fn record(
     .await
 }
 
-/// Marks of a material with `as_of` in `[from, to]`, newest first; the cursor is a date.
+/// The range and page of a list of marks: `as_of` in `[from, to]` and before `before` (the
+/// previous page's `next`).
+pub struct MarkRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub before: Option<NaiveDate>,
+    pub limit: usize,
+}
+
+/// Marks of a material in `range`, newest first; the cursor is a date.
 pub async fn list(
     db: &Db,
     material: String,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    page: PageRequest,
+    range: MarkRange,
 ) -> Result<Page<PriceView>, ServiceError> {
-    let before = page
-        .after
-        .as_deref()
-        .map(time::parse_date)
-        .transpose()
-        .map_err(|_| ServiceError::validation("after", "must be the `next` of a page"))?;
     db.run(move |conn| {
         let m = db::materials::find_by_code(conn, &material)?
             .ok_or_else(|| ServiceError::NotFound(format!("no material {material}")))?;
-        let rows = db::prices::page(conn, &m.code, from, to, before, fetch_limit(&page))?;
+        let page = PageRequest {
+            limit: range.limit,
+            after: None,
+        };
+        let rows = db::prices::page(
+            conn,
+            &m.code,
+            range.from,
+            range.to,
+            range.before,
+            fetch_limit(&page),
+        )?;
         Ok(Page::from_rows(
             rows,
             page.limit,

@@ -256,10 +256,7 @@ fn stress_row(
 ) -> StressRow {
     let scale = scale_of(&m);
     let o = stress::simulate(policy, scenario, stock_of(&m), participants);
-    let tier = |t: Tier| {
-        let i = Tier::ALL.iter().position(|x| *x == t).unwrap_or(0);
-        FlowView::new(o.by_tier[i], scale)
-    };
+    let tier = |t: Tier| FlowView::new(o.tier(t), scale);
     let total = FlowView::new(o.total, scale);
     StressRow {
         material: m.code,
@@ -365,8 +362,7 @@ pub async fn concentration(db: &Db, policy: Policy) -> Result<ConcentrationRepor
                 if m.on_hand > 0 {
                     match db::prices::latest(conn, &m.code, today)? {
                         Some(p) => values.extend(parts.iter().map(|(c, q)| {
-                            let q = i64::try_from(*q).unwrap_or(i64::MAX);
-                            (c.clone(), readiness::value_cents(q, scale, p.price_micros))
+                            (c.clone(), readiness::value_cents(*q, scale, p.price_micros))
                         })),
                         None => unpriced.push(m.code.clone()),
                     }
