@@ -3,7 +3,7 @@
 use super::auth::{AnyRole, Auth, Operator};
 use super::body::Body;
 use super::command::Command;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::openapi::{ReadErrors, WriteErrors};
 use super::path;
 use super::query::{date, page};
@@ -71,10 +71,13 @@ pub struct PriceQuery {
     pub after: Option<String>,
 }
 
-/// A material's market price marks, newest first.
+/// A material's market price marks, newest first. A bad `from` or `to`: 422.
 #[utoipa::path(get, operation_id = "list_prices", path = "/v1/materials/{code}/prices", tag = "reference data",
     params(("code" = formats::Code, Path, description = "material code"), PriceQuery),
-    responses((status = 200, body = Page<PriceView>), ReadErrors),
+    responses((status = 200, body = Page<PriceView>),
+        (status = 422, description = "validation_failed: from or to is not a date", body = Problem,
+            content_type = "application/problem+json"),
+        ReadErrors),
     security(("bearer" = ["manufacturer", "operator", "auditor", "admin"])))]
 pub async fn list(
     state: web::Data<AppState>,
