@@ -165,7 +165,8 @@ named_schemas! {
 
     ReportFormat = one_of(
         "`json` (default), or `csv`: one row per material, nested figures flattened with `_` \
-         in the header (list items numbered from 1), nulls empty.",
+         in the header (list items numbered from 1), `material` first and the other columns \
+         in name order, decimals as in JSON, nulls empty.",
         ["json", "csv"],
     );
 }
