@@ -111,6 +111,8 @@ pub struct PolicySettings {
     pub dual_approval_threshold_usd: String,
     pub replenish_premium: String,
     pub replenish_term_days: u32,
+    pub target_days_of_cover: u32,
+    pub concentration_alert_share: String,
     pub deferral_premium_per_year: String,
 }
 
@@ -262,6 +264,8 @@ impl Settings {
             replenish_premium: &p.replenish_premium,
             replenish_term_days: p.replenish_term_days,
             deferral_premium_per_year: &p.deferral_premium_per_year,
+            target_days_of_cover: p.target_days_of_cover,
+            concentration_alert_share: &p.concentration_alert_share,
         })
         .map_err(anyhow::Error::msg)
     }

@@ -338,9 +338,22 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
             allow conflict
         );
     }
+    // Today's market price of each material: its reference price (for the views and the
+    // concentration report's value weighting).
+    let today = crate::domain::time::format_date(&crate::domain::time::today());
+    for m in &materials {
+        call!(
+            post,
+            format!("/v1/materials/{}/prices", m.code),
+            op1,
+            Some(json!({"price_usd": m.price.to_string(), "as_of": today,
+                        "source": "config/demo/critical-minerals.csv"})),
+            allow conflict
+        );
+    }
     let _ = writeln!(
         out,
-        "materials: {} (from config/demo/critical-minerals.csv)",
+        "materials: {} (from config/demo/critical-minerals.csv), priced today",
         materials.len()
     );
     let _ = writeln!(out, "facilities: {}", FACILITIES.map(|f| f.0).join(", "));
@@ -460,13 +473,17 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
                 .with_context(|| format!("no material {code} in the CSV"))?;
             let (total, _, _) = purchases(code);
             let locked_cents = material.price * 100 * rng.between(100, 110) / 100;
+            let quantity = total * share / 100;
+            // Normal use: 10–40 % of the entitlement a month, so that days of cover vary.
+            let monthly = quantity * rng.between(10, 40) / 100;
             call!(
                 put,
                 format!("/v1/manufacturers/{mid}/allocations/{code}"),
                 admin,
                 Some(json!({
-                    "quantity": (total * share / 100).to_string(),
+                    "quantity": quantity.to_string(),
                     "locked_price_usd": usd(locked_cents),
+                    "monthly_consumption": monthly.to_string(),
                 }))
             );
         }

@@ -6,19 +6,17 @@ use super::command::Command;
 use super::error::{ApiError, Problem};
 use super::openapi::{ReadErrors, WriteErrors};
 use super::path;
-use super::query::ListQuery;
+use super::query::{date, ListQuery};
 use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
 use crate::domain::loan::{Movement, NewLoanFacility, NewTranche};
 use crate::domain::time;
-use crate::domain::validation::FieldError;
 use crate::services::loans::{
     AccrualView, DisbursementView, LoanFacilityView, LoanStatementView, RepaymentView, TrancheView,
 };
 use crate::services::{self, Page};
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -96,10 +94,6 @@ pub struct StatementQuery {
     /// Default today (UTC). Past and future dates are both answered.
     #[param(value_type = Option<formats::IsoDate>)]
     pub as_of: Option<String>,
-}
-
-fn date(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
-    time::parse_date(text).map_err(|e| ApiError::validation(vec![FieldError::new(field, e)]))
 }
 
 /// Define a loan facility (admin).

@@ -10,7 +10,9 @@ use super::query::ListQuery;
 use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
-use crate::services::manufacturers::{self as svc, AllocationView, ManufacturerView};
+use crate::services::manufacturers::{
+    self as svc, AllocationTerms, AllocationView, ManufacturerView,
+};
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -101,7 +103,7 @@ pub async fn reinstate(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"quantity": "5000", "locked_price_usd": "52.5"}))]
+#[schema(example = json!({"quantity": "5000", "locked_price_usd": "52.5", "monthly_consumption": "400"}))]
 pub struct AllocationInput {
     /// The entitlement, in the material's unit (>= 0).
     #[schema(value_type = formats::Decimal)]
@@ -109,6 +111,9 @@ pub struct AllocationInput {
     /// USD per unit, at most 6 decimals.
     #[schema(value_type = formats::Decimal)]
     pub locked_price_usd: String,
+    /// Declared normal use per 30 days, in the material's unit (>= 0; default "0").
+    #[schema(value_type = Option<formats::Decimal>)]
+    pub monthly_consumption: Option<String>,
 }
 
 /// Set a manufacturer's entitlement to a material and its locked price (admin).
@@ -131,8 +136,11 @@ pub async fn put_allocation(
         ctx,
         id,
         material,
-        b.quantity,
-        b.locked_price_usd,
+        AllocationTerms {
+            quantity: b.quantity,
+            locked_price_usd: b.locked_price_usd,
+            monthly_consumption: b.monthly_consumption,
+        },
     )
     .await?;
     Ok(written(reply))

@@ -2,7 +2,7 @@
 
 use super::error::Problem;
 use super::routes;
-use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, TimeBound};
+use crate::domain::formats::{Cursor, ExportFormat, IdempotencyKey, ReportFormat, TimeBound};
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{SchemaType, Type};
@@ -20,7 +20,7 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
             requirement of each operation lists the roles that may call it."
     ),
     // Schemas only parameters refer to: utoipa collects those of bodies alone.
-    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, Cursor)),
+    components(schemas(Problem, IdempotencyKey, TimeBound, ExportFormat, ReportFormat, Cursor)),
     tags(
         (name = "service", description = "Health, metrics and this document (no auth)"),
         (name = "reference data", description = "Materials and facilities (admin writes, every role reads)"),
@@ -32,6 +32,9 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         (name = "loans", description = "Loan facilities and their tranches, manufacturers' fees (admin); \
             disbursements, interest accruals and repayments (operators, admins); statements \
             (operators, auditors, admins). Every movement is a USD journal entry."),
+        (name = "reports", description = "Readiness: days of cover, stress scenarios and origin \
+            concentration (operators, auditors, admins), as JSON or CSV. Computed from cached \
+            figures and lots on hand, never by scanning the journal."),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
         (name = "notifications", description = "The event feed and signed webhooks (Standard Webhooks): \
             each delivery is a POST of the event with `webhook-id` (the event id), \

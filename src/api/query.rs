@@ -54,6 +54,13 @@ pub fn code(name: &str, value: Option<String>) -> Result<Option<String>, ApiErro
         .transpose()
 }
 
+/// A date parameter (`YYYY-MM-DD`): anything else is 422 `validation_failed` naming it.
+pub fn date(field: &str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
+    crate::domain::time::parse_date(text).map_err(|e| {
+        ApiError::validation(vec![crate::domain::validation::FieldError::new(field, e)])
+    })
+}
+
 /// A filter naming an object by id: a UUID in its hyphenated form (400 otherwise).
 pub fn id(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     value

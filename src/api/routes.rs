@@ -9,7 +9,7 @@ use super::command::Actions;
 use super::error::ApiError;
 use super::{
     audit, disruptions, drawdowns, events, facilities, fees, inventory, ledger, loans,
-    manufacturers, materials, middleware, obligations, service, webhooks,
+    manufacturers, materials, middleware, obligations, prices, reports, service, webhooks,
 };
 use crate::domain::actor::Role;
 use crate::domain::error_code::ErrorCode;
@@ -51,6 +51,8 @@ route_table! {
     materials::create => "material.create",
     materials::get,
     materials::update => "material.update",
+    prices::list,
+    prices::record => "price.record",
     facilities::list,
     facilities::create => "facility.create",
     facilities::get,
@@ -94,6 +96,9 @@ route_table! {
     loans::repay => "repayment.create",
     loans::disburse => "disbursement.create",
     audit::list,
+    reports::cover,
+    reports::stress,
+    reports::concentration,
     events::list,
     webhooks::list,
     webhooks::register => "webhook_endpoint.create",

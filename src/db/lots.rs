@@ -23,6 +23,21 @@ pub struct LotRow {
     pub entry_seq: i64,
 }
 
+/// Stock on hand per material and origin, from the lots that hold any (index
+/// `lots_by_origin`), by material then origin.
+pub fn on_hand_by_origin(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    lots::table
+        .filter(lots::quantity_on_hand.gt(0))
+        .group_by((lots::material_code, lots::origin_country))
+        .select((
+            lots::material_code,
+            lots::origin_country,
+            super::sum("quantity_on_hand"),
+        ))
+        .order((lots::material_code.asc(), lots::origin_country.asc()))
+        .load(conn)
+}
+
 pub fn insert(conn: &mut DbConnection, rows: &[LotRow]) -> QueryResult<()> {
     super::on_backend!(conn, |c| diesel::insert_into(lots::table)
         .values(rows)

@@ -29,6 +29,43 @@ pub struct AllocationRow {
     pub outstanding: i64,
     pub held: i64,
     pub updated_at: chrono::NaiveDateTime,
+    /// Declared normal use per 30 days, in minor units of the material.
+    pub monthly_consumption: i64,
+}
+
+/// An allocation with what the readiness reports need of its manufacturer.
+#[derive(Debug, Clone, Queryable)]
+pub struct ParticipantRow {
+    pub material_code: String,
+    #[diesel(deserialize_as = String)]
+    pub priority_tier: Tier,
+    #[diesel(deserialize_as = String)]
+    pub status: ManufacturerStatus,
+    pub quantity: i64,
+    pub outstanding: i64,
+    pub held: i64,
+    pub monthly_consumption: i64,
+}
+
+/// Every allocation with its manufacturer's tier and status, by material then manufacturer
+/// (one read of the allocations, whose rows are bounded by manufacturers × materials).
+pub fn participants(conn: &mut DbConnection) -> QueryResult<Vec<ParticipantRow>> {
+    allocations::table
+        .inner_join(manufacturers::table.on(manufacturers::id.eq(allocations::manufacturer_id)))
+        .select((
+            allocations::material_code,
+            manufacturers::priority_tier,
+            manufacturers::status,
+            allocations::quantity,
+            allocations::outstanding,
+            allocations::held,
+            allocations::monthly_consumption,
+        ))
+        .order((
+            allocations::material_code.asc(),
+            allocations::manufacturer_id.asc(),
+        ))
+        .load(conn)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ManufacturerRow) -> QueryResult<()> {
@@ -102,13 +139,14 @@ pub fn allocations_of(
         .load(conn)
 }
 
-/// Sets the entitlement and locked price, creating the allocation if needed.
+/// Sets the entitlement, locked price and consumption, creating the allocation if needed.
 pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResult<()> {
     let changed =
         diesel::update(allocations::table.find((&row.manufacturer_id, &row.material_code)))
             .set((
                 allocations::quantity.eq(row.quantity),
                 allocations::locked_price_micros.eq(row.locked_price_micros),
+                allocations::monthly_consumption.eq(row.monthly_consumption),
                 allocations::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;

@@ -41,6 +41,14 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<M
         .optional()
 }
 
+/// Every material in code order (reference data: a few dozen rows).
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<MaterialRow>> {
+    materials::table
+        .select(MaterialRow::as_select())
+        .order(materials::code.asc())
+        .load(conn)
+}
+
 /// One page in code order, starting after `after`.
 pub fn page(
     conn: &mut DbConnection,

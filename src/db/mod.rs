@@ -21,6 +21,7 @@ pub mod migrations;
 pub mod movements;
 pub mod obligations;
 pub mod pool;
+pub mod prices;
 pub mod schema;
 pub mod situation;
 pub mod tx;

@@ -259,6 +259,18 @@ diesel::table! {
         outstanding -> BigInt,
         held -> BigInt,
         updated_at -> Timestamp,
+        monthly_consumption -> BigInt,
+    }
+}
+
+diesel::table! {
+    material_prices (material_code, as_of) {
+        material_code -> Text,
+        as_of -> Date,
+        price_micros -> BigInt,
+        source -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
     }
 }
 

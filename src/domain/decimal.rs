@@ -56,10 +56,47 @@ pub fn parse_fixed(text: &str, scale: u32) -> Result<i64, DecimalError> {
     Ok(if negative { -minor } else { minor })
 }
 
+/// Parses `text` into minor units of `10^-scale` that are more than zero.
+pub fn positive(text: &str, scale: u32) -> Result<i64, String> {
+    match parse_fixed(text, scale) {
+        Ok(v) if v > 0 => Ok(v),
+        Ok(_) => Err("must be greater than zero".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Parses `text` into minor units of `10^-scale` that are zero or more.
+pub fn non_negative(text: &str, scale: u32) -> Result<i64, String> {
+    match parse_fixed(text, scale) {
+        Ok(v) if v >= 0 => Ok(v),
+        Ok(_) => Err("must not be negative".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Formats minor units as a normalized decimal string: no exponent, no `+`, no trailing
 /// fractional zeros or trailing point (`"12.5"`, `"-3"`, `"0"`).
 pub fn format_fixed(minor: i64, scale: u32) -> String {
-    to_decimal(minor, scale).normalize().to_string()
+    format_wide(i128::from(minor), scale)
+}
+
+/// `format_fixed` for the wider figures reports derive (sums over days and manufacturers).
+pub fn format_wide(minor: i128, scale: u32) -> String {
+    let digits = minor.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let padded = if digits.len() <= scale {
+        format!("{digits:0>width$}", width = scale + 1)
+    } else {
+        digits
+    };
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    let frac = frac.trim_end_matches('0');
+    let sign = if minor < 0 { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
 }
 
 /// The exact value of `minor` units of `10^-scale`.
@@ -114,6 +151,18 @@ mod tests {
         assert_eq!(format_fixed(1, 6), "0.000001");
         assert_eq!(format_fixed(i64::MAX, 0), "9223372036854775807");
         assert_eq!(format_fixed(1_000_000_000_000, 2), "10000000000");
+        assert_eq!(format_fixed(i64::MIN, 3), "-9223372036854775.808");
+        assert_eq!(format_fixed(-5, 2), "-0.05");
+        assert_eq!(format_wide(i128::MAX, 0), i128::MAX.to_string());
+        assert_eq!(format_wide(123_000, 3), "123");
+    }
+
+    #[test]
+    fn non_negative_refuses_below_zero() {
+        assert_eq!(non_negative("0", 2), Ok(0));
+        assert_eq!(non_negative("1.5", 2), Ok(150));
+        assert_eq!(non_negative("-0.01", 2), Err("must not be negative".into()));
+        assert!(non_negative("1.234", 2).is_err());
     }
 
     #[test]

@@ -177,6 +177,13 @@ named_schemas! {
     );
 
     ExportFormat = one_of("`jsonl`: one entry per line; `csv`: one row per posting.", ["jsonl", "csv"]);
+
+    ReportFormat = one_of(
+        "`json` (default), or `csv`: one row per material, nested figures flattened with `_` \
+         in the header (list items numbered from 1), `material` first and the other columns \
+         in name order, decimals as in JSON, nulls empty.",
+        ["json", "csv"],
+    );
 }
 
 #[cfg(test)]

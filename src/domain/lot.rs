@@ -1,7 +1,7 @@
 //! A receipt of stock into a facility, checked against its material's scale.
 
 use super::country::parse_country;
-use super::decimal::{format_fixed, parse_fixed};
+use super::decimal::{format_fixed, non_negative, parse_fixed, positive};
 use super::time::parse_rfc3339;
 use super::validation::{text, FieldError, Problems};
 use chrono::NaiveDateTime;
@@ -24,11 +24,7 @@ pub struct NewLot {
 
 /// A quantity of a material: positive, at most `scale` decimals.
 pub fn positive_quantity(text: &str, scale: u32) -> Result<i64, String> {
-    match parse_fixed(text, scale) {
-        Ok(q) if q > 0 => Ok(q),
-        Ok(_) => Err("must be greater than zero".into()),
-        Err(e) => Err(e.to_string()),
-    }
+    positive(text, scale)
 }
 
 /// Purity in percent: 0 < grade <= 100.
@@ -90,15 +86,7 @@ impl NewLot {
         let supplier = p.check("supplier", text(t.supplier, 200));
         let cost = p.check(
             "unit_cost_usd",
-            parse_fixed(t.unit_cost_usd, UNIT_PRICE_SCALE)
-                .map_err(|e| e.to_string())
-                .and_then(|c| {
-                    if c < 0 {
-                        Err("must not be negative".to_owned())
-                    } else {
-                        Ok(c)
-                    }
-                }),
+            non_negative(t.unit_cost_usd, UNIT_PRICE_SCALE),
         );
         let received_at = p.check("received_at", received_at(t.received_at, now));
         p.finish(|| {

@@ -1,7 +1,7 @@
 //! Materials held by the reserve and their live stock figures.
 
 use super::code::Code;
-use super::decimal::parse_fixed;
+use super::decimal::non_negative;
 use super::validation::{text, FieldError, Problems};
 use std::str::FromStr;
 
@@ -116,17 +116,8 @@ impl NewMaterial {
         );
         // The floor is written in the material's unit, so it can only be checked once the
         // scale is known.
-        let floor = scale.and_then(|s| {
-            let floor = parse_fixed(strategic_floor, s.get()).map_err(|e| e.to_string());
-            let floor = floor.and_then(|f| {
-                if f < 0 {
-                    Err("must not be negative".to_owned())
-                } else {
-                    Ok(f)
-                }
-            });
-            p.check("strategic_floor", floor)
-        });
+        let floor =
+            scale.and_then(|s| p.check("strategic_floor", non_negative(strategic_floor, s.get())));
         let min_grade = match min_grade {
             Some(g) => p.check("min_grade", super::lot::grade(g)).map(Some),
             None => Some(None),

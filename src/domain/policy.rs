@@ -22,6 +22,10 @@ pub struct Policy {
     pub replenish_term_days: u32,
     /// Added to an obligation moved later: this share of what is still due per year moved.
     pub deferral_premium_per_year: Decimal,
+    /// The days of cover each material should reach (the cover report's `meets_target`).
+    pub target_days_of_cover: u32,
+    /// A material whose leading origin holds at least this share of it is flagged.
+    pub concentration_alert_share: Decimal,
 }
 
 /// The raw text form of the policy values, as configuration holds them.
@@ -36,6 +40,8 @@ pub struct PolicyText<'a> {
     pub replenish_premium: &'a str,
     pub replenish_term_days: u32,
     pub deferral_premium_per_year: &'a str,
+    pub target_days_of_cover: u32,
+    pub concentration_alert_share: &'a str,
 }
 
 impl Policy {
@@ -66,6 +72,11 @@ impl Policy {
         if t.replenish_term_days == 0 {
             return Err("policy.replenish_term_days: must be at least 1".into());
         }
+        if t.target_days_of_cover == 0 || t.target_days_of_cover > MAX_STRESS_DAYS {
+            return Err(format!(
+                "policy.target_days_of_cover: must be from 1 to {MAX_STRESS_DAYS}"
+            ));
+        }
         Ok(Policy {
             share_limited: share("share_limited", t.share_limited)?,
             share_severe: share("share_severe", t.share_severe)?,
@@ -76,15 +87,21 @@ impl Policy {
             replenish_premium: premium,
             replenish_term_days: t.replenish_term_days,
             deferral_premium_per_year: deferral,
+            target_days_of_cover: t.target_days_of_cover,
+            concentration_alert_share: share(
+                "concentration_alert_share",
+                t.concentration_alert_share,
+            )?,
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) fn defaults() -> PolicyText<'static> {
+    /// The API.md defaults, for tests.
+    pub(crate) fn defaults() -> PolicyText<'static> {
         PolicyText {
             share_limited: "0.5",
             share_severe: "1.0",
@@ -95,6 +112,8 @@ mod tests {
             replenish_premium: "0.05",
             replenish_term_days: 365,
             deferral_premium_per_year: "0.05",
+            target_days_of_cover: 60,
+            concentration_alert_share: "0.5",
         }
     }
 
@@ -104,6 +123,8 @@ mod tests {
         assert_eq!(p.share_limited, Decimal::new(5, 1));
         assert_eq!(p.dual_approval_threshold_cents, 2_500_000_000);
         assert_eq!(p.replenish_premium, Decimal::new(5, 2));
+        assert_eq!(p.target_days_of_cover, 60);
+        assert_eq!(p.concentration_alert_share, Decimal::new(5, 1));
     }
 
     #[test]
@@ -116,6 +137,12 @@ mod tests {
         assert!(Policy::parse(&t).is_err());
         let mut t = defaults();
         t.replenish_term_days = 0;
+        assert!(Policy::parse(&t).is_err());
+        let mut t = defaults();
+        t.target_days_of_cover = 0;
+        assert!(Policy::parse(&t).is_err());
+        let mut t = defaults();
+        t.concentration_alert_share = "0";
         assert!(Policy::parse(&t).is_err());
     }
 }
@@ -203,6 +230,40 @@ impl Policy {
     pub fn allocation_limit(&self, s: Severity, allocation: i64) -> i64 {
         floor_share(self.share(s), allocation)
     }
+
+    /// Rule 5's cap: how much may be released and held under a disruption of severity `s`
+    /// whose material had `on_hand` at activation; `None` beyond `limited`.
+    pub fn disruption_cap(&self, s: Severity, on_hand: i64) -> Option<i64> {
+        (s == Severity::Limited).then(|| floor_share(self.limited_cap_share, on_hand))
+    }
+
+    /// Rule 7's waiver: whether a manufacturer of `tier` may go below the strategic floor
+    /// under a disruption of severity `s`.
+    pub fn floor_waived(&self, s: Severity, tier: Tier) -> bool {
+        self.floor_waiver && s == Severity::Critical && tier == Tier::Defense
+    }
+
+    /// Rules 6 and 7: the least `available` may be left at after a release (the floor, or 0
+    /// when waived).
+    pub fn min_available_after(&self, s: Severity, tier: Tier, strategic_floor: i64) -> i64 {
+        if self.floor_waived(s, tier) {
+            0
+        } else {
+            strategic_floor
+        }
+    }
+}
+
+/// The most a stress scenario may last, in days (API.md); also bounds the cover target.
+pub const MAX_STRESS_DAYS: u32 = 3650;
+
+/// What is left of `limit` once `used` (each zero or more) is counted: `limit - Σ used`, or
+/// 0 when nothing is. A positive quantity passes a rule's limit exactly when it is greater
+/// than this. Sums in i128: quantities near i64::MAX are valid input and must not wrap.
+pub fn headroom(limit: i64, used: &[i64]) -> i64 {
+    let left = i128::from(limit) - used.iter().map(|u| i128::from(*u)).sum::<i128>();
+    // Within [0, limit] when every `used` is non-negative.
+    i64::try_from(left.max(0)).unwrap_or(i64::MAX)
 }
 
 /// `floor(share × quantity)`: the largest whole number of minor units within the share.
@@ -331,7 +392,8 @@ pub struct Decision {
     pub floor_waived: bool,
 }
 
-/// The release rules of API.md, checked in their order; the first that fails refuses.
+/// The release rules of API.md, checked in their order; the first that fails refuses. The
+/// requested quantity is positive (`lot::positive_quantity`).
 pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
     let d = f.disruption.ok_or(Refusal::NoActiveDisruption)?;
     let allocation = f.allocation.filter(|a| a.quantity > 0);
@@ -354,9 +416,7 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
     let q = f.requested;
     let share = p.share(d.severity);
     let allocation_limit = p.allocation_limit(d.severity, a.quantity);
-    // Sums in i128: quantities near i64::MAX are valid input and must not wrap.
-    if i128::from(q) + i128::from(a.outstanding) + i128::from(a.held) > i128::from(allocation_limit)
-    {
+    if q > headroom(allocation_limit, &[a.outstanding, a.held]) {
         return Err(Refusal::AllocationExceeded {
             requested: q,
             outstanding: a.outstanding,
@@ -366,11 +426,9 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
             limit: allocation_limit,
         });
     }
-    let cap = (d.severity == Severity::Limited)
-        .then(|| floor_share(p.limited_cap_share, d.on_hand_at_activation));
+    let cap = p.disruption_cap(d.severity, d.on_hand_at_activation);
     if let Some(cap) = cap {
-        if i128::from(q) + i128::from(d.released_under) + i128::from(d.held_under) > i128::from(cap)
-        {
+        if q > headroom(cap, &[d.released_under, d.held_under]) {
             return Err(Refusal::DisruptionCapExceeded {
                 requested: q,
                 released_under: d.released_under,
@@ -387,9 +445,9 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
             available: f.available,
         });
     }
-    let floor_waived =
-        p.floor_waiver && d.severity == Severity::Critical && m.tier == Tier::Defense;
-    if !floor_waived && i128::from(f.available) - i128::from(q) < i128::from(f.strategic_floor) {
+    let floor_waived = p.floor_waived(d.severity, m.tier);
+    let min_available_after = p.min_available_after(d.severity, m.tier, f.strategic_floor);
+    if q > headroom(f.available, &[min_available_after]) {
         return Err(Refusal::FloorBreach {
             requested: q,
             available: f.available,
@@ -401,7 +459,7 @@ pub fn check_release(p: &Policy, f: &Facts) -> Result<Decision, Refusal> {
         share,
         allocation_limit,
         cap,
-        min_available_after: if floor_waived { 0 } else { f.strategic_floor },
+        min_available_after,
         floor_waived,
     })
 }
@@ -632,6 +690,8 @@ mod rule_properties {
                 replenish_premium: Decimal::ZERO,
                 replenish_term_days: 1,
                 deferral_premium_per_year: Decimal::ZERO,
+                target_days_of_cover: 60,
+                concentration_alert_share: Decimal::ONE,
             };
             let mut held = vec![0i64; manufacturers.len()];
             let mut held_total = 0i64;

@@ -4,7 +4,7 @@
 //! or with a scale that silently became 0; its OpenAPI schema is the named format it has
 //! always had (`Decimal`, `Timestamp`, `IsoDate`), declared here once.
 
-use super::decimal::format_fixed;
+use super::decimal::{format_fixed, format_wide};
 use super::formats;
 use super::lot::UNIT_PRICE_SCALE;
 use super::money::USD_SCALE;
@@ -153,18 +153,44 @@ pub(crate) use closed_enum;
 /// An amount of a material: minor units of `10^-scale` of its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity {
-    minor: i64,
+    minor: i128,
     scale: u32,
 }
 
 impl Quantity {
     pub fn new(minor: i64, scale: u32) -> Self {
+        Self {
+            minor: i128::from(minor),
+            scale,
+        }
+    }
+
+    /// A derived total wider than what is stored (a report's sum over days and
+    /// manufacturers): never capped or wrapped.
+    pub fn wide(minor: i128, scale: u32) -> Self {
         Self { minor, scale }
     }
 }
 
 wire_string!(Quantity, formats::Decimal, "Decimal", |q, f| f
-    .write_str(&format_fixed(q.minor, q.scale)));
+    .write_str(&format_wide(q.minor, q.scale)));
+
+/// A decimal figure that is neither an amount of a material nor money (days of cover, a
+/// share): `minor` units of `10^-scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Figure {
+    minor: i128,
+    scale: u32,
+}
+
+impl Figure {
+    pub fn new(minor: i128, scale: u32) -> Self {
+        Self { minor, scale }
+    }
+}
+
+wire_string!(Figure, formats::Decimal, "Decimal", |x, f| f
+    .write_str(&format_wide(x.minor, x.scale)));
 
 /// A USD total in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -227,6 +253,11 @@ mod tests {
         assert_eq!(wire(Quantity::new(1_250_500, 3)), "1250.5");
         assert_eq!(wire(Quantity::new(-300, 2)), "-3");
         assert_eq!(wire(Quantity::new(i64::MAX, 0)), "9223372036854775807");
+        assert_eq!(
+            wire(Quantity::wide(i128::from(i64::MAX) * 10, 1)),
+            "9223372036854775807"
+        );
+        assert_eq!(wire(Figure::new(125, 1)), "12.5");
         assert_eq!(wire(Usd(125_050)), "1250.5");
         assert_eq!(wire(Usd(0)), "0");
         assert_eq!(wire(UnitPrice(52_125_000)), "52.125");

@@ -45,7 +45,7 @@ pub enum ExportError {
 }
 
 /// One CSV field, quoted when it needs to be (RFC 4180).
-fn csv_field(out: &mut String, s: &str) {
+pub(crate) fn csv_field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));

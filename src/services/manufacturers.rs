@@ -6,7 +6,7 @@ use super::{
 use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
-use crate::domain::decimal::parse_fixed;
+use crate::domain::decimal::non_negative;
 use crate::domain::formats;
 use crate::domain::lot::UNIT_PRICE_SCALE;
 use crate::domain::policy::{Policy, Tier};
@@ -154,6 +154,8 @@ pub struct AllocationView {
     /// (0 without an active disruption covering the material, or while suspended); stock
     /// and floor limits apply on top.
     pub drawable_now: Quantity,
+    /// The manufacturer's declared normal use per 30 days, in the material's unit.
+    pub monthly_consumption: Quantity,
     pub updated_at: Timestamp,
 }
 
@@ -192,8 +194,18 @@ fn allocation_view(
         outstanding: Quantity::new(a.outstanding, scale),
         held: Quantity::new(a.held, scale),
         drawable_now: Quantity::new(drawable, scale),
+        monthly_consumption: Quantity::new(a.monthly_consumption, scale),
         updated_at: Timestamp(a.updated_at),
     })
+}
+
+/// What a PUT of an allocation sends, as text.
+#[derive(Debug, Clone)]
+pub struct AllocationTerms {
+    pub quantity: String,
+    pub locked_price_usd: String,
+    /// Absent: "0".
+    pub monthly_consumption: Option<String>,
 }
 
 pub async fn put_allocation(
@@ -202,8 +214,7 @@ pub async fn put_allocation(
     ctx: WriteCtx,
     manufacturer: String,
     material: String,
-    quantity: String,
-    price: String,
+    terms: AllocationTerms,
 ) -> Result<Reply, ServiceError> {
     write(db, ctx, 200, move |conn| {
         let m = find(conn, &manufacturer)?;
@@ -211,32 +222,17 @@ pub async fn put_allocation(
             .ok_or_else(|| ServiceError::NotFound(format!("no material {material}")))?;
         let mut p = Problems::default();
         let scale = mat.scale.get();
-        let q = p.check(
-            "quantity",
-            parse_fixed(&quantity, scale)
-                .map_err(|e| e.to_string())
-                .and_then(|q| {
-                    if q < 0 {
-                        Err("must not be negative".to_owned())
-                    } else {
-                        Ok(q)
-                    }
-                }),
-        );
+        let q = p.check("quantity", non_negative(&terms.quantity, scale));
         let price = p.check(
             "locked_price_usd",
-            parse_fixed(&price, UNIT_PRICE_SCALE)
-                .map_err(|e| e.to_string())
-                .and_then(|c| {
-                    if c < 0 {
-                        Err("must not be negative".to_owned())
-                    } else {
-                        Ok(c)
-                    }
-                }),
+            non_negative(&terms.locked_price_usd, UNIT_PRICE_SCALE),
         );
-        let (q, price) = p
-            .finish(|| Some((q?, price?)))
+        let monthly = p.check(
+            "monthly_consumption",
+            non_negative(terms.monthly_consumption.as_deref().unwrap_or("0"), scale),
+        );
+        let (q, price, monthly) = p
+            .finish(|| Some((q?, price?, monthly?)))
             .map_err(ServiceError::Validation)?;
         put_allocation_row(
             conn,
@@ -248,6 +244,7 @@ pub async fn put_allocation(
                 outstanding: 0,
                 held: 0,
                 updated_at: time::now(),
+                monthly_consumption: monthly,
             },
         )?;
         let row = db::manufacturers::allocation(conn, &m.id, &mat.code)?

@@ -1,5 +1,6 @@
 //! Materials: reference data with live stock figures.
 
+use super::prices::market_price;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::materials::MaterialRow;
 use crate::db::{self, Db};
@@ -7,7 +8,7 @@ use crate::domain::formats;
 use crate::domain::material::Unit;
 use crate::domain::material::{NewMaterial, StockFigures};
 use crate::domain::time;
-use crate::domain::values::{Id, Quantity, Timestamp};
+use crate::domain::values::{Id, IsoDate, Quantity, Timestamp, UnitPrice};
 use serde::Serialize;
 
 /// A material with its live figures, quantities as decimal strings in its unit.
@@ -28,14 +29,19 @@ pub struct MaterialView {
     pub available: Quantity,
     /// max(0, available - strategic_floor)
     pub releasable: Quantity,
+    /// USD per unit: the latest market price mark on or before today; null if none.
+    pub market_price_usd: Option<UnitPrice>,
+    /// The date of that mark.
+    pub market_price_as_of: Option<IsoDate>,
     pub created_at: Timestamp,
     /// Purity in percent below which replenishments are refused; `null`: none.
     #[schema(value_type = Option<formats::Decimal>)]
     pub min_grade: Option<String>,
 }
 
-impl From<MaterialRow> for MaterialView {
-    fn from(r: MaterialRow) -> Self {
+impl MaterialView {
+    /// The view of `r` with its market price today.
+    fn new(r: MaterialRow, price: Option<(UnitPrice, IsoDate)>) -> Self {
         let scale = r.scale.get();
         let f = StockFigures {
             on_hand: r.on_hand,
@@ -54,6 +60,8 @@ impl From<MaterialRow> for MaterialView {
             held: q(f.held),
             available: q(f.available()),
             releasable: q(f.releasable()),
+            market_price_usd: price.map(|p| p.0),
+            market_price_as_of: price.map(|p| p.1),
             created_at: Timestamp(r.created_at),
             min_grade: r.min_grade,
         }
@@ -83,7 +91,8 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             )))?;
         Ok(Effect {
             target: Some(row.code.clone()),
-            body: MaterialView::from(row),
+            // A new material has no marks yet.
+            body: MaterialView::new(row, None),
             events: Vec::new(),
         })
     })
@@ -106,9 +115,10 @@ pub async fn update(
             return Err(ServiceError::NotFound(format!("no material {code}")));
         }
         let row = super::material_of(conn, &code)?;
+        let price = market_price(conn, &code)?;
         Ok(Effect {
             target: Some(code.clone()),
-            body: MaterialView::from(row),
+            body: MaterialView::new(row, price),
             events: Vec::new(),
         })
     })
@@ -117,21 +127,25 @@ pub async fn update(
 
 pub async fn get(db: &Db, code: String) -> Result<MaterialView, ServiceError> {
     db.run(move |conn| {
-        db::materials::find_by_code(conn, &code)?
-            .map(MaterialView::from)
-            .ok_or_else(|| ServiceError::NotFound(format!("no material {code}")))
+        let row = db::materials::find_by_code(conn, &code)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no material {code}")))?;
+        let price = market_price(conn, &row.code)?;
+        Ok(MaterialView::new(row, price))
     })
     .await
 }
 
 pub async fn list(db: &Db, page: PageRequest) -> Result<Page<MaterialView>, ServiceError> {
     db.run(move |conn| {
-        let rows = db::materials::page(conn, page.after.as_deref(), fetch_limit(&page))?;
+        let rows = db::materials::page(conn, page.after.as_deref(), fetch_limit(&page))?
+            .into_iter()
+            .map(|r| Ok((market_price(conn, &r.code)?, r)))
+            .collect::<Result<Vec<_>, ServiceError>>()?;
         Ok(Page::from_rows(
             rows,
             page.limit,
-            |r| r.code.clone(),
-            MaterialView::from,
+            |(_, r)| r.code.clone(),
+            |(price, r)| MaterialView::new(r, price),
         ))
     })
     .await

@@ -16,6 +16,8 @@ pub mod manufacturers;
 pub mod materials;
 pub mod obligations;
 pub mod overdue;
+pub mod prices;
+pub mod reports;
 pub mod webhooks;
 mod write;
 

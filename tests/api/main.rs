@@ -19,6 +19,7 @@ mod loans;
 mod notifications;
 mod openapi;
 mod properties;
+mod readiness;
 mod reference_data;
 mod roles;
 mod service;

@@ -109,6 +109,11 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
             SUBSCRIBERS,
         ),
         (M::GET, format!("/v1/webhook-endpoints/{X}/deliveries"), ANY),
+        (M::GET, "/v1/materials/GA/prices".into(), ANY),
+        (M::POST, "/v1/materials/GA/prices".into(), OPERATORS),
+        (M::GET, "/v1/reports/cover".into(), STAFF),
+        (M::POST, "/v1/reports/stress".into(), STAFF),
+        (M::GET, "/v1/reports/concentration".into(), STAFF),
     ]
 }
 
