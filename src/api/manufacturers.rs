@@ -11,7 +11,7 @@ use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
 use crate::services::manufacturers::{
-    self as svc, AllocationTerms, AllocationView, ManufacturerView,
+    self as svc, AllocationChangeView, AllocationTerms, AllocationView, ManufacturerView,
 };
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -163,4 +163,27 @@ pub async fn allocations(
     )
     .await?;
     Ok(HttpResponse::Ok().json(Page { items, next: None }))
+}
+
+/// The changes of a manufacturer's allocation of a material, newest first (its manufacturer;
+/// staff).
+#[utoipa::path(get, path = "/v1/manufacturers/{id}/allocations/{material_code}/history", tag = "manufacturers",
+    params(("id" = formats::Id, Path, description = "manufacturer id"), ("material_code" = formats::Code, Path, description = "material code"), ListQuery),
+    responses((status = 200, body = Page<AllocationChangeView>), ReadErrors))]
+pub async fn allocation_history(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+    path: web::Path<(path::Id, path::Code)>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (path::Id(id), path::Code(material)) = path.into_inner();
+    let page = svc::history(
+        &state.db,
+        auth.actor,
+        id,
+        material,
+        query.into_inner().page()?,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -72,6 +72,7 @@ route_table! {
     manufacturers::reinstate => "manufacturer.reinstate",
     manufacturers::allocations,
     manufacturers::put_allocation => "allocation.put",
+    manufacturers::allocation_history,
     fees::create => "fee.create",
     disruptions::list,
     disruptions::propose => "disruption.propose",

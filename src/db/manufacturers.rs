@@ -1,7 +1,7 @@
 //! Queries of `manufacturers` and their `allocations`.
 
 use super::cached::Statement;
-use super::schema::{allocations, manufacturers};
+use super::schema::{allocation_history, allocations, manufacturers};
 use super::DbConnection;
 use crate::domain::policy::Tier;
 use crate::domain::status::ManufacturerStatus;
@@ -140,24 +140,86 @@ pub fn allocations_of(
 }
 
 /// Sets the entitlement, locked price and consumption, creating the allocation if needed.
-pub fn put_allocation(conn: &mut DbConnection, row: &AllocationRow) -> QueryResult<()> {
-    let changed =
-        diesel::update(allocations::table.find((&row.manufacturer_id, &row.material_code)))
-            .set((
-                allocations::quantity.eq(row.quantity),
-                allocations::locked_price_micros.eq(row.locked_price_micros),
-                allocations::monthly_consumption.eq(row.monthly_consumption),
-                allocations::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+/// What became of a PUT of an allocation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Put {
+    Written,
+    /// The new quantity is below what is committed (outstanding + held): nothing changed.
+    BelowCommitted,
+}
+
+/// Sets the allocation's terms (creating it on the first PUT) and records the change in its
+/// history. The quantity may not fall below `outstanding + held`: the update's own condition
+/// enforces it, so it holds while drawdowns race from other processes (held + outstanding
+/// never pass the quantity, so their sum stays within a BIGINT).
+pub fn put_allocation(
+    conn: &mut DbConnection,
+    row: &AllocationRow,
+    change: &HistoryRow,
+) -> QueryResult<Put> {
+    let key = (&row.manufacturer_id, &row.material_code);
+    let changed = diesel::update(
+        allocations::table
+            .find(key)
+            .filter((allocations::outstanding + allocations::held).le(row.quantity)),
+    )
+    .set((
+        allocations::quantity.eq(row.quantity),
+        allocations::locked_price_micros.eq(row.locked_price_micros),
+        allocations::monthly_consumption.eq(row.monthly_consumption),
+        allocations::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?;
     if changed == 0 {
+        if allocation(conn, key.0, key.1)?.is_some() {
+            return Ok(Put::BelowCommitted);
+        }
         // Two first PUTs racing: the loser's insert fails as a unique violation, which the
         // caller treats as transient (the retry updates instead).
         diesel::insert_into(allocations::table)
             .values(row)
             .execute(conn)?;
     }
-    Ok(())
+    diesel::insert_into(allocation_history::table)
+        .values(change)
+        .execute(conn)?;
+    Ok(Put::Written)
+}
+
+/// One change of an allocation, as it was made.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = allocation_history)]
+pub struct HistoryRow {
+    pub id: String,
+    pub manufacturer_id: String,
+    pub material_code: String,
+    pub at: chrono::NaiveDateTime,
+    pub actor: String,
+    pub quantity: i64,
+    pub locked_price_micros: i64,
+    pub monthly_consumption: i64,
+    pub effective_date: chrono::NaiveDate,
+}
+
+/// An allocation's changes, newest first, after the cursor `before` (a history id).
+pub fn history(
+    conn: &mut DbConnection,
+    manufacturer: &str,
+    material: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<HistoryRow>> {
+    let mut q = allocation_history::table
+        .filter(allocation_history::manufacturer_id.eq(manufacturer))
+        .filter(allocation_history::material_code.eq(material))
+        .select(HistoryRow::as_select())
+        .order(allocation_history::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        q = q.filter(allocation_history::id.lt(before.to_owned()));
+    }
+    q.load(conn)
 }
 
 /// Takes the allocation's row lock, the first of a drawdown's transitions (`db::holding`);

@@ -251,6 +251,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    allocation_history (id) {
+        id -> Text,
+        manufacturer_id -> Text,
+        material_code -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        quantity -> BigInt,
+        locked_price_micros -> BigInt,
+        monthly_consumption -> BigInt,
+        effective_date -> Date,
+    }
+}
+
+diesel::table! {
     allocations (manufacturer_id, material_code) {
         manufacturer_id -> Text,
         material_code -> Text,

@@ -70,6 +70,7 @@ error_codes! {
     FacilityNotAvailable = "facility_not_available", 422, RULE;
     RepaymentExceedsOutstanding = "repayment_exceeds_outstanding", 422, RULE;
     GradeBelowMinimum = "grade_below_minimum", 422, RULE;
+    AllocationBelowCommitted = "allocation_below_committed", 422, RULE;
 }
 
 impl ErrorCode {

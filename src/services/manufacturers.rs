@@ -3,10 +3,11 @@
 use super::{
     fetch_limit, visible, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx,
 };
-use crate::db::manufacturers::{AllocationRow, ManufacturerRow};
+use crate::db::manufacturers::{AllocationRow, HistoryRow, ManufacturerRow, Put};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::decimal::non_negative;
+use crate::domain::error_code::ErrorCode;
 use crate::domain::formats;
 use crate::domain::lot::UNIT_PRICE_SCALE;
 use crate::domain::policy::{Policy, Tier};
@@ -15,6 +16,7 @@ use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice};
 use serde::Serialize;
+use serde_json::json;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ManufacturerView {
@@ -216,6 +218,7 @@ pub async fn put_allocation(
     material: String,
     terms: AllocationTerms,
 ) -> Result<Reply, ServiceError> {
+    let actor = ctx.actor.sub.clone();
     write(db, ctx, 200, move |conn| {
         let m = find(conn, &manufacturer)?;
         let mat = db::materials::find_by_code(conn, &material)?
@@ -234,19 +237,32 @@ pub async fn put_allocation(
         let (q, price, monthly) = p
             .finish(|| Some((q?, price?, monthly?)))
             .map_err(ServiceError::Validation)?;
-        put_allocation_row(
-            conn,
-            &AllocationRow {
-                manufacturer_id: m.id.clone(),
-                material_code: mat.code.clone(),
-                quantity: q,
-                locked_price_micros: price,
-                outstanding: 0,
-                held: 0,
-                updated_at: time::now(),
-                monthly_consumption: monthly,
-            },
-        )?;
+        let now = time::now();
+        let change = HistoryRow {
+            id: db::new_id(),
+            manufacturer_id: m.id.clone(),
+            material_code: mat.code.clone(),
+            at: now,
+            actor: actor.clone(),
+            quantity: q,
+            locked_price_micros: price,
+            monthly_consumption: monthly,
+            // Carrying fees are not accrued yet: a change counts from today.
+            effective_date: now.date(),
+        };
+        let row = AllocationRow {
+            manufacturer_id: m.id.clone(),
+            material_code: mat.code.clone(),
+            quantity: q,
+            locked_price_micros: price,
+            outstanding: 0,
+            held: 0,
+            updated_at: now,
+            monthly_consumption: monthly,
+        };
+        if put_allocation_row(conn, &row, &change)? == Put::BelowCommitted {
+            return Err(below_committed(conn, &row, scale));
+        }
         let row = db::manufacturers::allocation(conn, &m.id, &mat.code)?
             .ok_or_else(|| ServiceError::internal("allocation vanished"))?;
         Ok(Effect {
@@ -258,10 +274,41 @@ pub async fn put_allocation(
     .await
 }
 
-/// Writes the allocation; a unique violation means a concurrent first PUT of the same
-/// allocation won, so the transaction is run again (and updates).
-fn put_allocation_row(conn: &mut DbConnection, row: &AllocationRow) -> Result<(), ServiceError> {
-    db::manufacturers::put_allocation(conn, row).map_err(|e| match ServiceError::from(e) {
+/// The refusal of a quantity below what is committed, with the figures read now; if they no
+/// longer refuse it (a release or return in between), the transaction is run again.
+fn below_committed(conn: &mut DbConnection, wanted: &AllocationRow, scale: u32) -> ServiceError {
+    let now =
+        match db::manufacturers::allocation(conn, &wanted.manufacturer_id, &wanted.material_code) {
+            Ok(Some(now)) => now,
+            Ok(None) => return ServiceError::Transient("allocation removed concurrently".into()),
+            Err(e) => return e.into(),
+        };
+    let committed = i128::from(now.outstanding) + i128::from(now.held);
+    if i128::from(wanted.quantity) >= committed {
+        return ServiceError::Transient("allocation figures changed concurrently".into());
+    }
+    let q = |v: i64| Quantity::new(v, scale);
+    ServiceError::Rule {
+        code: ErrorCode::AllocationBelowCommitted,
+        detail: format!(
+            "quantity {} is below the {} outstanding + {} held",
+            q(wanted.quantity),
+            q(now.outstanding),
+            q(now.held)
+        ),
+        figures: json!({"quantity": q(wanted.quantity), "outstanding": q(now.outstanding),
+                        "held": q(now.held)}),
+    }
+}
+
+/// Writes the allocation and its history row; a unique violation means a concurrent first
+/// PUT of the same allocation won, so the transaction is run again (and updates).
+fn put_allocation_row(
+    conn: &mut DbConnection,
+    row: &AllocationRow,
+    change: &HistoryRow,
+) -> Result<Put, ServiceError> {
+    db::manufacturers::put_allocation(conn, row, change).map_err(|e| match ServiceError::from(e) {
         ServiceError::Conflict(_) => {
             ServiceError::Transient("allocation created concurrently".into())
         }
@@ -281,6 +328,59 @@ pub async fn allocations(
             .into_iter()
             .map(|a| allocation_view(conn, &policy, &m, a))
             .collect()
+    })
+    .await
+}
+
+/// One change of an allocation (API.md, "Entitlements over time").
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AllocationChangeView {
+    pub at: Timestamp,
+    /// Who made the change (the token's `sub`).
+    pub actor: String,
+    pub quantity: Quantity,
+    pub locked_price_usd: UnitPrice,
+    pub monthly_consumption: Quantity,
+}
+
+/// The changes of manufacturer `manufacturer`'s allocation of `material`, newest first, as
+/// `actor` may see them.
+pub async fn history(
+    db: &Db,
+    actor: Actor,
+    manufacturer: String,
+    material: String,
+    page: PageRequest,
+) -> Result<Page<AllocationChangeView>, ServiceError> {
+    db.run(move |conn| {
+        let m = find_visible(conn, &actor, &manufacturer)?;
+        if db::manufacturers::allocation(conn, &m.id, &material)?.is_none() {
+            return Err(super::not_found(
+                "allocation",
+                &format!("{}/{material}", m.id),
+            ));
+        }
+        let scale = super::scale_of(conn, &material)?;
+        let rows = db::manufacturers::history(
+            conn,
+            &m.id,
+            &material,
+            page.after.as_deref(),
+            fetch_limit(&page),
+        )?;
+        let q = |v: i64| Quantity::new(v, scale);
+        Ok(Page::from_rows(
+            rows,
+            page.limit,
+            |r| r.id.clone(),
+            |r| AllocationChangeView {
+                at: Timestamp(r.at),
+                actor: r.actor,
+                quantity: q(r.quantity),
+                locked_price_usd: UnitPrice(r.locked_price_micros),
+                monthly_consumption: q(r.monthly_consumption),
+            },
+        ))
     })
     .await
 }

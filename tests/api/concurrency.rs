@@ -497,3 +497,68 @@ async fn ending_a_disruption_races_approvals_without_deadlocks() {
     );
     assert_books_consistent(&r.app, "GA").await;
 }
+
+/// Forty drawdowns of one manufacturer race, through two processes, with admins lowering its
+/// allocation: each lowering either lands at or above what is committed or is refused
+/// (`allocation_below_committed`), each submission holds only within the entitlement in force,
+/// and outstanding + held never end above the quantity.
+#[tokio::test]
+async fn lowering_an_allocation_races_drawdowns_and_never_goes_below_what_is_committed() {
+    use crate::drawdowns::Reserve;
+    let r = Reserve::new(10_000, 0).await;
+    let second = spawn_process(&r.app).await;
+    let m = r.manufacturer("Acme", "commercial", "1000", "1").await;
+    r.disruption("severe").await;
+    let client = reqwest::Client::new();
+    let token = r.token_of(&m);
+    let admin = r.app.admin();
+    let submits = (0..40).map(|i| {
+        let base = [&r.app.address, &second.address][i % 2];
+        let req = client
+            .post(format!("{base}/v1/drawdowns"))
+            .bearer_auth(&token)
+            .json(&json!({"material": "GA", "quantity": "20", "justification": "line stopped"}));
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    });
+    let lowerings = ["700", "500", "420", "300", "200"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let base = [&second.address, &r.app.address][i % 2];
+            let req = client
+                .put(format!("{base}/v1/manufacturers/{m}/allocations/GA"))
+                .bearer_auth(&admin)
+                .json(&json!({"quantity": q, "locked_price_usd": "1"}));
+            async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        });
+    let (submitted, lowered) = tokio::join!(join_all(submits), join_all(lowerings));
+    let mut held = 0;
+    for (status, body) in submitted {
+        match status {
+            201 => held += 20,
+            422 => assert_eq!(body["code"], "allocation_exceeded", "{body}"),
+            s => panic!("unexpected {s}: {body}"),
+        }
+    }
+    for (status, body) in lowered {
+        match status {
+            200 => {}
+            422 => assert_eq!(body["code"], "allocation_below_committed", "{body}"),
+            s => panic!("unexpected {s}: {body}"),
+        }
+    }
+    let a = r.allocation(&m).await;
+    let figure = |k: &str| a[k].as_str().unwrap().parse::<i64>().unwrap();
+    assert_eq!(figure("held"), held, "{a}");
+    assert!(
+        figure("held") + figure("outstanding") <= figure("quantity"),
+        "committed beyond the entitlement: {a}"
+    );
+    assert!(held > 0, "some submissions held");
+}

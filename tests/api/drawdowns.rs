@@ -1204,3 +1204,110 @@ async fn a_replenishment_below_the_minimum_grade_is_refused() {
         .unwrap();
     assert_eq!(created["min_grade"], "99.999");
 }
+
+impl Reserve {
+    /// An admin's PUT of `id`'s allocation of GA.
+    pub async fn put_allocation(&self, id: &str, body: Value) -> reqwest::Response {
+        self.app
+            .request(
+                reqwest::Method::PUT,
+                &format!("/v1/manufacturers/{id}/allocations/GA"),
+            )
+            .bearer_auth(self.app.admin())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `id`'s allocation of GA as its manufacturer sees it.
+    pub async fn allocation(&self, id: &str) -> Value {
+        let page: Value = self
+            .app
+            .get_as(
+                &self.token_of(id),
+                &format!("/v1/manufacturers/{id}/allocations"),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"][0].clone()
+    }
+}
+
+/// Every change of an allocation is kept, newest first, with who made it; a quantity below
+/// what is committed (outstanding + held) is refused with the figures and changes nothing.
+#[tokio::test]
+async fn allocations_keep_their_history_and_never_fall_below_what_is_committed() {
+    let r = Reserve::new(1000, 0).await;
+    let m = r.manufacturer("Acme", "commercial", "300", "10").await;
+    let terms = json!({"quantity": "250", "locked_price_usd": "12.5", "monthly_consumption": "30"});
+    assert_eq!(r.put_allocation(&m, terms).await.status(), 200);
+    r.disruption("severe").await;
+    r.approved(&r.submitted(&m, "100").await).await; // 100 outstanding
+    r.submitted(&m, "50").await; // 50 held
+
+    let lower = |q: &str| json!({"quantity": q, "locked_price_usd": "12.5"});
+    let refused = rule(
+        r.put_allocation(&m, lower("149")).await,
+        "allocation_below_committed",
+    )
+    .await;
+    assert_eq!(refused["quantity"], "149");
+    assert_eq!(refused["outstanding"], "100");
+    assert_eq!(refused["held"], "50");
+    let a = r.allocation(&m).await;
+    assert_eq!(a["quantity"], "250", "nothing changed");
+    assert_eq!(a["monthly_consumption"], "30");
+    assert_eq!(r.put_allocation(&m, lower("150")).await.status(), 200);
+
+    let path = format!("/v1/manufacturers/{m}/allocations/GA/history");
+    let history: Value = r
+        .app
+        .get_as(&r.token_of(&m), &path)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = history["items"].as_array().unwrap();
+    let quantities: Vec<&str> = items
+        .iter()
+        .map(|c| c["quantity"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        quantities,
+        ["150", "250", "300"],
+        "newest first; the refused one is not kept"
+    );
+    assert_eq!(items[1]["locked_price_usd"], "12.5");
+    assert_eq!(items[1]["monthly_consumption"], "30");
+    assert_eq!(items[2]["locked_price_usd"], "10");
+    assert!(items.iter().all(|c| c["actor"] == "admin-1"), "{history}");
+    assert!(items[0]["at"].as_str().unwrap() >= items[1]["at"].as_str().unwrap());
+    // Paged, and another manufacturer's history is not found.
+    let first: Value = r
+        .app
+        .get_as(&r.app.admin(), &format!("{path}?limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let next = first["next"].as_str().unwrap();
+    let rest: Value = r
+        .app
+        .get_as(&r.app.admin(), &format!("{path}?limit=2&after={next}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"][0]["quantity"], "300");
+    let other = r.manufacturer("Bolt", "commercial", "10", "1").await;
+    assert_problem(
+        r.app.get_as(&r.token_of(&other), &path).await,
+        404,
+        "not_found",
+    )
+    .await;
+}

@@ -36,6 +36,11 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
             ADMINS,
         ),
         (M::GET, format!("/v1/manufacturers/{X}/allocations"), ANY),
+        (
+            M::GET,
+            format!("/v1/manufacturers/{X}/allocations/GA/history"),
+            ANY,
+        ),
         (M::POST, format!("/v1/manufacturers/{X}/fees"), ADMINS),
         (M::POST, "/v1/lots".into(), OPERATORS),
         (M::GET, "/v1/lots".into(), STAFF),
