@@ -42,13 +42,23 @@ pub struct Application {
 /// Opens the configured database's pool, PostgreSQL sessions bounded by the configured
 /// connect and statement timeouts.
 pub fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    open_pool(settings, settings.database.max_connections)
+}
+
+/// The background tasks' own connections (the webhook worker, the overdue sweep, the key
+/// purge): they never take one a request waits for, and their polling does not keep the
+/// requests' idle connections looking recently used (so those are still checked after a
+/// quiet spell, and a database restart fails no request).
+const BACKGROUND_CONNECTIONS: u32 = 4;
+
+fn open_pool(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
     let d = &settings.database;
     let url = DbUrl::parse(&d.url)
         .map_err(anyhow::Error::msg)?
         .with_session_limits(d.connect_timeout_secs, d.statement_timeout_ms);
     Db::open_url(
         url,
-        d.max_connections,
+        max_connections,
         Duration::from_millis(d.acquire_timeout_ms),
     )
 }
@@ -106,15 +116,16 @@ impl Application {
             &settings.limits,
             settings.webhooks.clone(),
         ));
+        let background = open_pool(&settings, BACKGROUND_CONNECTIONS)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(services::delivery::run(
-            db.clone(),
+            background.clone(),
             settings.webhooks.clone(),
             state.metrics.clone(),
             stopped.clone(),
         ));
         tokio::spawn(services::delivery::sweep_every(
-            db.clone(),
+            background.clone(),
             Duration::from_secs(settings.webhooks.sweep_interval_secs),
             stopped,
         ));
@@ -128,7 +139,7 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.run();
-        spawn_key_purge(db.clone(), settings.idempotency.retention_hours);
+        spawn_key_purge(background, settings.idempotency.retention_hours);
         Ok(Self {
             server,
             port: addr.port(),

@@ -220,13 +220,19 @@ async fn setup(
         let mut draws = Vec::new();
         for k in 0..3 {
             let m = &materials[(i * 3 + k) % materials.len()];
-            // 5,000 requests' worth of entitlement, priced at the reference price.
-            let quantity = if m.unit == "t" { "500" } else { "5000" };
+            // 5,000 requests' worth of entitlement, priced at the reference price; a normal
+            // use of 2-8 % of it a month, so the stress report has demand to simulate.
+            let (quantity, monthly) = if m.unit == "t" {
+                ("500", 10 + (i + k) % 31)
+            } else {
+                ("5000", 100 + (i + k) % 31 * 10)
+            };
             api.must(
                 reqwest::Method::PUT,
                 &format!("/v1/manufacturers/{id}/allocations/{}", m.code),
                 &admin,
-                json!({"quantity": quantity, "locked_price_usd": m.typical_price_usd_per_unit}),
+                json!({"quantity": quantity, "locked_price_usd": m.typical_price_usd_per_unit,
+                       "monthly_consumption": monthly.to_string()}),
             )
             .await?;
             draws.push((m.code.clone(), per_request(&m.unit).to_owned()));
