@@ -45,12 +45,6 @@ pub fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     open_pool(settings, settings.database.max_connections)
 }
 
-/// The background tasks' own connections (the webhook worker, the overdue sweep, the key
-/// purge): they never take one a request waits for, and their polling does not keep the
-/// requests' idle connections looking recently used (so those are still checked after a
-/// quiet spell, and a database restart fails no request).
-const BACKGROUND_CONNECTIONS: u32 = 4;
-
 fn open_pool(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
     let d = &settings.database;
     let url = DbUrl::parse(&d.url)
@@ -116,7 +110,12 @@ impl Application {
             &settings.limits,
             settings.webhooks.clone(),
         ));
-        let background = open_pool(&settings, BACKGROUND_CONNECTIONS)?;
+        // The background tasks' own connections (the webhook worker's attempts, the overdue
+        // sweep, the key purge): they never take one a request waits for, and their polling
+        // does not keep the requests' idle connections looking recently used (so those are
+        // still checked after a quiet spell, and a database restart fails no request).
+        let attempts = u32::try_from(settings.webhooks.concurrency).unwrap_or(u32::MAX);
+        let background = open_pool(&settings, attempts.saturating_add(2))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(services::delivery::run(
             background.clone(),

@@ -61,22 +61,24 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ObligationR
         .optional()
 }
 
-/// Records `quantity` returned (base share `base`) if `returned_before` is still what was
-/// returned and no more than due comes back;
-/// settles the obligation when it reaches what is due. Returns whether it applied.
+/// Records `quantity` returned (base share `base`) if the obligation is still open with what
+/// was due and returned when `o` was read (the share was computed from those), and no more
+/// than due comes back; settles the obligation when it reaches what is due. Returns whether
+/// it applied.
 pub fn record_return(
     conn: &mut DbConnection,
-    id: &str,
-    returned_before: i64,
+    o: &ObligationRow,
     quantity: i64,
     base: i64,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
+    let id = &o.id;
     let n = diesel::update(
         obligations::table
             .find(id)
             .filter(obligations::status.eq(ObligationStatus::Open.as_str()))
-            .filter(obligations::quantity_returned.eq(returned_before))
+            .filter(obligations::quantity_due.eq(o.quantity_due))
+            .filter(obligations::quantity_returned.eq(o.quantity_returned))
             .filter(obligations::quantity_returned.le(obligations::quantity_due - quantity)),
     )
     .set((
@@ -106,14 +108,24 @@ pub fn insert_replenishment(conn: &mut DbConnection, row: &ReplenishmentRow) -> 
         .map(drop)
 }
 
-/// Moves an open obligation's due date and records why; returns whether it was open.
 /// Moves an open obligation's due date and adds `premium` to what is due (while the total
-/// fits a BIGINT), recording the move; false when the obligation is no longer open.
-pub fn reschedule(conn: &mut DbConnection, row: &RescheduleRow, premium: i64) -> QueryResult<bool> {
+/// fits a BIGINT), recording the move; false when it is no longer open or no longer as `o`
+/// read it.
+pub fn reschedule(
+    conn: &mut DbConnection,
+    o: &ObligationRow,
+    row: &RescheduleRow,
+    premium: i64,
+) -> QueryResult<bool> {
+    // The premium was computed from the date and figures `o` holds: the move applies only
+    // while they are still those (two operators moving it at once add one premium).
     let n = diesel::update(
         obligations::table
-            .find(&row.obligation_id)
+            .find(&o.id)
             .filter(obligations::status.eq(ObligationStatus::Open.as_str()))
+            .filter(obligations::due_date.eq(o.due_date))
+            .filter(obligations::quantity_due.eq(o.quantity_due))
+            .filter(obligations::quantity_returned.eq(o.quantity_returned))
             .filter(obligations::quantity_due.le(i64::MAX - premium)),
     )
     .set((

@@ -91,7 +91,7 @@ pub fn quantity_due(approved: i64, premium: Decimal) -> Option<i64> {
 }
 
 /// The premium for moving a due date `days` later (10 CFR 626.8(b) in spirit): `rate` a
-/// year × `still_due` × `days` ÷ 365, rounded up to the material's scale (a whole number of
+/// year × `still_due` (the base quantity not yet returned) × `days` ÷ 365, rounded up to the material's scale (a whole number of
 /// minor units), exactly; nothing for a date kept or moved earlier; `None` when it cannot be
 /// stored.
 pub fn deferral_premium(still_due: i64, rate: Decimal, days: i64) -> Option<i64> {
@@ -106,13 +106,17 @@ pub fn deferral_premium(still_due: i64, rate: Decimal, days: i64) -> Option<i64>
     i64::try_from(premium).ok()
 }
 
-/// The base quantity covered once `returned` of `due` has come back: the base share of the
-/// cumulative return, so that partial returns never drift and a full return covers it all.
-pub fn base_covered(returned: i64, due: i64, base: i64) -> i64 {
-    if due == 0 {
-        return base;
+/// The base part of returning `q` more, once `returned` of `due` and `base_returned` of
+/// `base` have come back: what is left of the base in proportion to what is left of what is
+/// due (rounded down), and all of it with the return that settles. Never negative: a due
+/// quantity raised by a deferral premium only makes later returns count for less base.
+pub fn base_share(q: i64, returned: i64, due: i64, base: i64, base_returned: i64) -> i64 {
+    let left_base = (base - base_returned).max(0);
+    let left_due = due - returned;
+    if q >= left_due {
+        return left_base;
     }
-    i64::try_from(i128::from(returned) * i128::from(base) / i128::from(due)).unwrap_or(base)
+    i64::try_from(i128::from(left_base) * i128::from(q) / i128::from(left_due)).unwrap_or(left_base)
 }
 
 #[cfg(test)]
@@ -174,10 +178,16 @@ mod tests {
     }
 
     #[test]
-    fn base_covered_is_cumulative() {
-        // base 100, due 105: returning 52 then 53 covers 49 then all 100.
-        assert_eq!(base_covered(52, 105, 100), 49);
-        assert_eq!(base_covered(105, 105, 100), 100);
-        assert_eq!(base_covered(0, 105, 100), 0);
+    fn a_return_covers_its_share_of_the_base_left() {
+        // 100 base, 105 due: 52 back covers 49 of the base, the rest covers the other 51.
+        assert_eq!(base_share(52, 0, 105, 100, 0), 49);
+        assert_eq!(base_share(53, 52, 105, 100, 49), 51);
+        assert_eq!(base_share(105, 0, 105, 100, 0), 100);
+        assert_eq!(base_share(0, 0, 105, 100, 0), 0);
+        // Half returned (525 of 1050 covers 500), then a deferral raises what is due to
+        // 1077: 1 more covers 500 × 1 / 552 = 0, never a negative share.
+        assert_eq!(base_share(525, 0, 1050, 1000, 0), 500);
+        assert_eq!(base_share(1, 525, 1077, 1000, 500), 0);
+        assert_eq!(base_share(552, 525, 1077, 1000, 500), 500);
     }
 }

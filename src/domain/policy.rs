@@ -20,7 +20,7 @@ pub struct Policy {
     /// Extra share to return on replenishment.
     pub replenish_premium: Decimal,
     pub replenish_term_days: u32,
-    /// Added to an obligation moved later: this share of what is still due per year moved.
+    /// Added to an obligation moved later: this share of the base quantity still due per year moved.
     pub deferral_premium_per_year: Decimal,
     /// The days of cover each material should reach (the cover report's `meets_target`).
     pub target_days_of_cover: u32,

@@ -19,12 +19,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// An attempt's lease, before another worker may send the delivery again: twice its timeout
-/// and a second, room to record what the attempt met.
+/// An attempt's lease, before another worker may send the delivery again: a timeout for
+/// resolving the host, one for the send, and one more (at least 5 s) to record what the
+/// attempt met, so that a slow record never lets a second worker send at the same moment.
 fn lease(timeout_secs: u64) -> chrono::Duration {
-    chrono::Duration::seconds(
-        i64::try_from(timeout_secs.saturating_mul(2) + 1).unwrap_or(i64::MAX / 2),
-    )
+    let secs = timeout_secs.saturating_mul(2) + timeout_secs.max(5);
+    chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 2))
 }
 /// How often the queue's depth and age are measured.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);

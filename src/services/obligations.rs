@@ -12,7 +12,7 @@ use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, 
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::country::parse_country;
-use crate::domain::drawdown::{base_covered, deferral_premium};
+use crate::domain::drawdown::{base_share, deferral_premium};
 use crate::domain::error_code::ErrorCode;
 use crate::domain::event::EventType;
 use crate::domain::formats;
@@ -209,10 +209,16 @@ pub async fn replenish(
                 });
             }
         }
-        let base_share = base_covered(o.quantity_returned + q, o.quantity_due, o.base_quantity)
-            - o.base_returned;
-        // Guarded on the figures read above, so a concurrent return cannot skew the shares.
-        if !db::obligations::record_return(conn, &id, o.quantity_returned, q, base_share, now)? {
+        let base_share = base_share(
+            q,
+            o.quantity_returned,
+            o.quantity_due,
+            o.base_quantity,
+            o.base_returned,
+        );
+        // Guarded on the figures read above, so a concurrent return or reschedule cannot
+        // skew the shares.
+        if !db::obligations::record_return(conn, &o, q, base_share, now)? {
             return Err(ServiceError::Transient(
                 "obligation changed concurrently".into(),
             ));
@@ -307,7 +313,7 @@ pub async fn replenish(
 pub struct RescheduledView {
     #[serde(flatten)]
     pub obligation: ObligationView,
-    /// `policy.deferral_premium_per_year` × what was still due × days moved later ÷ 365,
+    /// `policy.deferral_premium_per_year` × the base quantity still due × days moved later ÷ 365,
     /// rounded up to the material's scale; 0 when the date was kept or moved earlier.
     pub deferral_premium_added: Quantity,
 }
@@ -337,7 +343,7 @@ pub async fn reschedule(
         }
         let s = super::scale_of(conn, &o.material_code)?;
         let days = (date - o.due_date).num_days();
-        let premium = deferral_premium(o.quantity_due - o.quantity_returned, rate, days)
+        let premium = deferral_premium(o.base_quantity - o.base_returned, rate, days)
             .filter(|p| o.quantity_due.checked_add(*p).is_some())
             .ok_or_else(|| {
                 ServiceError::too_large(
@@ -346,8 +352,9 @@ pub async fn reschedule(
                     s,
                 )
             })?;
-        let open = db::obligations::reschedule(
+        let moved = db::obligations::reschedule(
             conn,
+            &o,
             &RescheduleRow {
                 id: db::new_id(),
                 obligation_id: id.clone(),
@@ -359,10 +366,13 @@ pub async fn reschedule(
             },
             premium,
         )?;
-        if !open {
-            return Err(ServiceError::InvalidState(format!(
-                "obligation {id} is settled"
-            )));
+        if !moved {
+            // Settled meanwhile, or moved or repaid by someone else: decide again.
+            return Err(if find(conn, &id)?.status == ObligationStatus::Open {
+                ServiceError::Transient("obligation changed concurrently".into())
+            } else {
+                ServiceError::InvalidState(format!("obligation {id} is settled"))
+            });
         }
         let o = view(find(conn, &id)?, s, time::now().date());
         Ok(Effect {

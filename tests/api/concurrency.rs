@@ -9,6 +9,12 @@ use serde_json::{json, Value};
 use std::str::FromStr;
 use stockpile::domain::actor::Role;
 
+/// Sends a request; its status and JSON body.
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
 async fn scarce(workers: usize) -> TestApp {
     let app = spawn_app_with(|s| {
         s.server.workers = workers;
@@ -172,10 +178,7 @@ async fn racing_drawdowns_hold_exactly_what_fits_above_the_floor() {
                 .post(format!("{base}/v1/drawdowns"))
                 .bearer_auth(r.token_of(m))
                 .json(&body);
-            async move {
-                let res = req.send().await.unwrap();
-                (res.status().as_u16(), res.json::<Value>().await.unwrap())
-            }
+            send(req)
         });
     let mut held_ids = Vec::new();
     for (status, body) in join_all(sends).await {
@@ -266,10 +269,7 @@ async fn a_refusal_after_a_passed_guard_names_the_rule_that_refused() {
             .post(format!("{base}/v1/drawdowns"))
             .bearer_auth(r.token_of(m))
             .json(&body);
-        async move {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        }
+        send(req)
     });
     let mut statuses = std::collections::BTreeMap::<String, u32>::new();
     for (status, body) in join_all(sends).await {
@@ -382,19 +382,13 @@ async fn ending_a_disruption_races_approvals_without_deadlocks() {
                 .bearer_auth(r.token_of(m))
                 .json(&json!({"material": "GA", "quantity": "10", "justification": "line stopped"}))
         }))
-        .map(|req| async move {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        });
+        .map(send);
         let approvals = to_approve.iter().map(|id| {
             let req = client
                 .post(format!("{}/v1/drawdowns/{id}/approve", r.app.address))
                 .bearer_auth(r.op(1))
                 .json(&json!({}));
-            async move {
-                let res = req.send().await.unwrap();
-                (res.status().as_u16(), res.json::<Value>().await.unwrap())
-            }
+            send(req)
         });
         let end = {
             let req = client
@@ -518,10 +512,7 @@ async fn lowering_an_allocation_races_drawdowns_and_never_goes_below_what_is_com
             .post(format!("{base}/v1/drawdowns"))
             .bearer_auth(&token)
             .json(&json!({"material": "GA", "quantity": "20", "justification": "line stopped"}));
-        async move {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        }
+        send(req)
     });
     let lowerings = ["700", "500", "420", "300", "200"]
         .into_iter()
@@ -532,10 +523,7 @@ async fn lowering_an_allocation_races_drawdowns_and_never_goes_below_what_is_com
                 .put(format!("{base}/v1/manufacturers/{m}/allocations/GA"))
                 .bearer_auth(&admin)
                 .json(&json!({"quantity": q, "locked_price_usd": "1"}));
-            async move {
-                let res = req.send().await.unwrap();
-                (res.status().as_u16(), res.json::<Value>().await.unwrap())
-            }
+            send(req)
         });
     let (submitted, lowered) = tokio::join!(join_all(submits), join_all(lowerings));
     let mut held = 0;
@@ -561,4 +549,38 @@ async fn lowering_an_allocation_races_drawdowns_and_never_goes_below_what_is_com
         "committed beyond the entitlement: {a}"
     );
     assert!(held > 0, "some submissions held");
+}
+
+/// Two operators move one obligation a year later at the same moment, through two processes:
+/// the premium is added once (the second move finds the date already moved and adds nothing).
+#[tokio::test]
+async fn racing_reschedules_add_the_deferral_premium_once() {
+    use crate::drawdowns::Reserve;
+    let r = Reserve::new(2000, 0).await;
+    let second = spawn_process(&r.app).await;
+    let m = r.manufacturer("Acme", "commercial", "1000", "1").await;
+    r.disruption("severe").await;
+    let released = r.approved(&r.submitted(&m, "1000").await).await;
+    let ob = released["obligation_id"].as_str().unwrap().to_owned();
+    let o: Value = r.obligation(&ob).await;
+    let due: chrono::NaiveDate = o["due_date"].as_str().unwrap().parse().unwrap();
+    let later = (due + chrono::TimeDelta::days(365)).to_string();
+    let client = reqwest::Client::new();
+    let moves = (0..6).map(|i| {
+        let base = [&r.app.address, &second.address][i % 2];
+        let req = client
+            .post(format!("{base}/v1/obligations/{ob}/reschedule"))
+            .bearer_auth(r.op(1 + (i % 2) as u8))
+            .json(&json!({"due_date": later, "reason": "smelter outage"}));
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()["deferral_premium_added"].clone()
+        }
+    });
+    let added: Vec<Value> = join_all(moves).await;
+    assert_eq!(added.iter().filter(|a| **a == "50").count(), 1, "{added:?}");
+    assert!(added.iter().all(|a| *a == "50" || *a == "0"), "{added:?}");
+    let o: Value = r.obligation(&ob).await;
+    assert_eq!(o["quantity_due"], "1100");
 }

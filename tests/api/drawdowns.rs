@@ -1074,8 +1074,9 @@ async fn bad_drawdown_input_is_refused_and_holds_nothing() {
     assert_eq!(ok.json::<Value>().await.unwrap()["needed_by"], "2026-12-31");
 }
 
-/// Moving a due date later adds the deferral premium on what is still due (5 % a year, pro
-/// rata by day, rounded up); moving it earlier adds nothing and takes nothing away.
+/// Moving a due date later adds the deferral premium on the base quantity still due (5 % a
+/// year, pro rata by day, rounded up), not on the replenishment premium; moving it earlier adds
+/// nothing and takes nothing away; returns after a deferral cover the base exactly.
 #[tokio::test]
 async fn a_later_due_date_carries_the_deferral_premium() {
     let r = Reserve::new(2000, 0).await;
@@ -1083,17 +1084,8 @@ async fn a_later_due_date_carries_the_deferral_premium() {
     r.disruption("severe").await;
     let released = r.approved(&r.submitted(&m, "1000").await).await;
     let ob = released["obligation_id"].as_str().unwrap().to_owned();
-    // 1050 due (1000 + 5 %); 50 back leaves 1000 still due.
-    let path = format!("/v1/obligations/{ob}/replenishments");
-    let back = json!({"facility": "NV1", "quantity": "50", "grade": "99.9"});
-    assert_eq!(r.app.post_as(&r.op(1), &path, &back).await.status(), 201);
-    let obligation: Value = r
-        .app
-        .get_as(&r.op(1), &format!("/v1/obligations/{ob}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let obligation: Value = r.obligation(&ob).await;
+    assert_eq!(obligation["quantity_due"], "1050", "1000 + 5 %");
     let due: chrono::NaiveDate = obligation["due_date"].as_str().unwrap().parse().unwrap();
     let move_to = |days: i64| {
         let date = due + chrono::TimeDelta::days(days);
@@ -1103,21 +1095,40 @@ async fn a_later_due_date_carries_the_deferral_premium() {
         let op = r.op(1);
         async move { app.post_as(&op, &path, &body).await }
     };
-    // 1000 × 0.05 × 73 / 365 = 10.
-    let moved = move_to(73).await;
+    let replenish = |q: &str| {
+        let path = format!("/v1/obligations/{ob}/replenishments");
+        let body = json!({"facility": "NV1", "quantity": q, "grade": "99.9"});
+        let app = &r.app;
+        let op = r.op(1);
+        async move {
+            app.post_as(&op, &path, &body)
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // A year later: 1000 base × 0.05 = 50 (not 1050 × 0.05 = 52.5 → 53).
+    let moved = move_to(365).await;
     assert_eq!(moved.status(), 200);
     let moved: Value = moved.json().await.unwrap();
-    assert_eq!(moved["deferral_premium_added"], "10");
-    assert_eq!(moved["quantity_due"], "1060");
+    assert_eq!(moved["deferral_premium_added"], "50");
+    assert_eq!(moved["quantity_due"], "1100");
     assert_eq!(moved["id"], ob.as_str());
     // Back to the original date: nothing added, nothing taken away.
     let back: Value = move_to(0).await.json().await.unwrap();
     assert_eq!(back["deferral_premium_added"], "0");
-    assert_eq!(back["quantity_due"], "1060");
-    // 1010 still due, one day later: 0.138… rounded up to 1 (scale 0).
-    let day: Value = move_to(1).await.json().await.unwrap();
-    assert_eq!(day["deferral_premium_added"], "1");
-    assert_eq!(day["quantity_due"], "1061");
+    assert_eq!(back["quantity_due"], "1100");
+    // Half back covers half the base; then 73 days on the 500 base left: 5.
+    assert_eq!(replenish("550").await["base_share"], "500");
+    let later: Value = move_to(73).await.json().await.unwrap();
+    assert_eq!(later["deferral_premium_added"], "5");
+    assert_eq!(later["quantity_due"], "1105");
+    // The rest covers the rest of the base, and settles it.
+    let last = replenish("555").await;
+    assert_eq!(last["base_share"], "500");
+    assert_eq!(last["obligation"]["status"], "settled");
+    assert_eq!(r.allocation(&m).await["outstanding"], "0");
 }
 
 /// A material's minimum grade, set when it is created or later by an admin, refuses
@@ -1162,13 +1173,7 @@ async fn a_replenishment_below_the_minimum_grade_is_refused() {
     .await;
     assert_eq!(refused["grade"], "99.9");
     assert_eq!(refused["min_grade"], "99.99");
-    let obligation: Value = r
-        .app
-        .get_as(&r.op(1), &format!("/v1/obligations/{ob}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let obligation: Value = r.obligation(&ob).await;
     assert_eq!(obligation["quantity_returned"], "0");
     assert_eq!(r.figures().await.0, "900", "no stock came back");
     assert_eq!(
@@ -1218,6 +1223,16 @@ impl Reserve {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Obligation `ob` as operator 1 reads it.
+    pub async fn obligation(&self, ob: &str) -> Value {
+        let res = self
+            .app
+            .get_as(&self.op(1), &format!("/v1/obligations/{ob}"))
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
     }
 
     /// `id`'s allocation of GA as its manufacturer sees it.
