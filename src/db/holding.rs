@@ -30,13 +30,14 @@
 //! in this order and stop at the first that refuses; then, if all three passed, the writes
 //! that record the submission. On PostgreSQL the same statements and the recording writes
 //! are sent as one statement, saving round trips on the busiest path: each is a
-//! data-modifying `WITH` item (`cached::push_with_items`), all run, and the main `SELECT`
-//! counts the rows each guard changed (reading them in order, so their locks are taken in
-//! the order above). Either way, after a refusal the transaction is rolled back, and
+//! data-modifying `WITH` item (`cached::push_with_items`), a guard runs only if the one
+//! before it changed its row (`After`: a refused request changes and locks nothing past the
+//! guard that refused), and the main `SELECT` counts the rows each guard changed (reading
+//! them in order, so their locks are taken in the order above). Either way, after a refusal the transaction is rolled back, and
 //! `Guarded` says which guards had applied their change, so that the refusal can be decided
 //! again from the figures without them.
 
-use super::cached::{self, Batch};
+use super::cached::{self, Batch, Statement};
 use super::DbConnection;
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -93,7 +94,15 @@ pub fn hold(
     ];
     let (guarded, last) = match conn {
         DbConnection::Pg(c) => {
-            let batch: Batch<'_> = guards.into_iter().chain(then).collect();
+            let batch: Batch<'_> = guards
+                .into_iter()
+                .enumerate()
+                .map(|(i, g)| match i {
+                    0 => g,
+                    _ => Box::new(After(g, i - 1)) as Box<dyn Statement>,
+                })
+                .chain(then)
+                .collect();
             let (a, d, s, last) = HoldThen(&batch).get_result::<(i64, i64, i64, i64)>(c)?;
             let guarded = Guarded {
                 allocation: a > 0,
@@ -131,6 +140,28 @@ pub fn hold(
             Err(guarded)
         },
     )
+}
+
+/// `<guard> AND EXISTS (SELECT 1 FROM w<n>)`: the guard (an `UPDATE` that ends with its
+/// `WHERE`) changes its row only if `WITH` item `n`, the guard before it, changed its own.
+struct After<'a>(Box<dyn Statement + 'a>, usize);
+
+impl QueryFragment<Pg> for After<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        QueryFragment::<Pg>::walk_ast(&*self.0, out.reborrow())?;
+        out.push_sql(&format!(" AND EXISTS (SELECT 1 FROM w{})", self.1));
+        Ok(())
+    }
+}
+
+/// Never sent to SQLite (its guards run one by one); here only so that `After` is a
+/// `Statement` of the batch.
+impl QueryFragment<diesel::sqlite::Sqlite> for After<'_> {
+    fn walk_ast<'b>(&'b self, _: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        Err(diesel::result::Error::QueryBuilderError(
+            "a chained guard is PostgreSQL's".into(),
+        ))
+    }
 }
 
 /// The PostgreSQL statement over the guards and the recording writes, in that order: the
