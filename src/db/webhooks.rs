@@ -162,6 +162,20 @@ pub struct Claimed {
     pub previous_secret_until: Option<NaiveDateTime>,
 }
 
+/// The enabled endpoints' ids: only their pending deliveries are due, claimed and counted in
+/// the queue (a disabled endpoint's wait, uncounted, until it is enabled again).
+fn enabled_ids() -> diesel::dsl::Select<
+    diesel::dsl::Filter<
+        webhook_endpoints::table,
+        diesel::dsl::Eq<webhook_endpoints::status, &'static str>,
+    >,
+    webhook_endpoints::id,
+> {
+    webhook_endpoints::table
+        .filter(webhook_endpoints::status.eq(EndpointStatus::Enabled.as_str()))
+        .select(webhook_endpoints::id)
+}
+
 /// Claims up to `limit` pending deliveries due at `now` to enabled endpoints: counts their
 /// attempt and moves their next attempt to `lease_until`, so that no other worker takes
 /// them while this one sends, and that they are sent again if this one never records an
@@ -174,13 +188,10 @@ pub fn claim(
     limit: i64,
 ) -> QueryResult<Vec<Claimed>> {
     use webhook_deliveries as d;
-    let enabled = webhook_endpoints::table
-        .filter(webhook_endpoints::status.eq(EndpointStatus::Enabled.as_str()))
-        .select(webhook_endpoints::id);
     let due = d::table
         .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(d::next_attempt_at.le(now))
-        .filter(d::endpoint_id.eq_any(enabled))
+        .filter(d::endpoint_id.eq_any(enabled_ids()))
         .order(d::next_attempt_at.asc())
         .limit(limit)
         .select((d::event_id, d::endpoint_id, d::attempt));
@@ -257,7 +268,9 @@ pub fn record_outcome(
 /// Pending deliveries, and the time of the oldest one's event (queue depth and age).
 pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     use webhook_deliveries as d;
-    let pending = d::table.filter(d::status.eq(DeliveryStatus::Pending.as_str()));
+    let pending = d::table
+        .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(d::endpoint_id.eq_any(enabled_ids()));
     let count = pending.count().get_result(conn)?;
     let oldest = pending
         .select(diesel::dsl::min(d::event_created_at))
@@ -271,7 +284,8 @@ pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool>
     diesel::select(diesel::dsl::exists(
         d::table
             .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
-            .filter(d::next_attempt_at.le(now)),
+            .filter(d::next_attempt_at.le(now))
+            .filter(d::endpoint_id.eq_any(enabled_ids())),
     ))
     .get_result(conn)
 }

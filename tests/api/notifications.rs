@@ -950,3 +950,44 @@ async fn every_event_of_a_life_is_delivered_across_a_receiver_outage() {
         "some were refused while the receiver was down"
     );
 }
+
+/// Deliveries waiting for an endpoint that an operator disabled are neither due nor counted
+/// in the queue (they wait, uncounted, until it is enabled again).
+#[actix_web::test]
+async fn a_disabled_endpoints_deliveries_leave_the_queue() {
+    let r = Reserve::new_with(1000, 0, quick).await;
+    let receiver = Receiver::start(&[500, 500, 500, 500, 500, 500, 500, 500]).await;
+    let op = r.op(1);
+    let ep = register(&r.app, &op, &receiver.url, json!(["disruption.proposed"])).await;
+    r.disruption("severe").await;
+    receiver
+        .wait_for("a failed attempt", |s| !s.is_empty())
+        .await;
+    let depth = || async {
+        let text = r
+            .app
+            .request(reqwest::Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("stockpile_webhook_queue_depth "))
+            .map(|v| v.trim().to_owned())
+    };
+    let wait_for_depth = |want: &'static str| async move {
+        for _ in 0..120 {
+            if depth().await.as_deref() == Some(want) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("queue depth never became {want}: {:?}", depth().await);
+    };
+    wait_for_depth("1").await;
+    let path = format!("/v1/webhook-endpoints/{}/disable", id(&ep));
+    assert_eq!(r.app.post_as(&op, &path, &json!({})).await.status(), 200);
+    wait_for_depth("0").await;
+}
