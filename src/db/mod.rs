@@ -24,6 +24,7 @@ pub mod pool;
 pub mod prices;
 pub mod schema;
 pub mod situation;
+pub mod transfers;
 pub mod tx;
 pub mod webhooks;
 
