@@ -693,21 +693,30 @@ async fn the_sweep_announces_an_overdue_obligation_once() {
     );
 }
 
+/// A destination registered when it was public and found private at delivery is skipped,
+/// whether its URL names the address or a host (then the delivery client's own resolver
+/// refuses it as it connects, so the address checked is the address reached).
 #[actix_web::test]
 async fn a_destination_found_private_at_delivery_is_skipped() {
+    let receiver = Receiver::start(&[]).await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    for url in [receiver.url.clone(), by_name] {
+        destination_found_private_is_skipped(&receiver, &url).await;
+    }
+}
+
+async fn destination_found_private_is_skipped(receiver: &Receiver, url: &str) {
     let r = Reserve::new_with(1000, 0, |s| {
         quick(s);
         s.webhooks.allow_private_networks = false;
     })
     .await;
-    let receiver = Receiver::start(&[]).await;
-    // Registered when its host was public; it now resolves to 127.0.0.1.
+    // Registered when its host was public; it now resolves to a loopback address.
     r.app
         .sql(&format!(
             "INSERT INTO webhook_endpoints (id, manufacturer_id, created_by, url, events, status, secret, created_at) \
-             VALUES ('01000000-0000-7000-8000-000000000001', NULL, 'op1', '{}', '*', 'enabled', \
-             'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-01-01 00:00:00')",
-            receiver.url
+             VALUES ('01000000-0000-7000-8000-000000000001', NULL, 'op1', '{url}', '*', 'enabled', \
+             'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-01-01 00:00:00')"
         ))
         .await;
     r.disruption("severe").await;
