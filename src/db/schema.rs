@@ -421,6 +421,14 @@ diesel::table! {
         created_at -> Timestamp,
         manufacturer_id -> Nullable<Text>,
         data -> Text,
+        position -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    feed_head (id) {
+        id -> Integer,
+        sequenced_at -> Nullable<Timestamp>,
     }
 }
 
