@@ -210,22 +210,26 @@ pub fn days_page(
     q.load(conn)
 }
 
-/// Balances on the effective basis at the end of `as_of`: per (account, asset), the sum of
-/// its figures of the days up to `as_of` (an indexed read of `balances_by_day`; the journal
-/// is not read).
-pub fn balances_effective(
+/// Sums per (account, asset) on the effective basis of the days in `[from, through]` (`from`
+/// None: from the first): at `from` None, the balances at the end of `through`. An indexed
+/// read of `balances_by_day`; the journal is not read.
+pub fn sums_effective(
     conn: &mut DbConnection,
-    as_of: chrono::NaiveDate,
+    from: Option<chrono::NaiveDate>,
+    through: chrono::NaiveDate,
     prefix: Option<&str>,
     asset: Option<&str>,
 ) -> QueryResult<Vec<BalanceRow>> {
     let total = super::sum("balances_by_day.amount");
     let mut q = balances_by_day::table
-        .filter(balances_by_day::day.le(as_of))
+        .filter(balances_by_day::day.le(through))
         .group_by((balances_by_day::account, balances_by_day::asset))
         .select((balances_by_day::account, balances_by_day::asset, total))
         .order((balances_by_day::account.asc(), balances_by_day::asset.asc()))
         .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(balances_by_day::day.ge(from));
+    }
     if let Some(prefix) = prefix {
         q = q.filter(
             balances_by_day::account
@@ -245,6 +249,13 @@ pub fn balances_effective(
             balance,
         })
         .collect())
+}
+
+/// The first day anything is effective on.
+pub fn first_effective_day(conn: &mut DbConnection) -> QueryResult<Option<chrono::NaiveDate>> {
+    balances_by_day::table
+        .select(diesel::dsl::min(balances_by_day::day))
+        .first(conn)
 }
 
 /// Every cached balance: (account, asset, balance). Their number grows with the accounts,

@@ -476,3 +476,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     allocations,
     obligations
 );
+diesel::allow_tables_to_appear_in_same_query!(replenishments, journal_entries);
+diesel::allow_tables_to_appear_in_same_query!(replenishments, postings);

@@ -114,7 +114,7 @@ pub async fn balances(
                 BalancesAt::Effective(d) => (
                     "effective",
                     Some(AsOf::Date(IsoDate(d))),
-                    db::ledger::balances_effective(conn, d, prefix, asset)?,
+                    db::ledger::sums_effective(conn, None, d, prefix, asset)?,
                 ),
             };
             Ok(Balances {

@@ -24,3 +24,4 @@ mod reference_data;
 mod roles;
 mod service;
 mod totals;
+mod valuation;
