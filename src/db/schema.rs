@@ -68,6 +68,7 @@ diesel::table! {
         recorded_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        effective_date -> Nullable<Date>,
     }
 }
 
@@ -86,6 +87,15 @@ diesel::table! {
         account -> Text,
         asset -> Text,
         balance -> BigInt,
+    }
+}
+
+diesel::table! {
+    balances_by_day (account, asset, day) {
+        account -> Text,
+        asset -> Text,
+        day -> Date,
+        amount -> BigInt,
     }
 }
 

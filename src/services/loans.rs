@@ -21,7 +21,7 @@ use crate::domain::loan::LoanKind;
 use crate::domain::loan::{split_repayment, Movement, NewLoanFacility, NewTranche, RATE_SCALE};
 use crate::domain::time::{self, format_date};
 use crate::domain::values::{Id, IsoDate, Rate, Timestamp, Usd};
-use crate::ledger::{self, accounts, NewEntry, Posting};
+use crate::ledger::{self, accounts, Effective, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
@@ -296,6 +296,7 @@ pub async fn disburse(
             NewEntry {
                 kind: "loan_disbursement",
                 reference: Some(draw.id.clone()),
+                effective: Effective::On(IsoDate(m.value_date)),
                 postings: vec![
                     Posting::usd(accounts::CASH_RESERVE, draw.amount_cents),
                     draw.principal_posting(),
@@ -448,6 +449,8 @@ pub async fn accrue(
                     NewEntry {
                         kind: "loan_interest",
                         reference: Some(accrual.id.clone()),
+                        // The interest covers the days before `through`.
+                        effective: Effective::On(IsoDate(through.pred_opt().unwrap_or(through))),
                         postings: interest_postings(&facility_id, posted),
                     },
                 )?;
@@ -520,6 +523,7 @@ pub async fn repay(
             NewEntry {
                 kind: "loan_repayment",
                 reference: Some(id.clone()),
+                effective: Effective::On(IsoDate(m.value_date)),
                 postings,
             },
         )?;
