@@ -550,3 +550,45 @@ async fn the_migration_gives_an_allocation_without_history_its_terms() {
         .unwrap();
     assert_eq!(page["items"][1]["actor"], "migration");
 }
+
+/// An allocation change made while an accrual is under way waits for it, and then counts
+/// from the date the accrual reached (PostgreSQL: the change reads the accrual state sharing
+/// its lock; a plain read would see the date before the accrual and rewrite accrued fees).
+#[tokio::test]
+async fn a_change_waits_for_an_accrual_under_way() {
+    use diesel::connection::SimpleConnection;
+    let f = Fees::new().await;
+    let a = f.app.create_manufacturer("Acme").await;
+    f.allocate(&a, "1000", "12.5").await;
+    let mut accrual = f.app.open_write_transaction();
+    accrual
+        .batch_execute(&format!(
+            "UPDATE fee_accrual_state SET accrued_through = '{}' WHERE id = 1",
+            day(1)
+        ))
+        .unwrap();
+    let change = f
+        .app
+        .request(
+            Method::PUT,
+            &format!("/v1/manufacturers/{a}/allocations/ND"),
+        )
+        .bearer_auth(f.app.admin())
+        .json(&json!({"quantity": "2000", "locked_price_usd": "12.5"}))
+        .send();
+    let change = tokio::spawn(change);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!change.is_finished(), "the change waits for the accrual");
+    accrual.batch_execute("COMMIT").unwrap();
+    assert_eq!(change.await.unwrap().unwrap().status(), 200);
+    let path = format!("/v1/manufacturers/{a}/allocations/ND/history?limit=1");
+    let page: Value = f
+        .app
+        .get_as(&f.app.admin(), &path)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["quantity"], "2000");
+    assert_eq!(page["items"][0]["effective_date"], day(1));
+}
