@@ -32,6 +32,9 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         (name = "loans", description = "Loan facilities and their tranches, manufacturers' fees (admin); \
             disbursements, interest accruals and repayments (operators, admins); statements \
             (operators, auditors, admins). Every movement is a USD journal entry."),
+        (name = "fees", description = "Carrying fees: accrued on every allocation's locked value \
+            into a receivable per manufacturer (operators, admins), paid against it (operators, \
+            admins), and each manufacturer's statement (its manufacturer; staff)."),
         (name = "reports", description = "Readiness: days of cover, stress scenarios and origin \
             concentration; the reserve's economics: valuation against the loans and net return \
             (operators, auditors, admins), as JSON or CSV. Computed from cached figures, lots \

@@ -246,6 +246,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    fee_accrual_state (id) {
+        id -> Integer,
+        accrued_through -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    fee_accrual_runs (through) {
+        through -> Date,
+        rate_nanos -> BigInt,
+        fees_cents -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fee_accruals (id) {
+        id -> Text,
+        through -> Date,
+        manufacturer_id -> Text,
+        amount_cents -> BigInt,
+        entry_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    allocation_fees (manufacturer_id, material_code) {
+        manufacturer_id -> Text,
+        material_code -> Text,
+        posted_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    fee_payments (id) {
+        id -> Text,
+        manufacturer_id -> Text,
+        amount_cents -> BigInt,
+        value_date -> Date,
+        memo -> Nullable<Text>,
+        entry_seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(postings -> journal_entries (entry_seq));
 diesel::joinable!(repayment_allocations -> repayments (repayment_id));
 diesel::allow_tables_to_appear_in_same_query!(journal_entries, postings);

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod allocation;
+pub mod carrying_fee;
 pub mod claims;
 pub mod code;
 pub mod country;

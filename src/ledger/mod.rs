@@ -155,10 +155,42 @@ pub fn normalize(postings: Vec<Posting>) -> Result<Vec<Posting>, LedgerError> {
 /// by effective date (under the head, since an entry effective when recorded knows its date
 /// only there; the head serializes them) and the rows.
 pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, LedgerError> {
-    let postings = normalize(entry.postings)?;
-    for p in &postings {
+    let mut appended = append_all(conn, vec![entry])?;
+    appended.pop().ok_or(LedgerError::Empty)
+}
+
+/// Appends several entries, in order, as `append` does one: the balances of all their
+/// postings first, in account order, then each entry under the chain head, so that the head
+/// is still the last lock the transaction takes.
+pub fn append_all(
+    conn: &mut DbConnection,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<Appended>, LedgerError> {
+    let entries = entries
+        .into_iter()
+        .map(|mut e| {
+            let postings = normalize(std::mem::take(&mut e.postings))?;
+            Ok((e, postings))
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let mut every: Vec<&Posting> = entries.iter().flat_map(|(_, p)| p).collect();
+    every.sort_by(|a, b| (&a.account, &a.asset).cmp(&(&b.account, &b.asset)));
+    for p in every {
         apply_to_balance(conn, p)?;
     }
+    entries
+        .into_iter()
+        .map(|(entry, postings)| chain(conn, entry, postings))
+        .collect()
+}
+
+/// Writes an entry whose postings are in the balances already: under the chain head, its
+/// balances by effective date and its rows.
+fn chain(
+    conn: &mut DbConnection,
+    entry: NewEntry,
+    postings: Vec<Posting>,
+) -> Result<Appended, LedgerError> {
     let (seq, prev_hash, last_recorded) = q::advance_head(conn)?;
     // Taken under the lock, and never before the previous entry's, so that recorded_at
     // never decreases along the chain even when processes' clocks differ.

@@ -42,6 +42,13 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
             ANY,
         ),
         (M::POST, format!("/v1/manufacturers/{X}/fees"), ADMINS),
+        (M::POST, "/v1/fees/accruals".into(), OPERATORS),
+        (
+            M::POST,
+            format!("/v1/manufacturers/{X}/payments"),
+            OPERATORS,
+        ),
+        (M::GET, format!("/v1/manufacturers/{X}/statement"), ANY),
         (M::POST, "/v1/allocation-transfers".into(), ADMINS),
         (M::GET, "/v1/allocation-transfers".into(), ANY),
         (M::POST, "/v1/lots".into(), OPERATORS),
