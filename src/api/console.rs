@@ -14,18 +14,18 @@ style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none';
 
 /// The assets under `/console/assets/`: name, content type, body.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.js", JS, include_str!("../../console/app.js")),
-    ("api.js", JS, include_str!("../../console/api.js")),
-    ("ui.js", JS, include_str!("../../console/ui.js")),
-    ("pages.js", JS, include_str!("../../console/pages.js")),
+    ("app.js", JS, include_str!("console/app.js")),
+    ("api.js", JS, include_str!("console/api.js")),
+    ("ui.js", JS, include_str!("console/ui.js")),
+    ("pages.js", JS, include_str!("console/pages.js")),
     (
         "style.css",
         "text/css; charset=utf-8",
-        include_str!("../../console/style.css"),
+        include_str!("console/style.css"),
     ),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
-const INDEX: &str = include_str!("../../console/index.html");
+const INDEX: &str = include_str!("console/index.html");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(index))

@@ -177,7 +177,7 @@ with sync_playwright() as pw:
     expect(refusal).to_contain_text("allocation_exceeded")
     expect(refusal).to_contain_text("The rule’s figures: ")
     expect(refusal).to_contain_text("requested 5,000")
-    m.screenshot(path=str(SHOTS / "refusal.png"), full_page=False)
+    m.locator("form", has=refusal).screenshot(path=str(SHOTS / "refusal.png"))
     m.get_by_label("Quantity").fill("1500")
     m.get_by_label("Needed by").fill("2027-01-15")
     m.get_by_role("button", name="Submit request").click()
@@ -210,8 +210,9 @@ with sync_playwright() as pw:
     visit(p, "reports")
     accessible(p, "reports")
     visit(p, "ledger")
+    p.get_by_role("button", name="Verify the chain").click()
+    expect(p.locator("main")).to_contain_text("verified: every hash")
     accessible(p, "ledger")
-    expect(p.locator("main")).to_contain_text("verified")
     visit(p, "audit", "?action=drawdown.approve")
     accessible(p, "audit")
     expect(p.locator("tbody tr")).to_have_count(1)
@@ -240,6 +241,8 @@ with sync_playwright() as pw:
         for label in ["Approve", "Reject", "Confirm", "End", "Propose", "Record", "Cancel", "Submit request"]:
             check(a.get_by_role("button", name=label, exact=True).count() == 0, f"auditor sees no {label} button on {name}")
     visit(a, "ledger")
+    a.get_by_role("button", name="Verify the chain").click()
+    expect(a.locator("main")).to_contain_text("verified: every hash")
     with a.expect_download() as dl:
         a.get_by_role("button", name="Download").click()
     path = dl.value.path()

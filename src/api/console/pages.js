@@ -358,19 +358,28 @@ async function download(path, name) {
 }
 
 export function ledger() {
-  const result = h('div', {}, loading('Verifying the chain…'));
-  const page = h('div', {}, h('h1', {}, 'Ledger'));
-  const verify = () => timed('ledger', () => get('/v1/ledger/verify')).then((v) => {
-    result.replaceChildren(h('div', { class: v.ok ? 'ok card' : 'problem' , role: 'status' },
-      facts([
-        ['Chain', v.ok ? 'verified: every hash and zero sum holds' : `BROKEN: ${v.reason || 'see the service log'}`],
-        ['Entries', dec(String(v.entries))],
-        ['Head hash', h('code', { class: 'hash' }, v.head_hash || '—')],
-        ['Checked', time(new Date().toISOString())],
-      ])));
-  }).catch((e) => result.replaceChildren(problemBox(e)));
-  const again = h('button', { type: 'button' }, 'Verify again');
-  again.addEventListener('click', () => { result.replaceChildren(loading('Verifying the chain…')); verify(); });
+  // Verifying recomputes the whole chain (seconds on a large journal), so it runs when asked;
+  // the page itself loads one page of entries.
+  const result = h('div', { 'aria-live': 'polite' }, h('p', {}, 'Recompute every hash, zero sum and balance of the journal, and show its head hash.'));
+  const verifying = h('button', { type: 'button' }, 'Verify the chain');
+  verifying.addEventListener('click', async () => {
+    verifying.disabled = true;
+    result.replaceChildren(loading('Verifying the chain…'));
+    try {
+      const v = await get('/v1/ledger/verify');
+      result.replaceChildren(h('div', { class: v.ok ? 'ok card' : 'problem', role: 'status' },
+        facts([
+          ['Chain', v.ok ? 'verified: every hash, zero sum and balance holds' : `BROKEN: ${v.reason || 'see the service log'}`],
+          ['Entries', dec(String(v.entries))],
+          ['Head hash', h('code', { class: 'hash' }, v.head_hash || '—')],
+          ['Checked', time(new Date().toISOString())],
+        ])));
+    } catch (e) {
+      result.replaceChildren(problemBox(e));
+    } finally {
+      verifying.disabled = false;
+    }
+  });
   const exp = form({
     title: 'Export',
     className: 'card',
@@ -382,8 +391,20 @@ export function ledger() {
     submit: 'Download',
     run: (v) => download(withQuery('/v1/ledger/export', v), `stockpile-ledger.${v.format === 'csv' ? 'csv' : 'jsonl'}`),
   });
-  page.append(section('Verification', result, again), exp);
-  page.ready = verify();
+  const entries = pagedTable({
+    caption: 'Journal entries (oldest first)',
+    emptyText: 'The journal is empty.',
+    next: (after) => timed('ledger', () => get(withQuery('/v1/ledger/entries', { after_seq: after, limit: PAGE }))),
+    columns: [
+      ['Seq', (e) => dec(String(e.seq))],
+      ['Recorded', (e) => time(e.recorded_at)],
+      ['Kind', (e) => words(e.kind)],
+      ['Postings', (e) => h('ul', { class: 'postings' }, e.postings.map((p) => h('li', {}, `${p.account}: ${dec(p.amount)} ${p.asset}`)))],
+      ['Hash', (e) => h('code', { class: 'hash' }, e.hash)],
+    ],
+  });
+  const page = h('div', {}, h('h1', {}, 'Ledger'), section('Verification', result, verifying), exp, section('Entries', entries));
+  page.ready = entries.ready;
   return page;
 }
 
