@@ -183,7 +183,18 @@ with sync_playwright() as pw:
     m.get_by_role("button", name="Submit request").click()
     expect(m.locator(".notice")).to_contain_text("pending approval")
     m.wait_for_selector("main[data-loaded=mine]")
-    expect(m.locator("section", has_text="Our drawdowns").locator("tbody tr")).to_have_count(1)
+    ours = m.locator("section", has_text="Our drawdowns").locator("tbody tr")
+    expect(ours).to_have_count(1)
+    # A second request, cancelled: the hold goes back.
+    m.get_by_label("Quantity").fill("100")
+    m.get_by_label("Needed by").fill("")
+    m.get_by_label("Justification").fill("spare parts")
+    m.get_by_role("button", name="Submit request").click()
+    expect(ours).to_have_count(2)
+    ours.nth(1).get_by_role("button", name="Cancel").click()
+    expect(m.locator(".notice")).to_contain_text("Cancelled the drawdown of 100")
+    expect(ours.nth(1)).to_contain_text("cancelled")
+    expect(m.get_by_role("button", name="Cancel")).to_have_count(1)
     check(m.get_by_role("link", name="Approvals").count() == 0, "a manufacturer has no approvals page")
 
     # ---- operator approves (lower quantity); the obligation appears ------------------------
@@ -225,6 +236,13 @@ with sync_playwright() as pw:
     ob.get_by_label("Grade (%)").fill("99.5")
     ob.get_by_role("button", name="Record").click()
     expect(p.locator(".notice")).to_contain_text("Recorded 1,260 kg")
+    p.wait_for_selector("main[data-loaded=obligations]")
+    expect(p.locator("main")).to_contain_text("No obligations.")  # settled: not open any more
+
+    # The disruption ends, in the console too.
+    visit(p, "disruptions")
+    p.get_by_role("button", name="End").click()
+    expect(p.locator(".notice")).to_contain_text("now ended")
 
     # Narrow screen: the manufacturer's view at 390×844.
     m.set_viewport_size({"width": 390, "height": 844})
