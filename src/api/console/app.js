@@ -94,5 +94,6 @@ onUnauthorized(() => {
   shown = '#/signin';
   location.hash = '#/signin';
 });
-window.addEventListener('hashchange', () => render());
+// After a navigation, focus moves to the new page (screen readers announce it, Tab starts there).
+window.addEventListener('hashchange', () => render().then(() => main.focus({ preventScroll: true })));
 render();
