@@ -274,6 +274,14 @@ with sync_playwright() as pw:
     a.wait_for_selector("main[data-loaded=signin]")
     expect(a.locator(".notice")).to_contain_text("sign in again")
 
+    # ---- every operator page at 390×844: no sideways scrolling ------------------------------
+    p.set_viewport_size({"width": 390, "height": 844})
+    for name in ["overview", "approvals", "disruptions", "obligations", "ledger", "audit", "reports"]:
+        visit(p, name)
+        width = p.evaluate("document.documentElement.scrollWidth")
+        check(width <= 391, f"{name} fits 390 px (scroll width {width})")
+    p.set_viewport_size({"width": 1280, "height": 800})
+
     # ---- timings -------------------------------------------------------------------------------
     time_pages(p, ["overview", "approvals", "disruptions", "obligations", "ledger", "audit", "reports"])
     time_pages(m, ["mine"], away="overview")
