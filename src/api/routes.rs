@@ -103,6 +103,8 @@ route_table! {
     reports::cover,
     reports::stress,
     reports::concentration,
+    reports::valuation,
+    reports::net_return,
     events::list,
     webhooks::list,
     webhooks::register => "webhook_endpoint.create",

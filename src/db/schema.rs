@@ -68,6 +68,7 @@ diesel::table! {
         recorded_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        effective_date -> Nullable<Date>,
     }
 }
 
@@ -86,6 +87,15 @@ diesel::table! {
         account -> Text,
         asset -> Text,
         balance -> BigInt,
+    }
+}
+
+diesel::table! {
+    balances_by_day (account, asset, day) {
+        account -> Text,
+        asset -> Text,
+        day -> Date,
+        amount -> BigInt,
     }
 }
 
@@ -421,6 +431,14 @@ diesel::table! {
         created_at -> Timestamp,
         manufacturer_id -> Nullable<Text>,
         data -> Text,
+        position -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    feed_head (id) {
+        id -> Integer,
+        sequenced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -481,3 +499,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     allocations,
     obligations
 );
+diesel::allow_tables_to_appear_in_same_query!(replenishments, journal_entries);
+diesel::allow_tables_to_appear_in_same_query!(replenishments, postings);

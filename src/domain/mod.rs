@@ -25,5 +25,6 @@ pub mod status;
 pub mod stress;
 pub mod time;
 pub mod validation;
+pub mod valuation;
 pub mod values;
 pub mod webhook;

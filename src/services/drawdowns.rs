@@ -27,7 +27,7 @@ use crate::domain::policy::{
 use crate::domain::status::{ManufacturerStatus, ObligationStatus};
 use crate::domain::time;
 use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
-use crate::ledger::{self, accounts, holds, NewEntry};
+use crate::ledger::{self, accounts, holds, Effective, NewEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -760,6 +760,7 @@ fn release(
     let entry = NewEntry {
         kind: "release",
         reference: Some(d.id.clone()),
+        effective: Effective::Recorded,
         postings: taken.postings,
     };
     Ok((entry, obligation))

@@ -7,7 +7,7 @@ use crate::domain::fee::NewFee;
 use crate::domain::formats;
 use crate::domain::time;
 use crate::domain::values::{Id, Timestamp, Usd};
-use crate::ledger::{self, accounts, NewEntry, Posting};
+use crate::ledger::{self, accounts, Effective, NewEntry, Posting};
 use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -49,6 +49,7 @@ pub async fn charge(
             NewEntry {
                 kind: "fee",
                 reference: Some(id.clone()),
+                effective: Effective::Recorded,
                 postings: vec![
                     Posting::usd(accounts::CASH_RESERVE, fee.amount_cents),
                     Posting::usd(accounts::fee_income(fee.kind.as_str()), -fee.amount_cents),

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod delivery;
 pub mod disruptions;
 pub mod drawdowns;
+pub mod economics;
 pub mod error;
 pub mod events;
 pub mod facilities;

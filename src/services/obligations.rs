@@ -22,7 +22,7 @@ use crate::domain::status::ObligationStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
-use crate::ledger::{self, accounts, NewEntry, Posting};
+use crate::ledger::{self, accounts, Effective, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -244,6 +244,8 @@ pub async fn replenish(
             NewEntry {
                 kind: "replenishment",
                 reference: Some(replenishment_id.clone()),
+                // The stock it returns is a lot received then.
+                effective: Effective::On(IsoDate(received_at.date())),
                 postings: vec![
                     posting(accounts::inventory(&facility, &o.material_code), q),
                     posting(

@@ -25,3 +25,4 @@ mod roles;
 mod service;
 mod totals;
 mod transfers;
+mod valuation;

@@ -121,6 +121,8 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
         (M::GET, "/v1/reports/cover".into(), STAFF),
         (M::POST, "/v1/reports/stress".into(), STAFF),
         (M::GET, "/v1/reports/concentration".into(), STAFF),
+        (M::GET, "/v1/reports/valuation".into(), STAFF),
+        (M::GET, "/v1/reports/net-return".into(), STAFF),
     ]
 }
 
