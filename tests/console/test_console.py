@@ -220,6 +220,11 @@ with sync_playwright() as pw:
     p.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
     visit(p, "reports")
     accessible(p, "reports")
+    if p.get_by_role("link", name="Valuation").count():  # the economics reports, once merged
+        p.get_by_role("link", name="Valuation").click()
+        p.wait_for_selector("main[data-loaded=report]")
+        expect(p.locator("main")).to_contain_text("2,640,000 USD")  # 8,800 kg × 300 USD
+        accessible(p, "valuation")
     visit(p, "ledger")
     p.get_by_role("button", name="Verify the chain").click()
     expect(p.locator("main")).to_contain_text("verified: every hash")

@@ -496,14 +496,28 @@ export function reports() {
   return page;
 }
 
-/** A report that landed after the console (shown as its JSON, as text). */
+/** A figure as text: decimal strings with separators (and USD when the key says so). */
+function figure(key, v) {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)) return key.endsWith('_usd') ? usd(v) : dec(v);
+  if (typeof v === 'number') return dec(String(v));
+  if (typeof v === 'object') return Array.isArray(v) && !v.length ? 'none' : Object.entries(v).map(([k, x]) => `${words(k)} ${figure(k, x)}`).join('; ');
+  return String(v);
+}
+
+/** A report that landed after the console (valuation, net return): its scalar figures as
+ * label/value pairs, each list of rows as a table; every value as text. */
 export function report({ params }) {
   const path = params.get('path') || '';
   const out = h('div', {}, loading());
-  const page = h('div', {}, h('h1', {}, path), out);
-  page.ready = (path.startsWith('/v1/reports/') && documented(path)
-    ? timed('report', () => get(path)).then((r) => out.replaceChildren(h('pre', { class: 'json' }, JSON.stringify(r, null, 2))))
-    : Promise.resolve(out.replaceChildren(empty('No such report.')))).catch((e) => out.replaceChildren(problemBox(e)));
+  const page = h('div', {}, h('h1', {}, `Report ${path.replace('/v1/reports/', '')}`), out);
+  const known = path.startsWith('/v1/reports/') && documented(path);
+  page.ready = (known ? timed('report', () => get(path)).then((r) => {
+    const scalars = Object.entries(r).filter(([, v]) => !Array.isArray(v) || !v.length || typeof v[0] !== 'object');
+    const lists = Object.entries(r).filter(([, v]) => Array.isArray(v) && v.length && typeof v[0] === 'object');
+    out.replaceChildren(facts(scalars.map(([k, v]) => [words(k), figure(k, v)])),
+      ...lists.flatMap(([k, rows]) => [h('h2', {}, words(k)), table(words(k), Object.keys(rows[0]).map((c) => [words(c), (row) => figure(c, row[c])]), rows)]));
+  }) : Promise.resolve(out.replaceChildren(empty('No such report.')))).catch((e) => out.replaceChildren(problemBox(e)));
   return page;
 }
 
