@@ -114,13 +114,13 @@ fn views(
     rows: Vec<DrawdownRow>,
 ) -> Result<Vec<DrawdownView>, ServiceError> {
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
-    let scales = db::materials::scales(conn)?;
+    let scales = super::Scales::load(conn)?;
     let mut approvals =
         group_by_drawdown(db::drawdowns::approvals(conn, &ids)?, |a| &a.drawdown_id);
     let mut picks = group_by_drawdown(db::drawdowns::picks(conn, &ids)?, |p| &p.drawdown_id);
     rows.into_iter()
         .map(|d| {
-            let scale = scales.get(&d.material_code).copied().unwrap_or(0);
+            let scale = scales.of(&d.material_code)?;
             let a = approvals.remove(&d.id).unwrap_or_default();
             let p = picks.remove(&d.id).unwrap_or_default();
             render(d, a, p, scale)

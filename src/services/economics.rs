@@ -227,7 +227,7 @@ pub async fn net_return(
             } else {
                 0
             };
-            let scales = crate::ledger::read::Scales::load(conn)?;
+            let scales = super::Scales::load(conn)?;
             let mut prices: HashMap<(String, NaiveDate), Option<i64>> = HashMap::new();
             // Per material: (quantity, priced value, any priced).
             let mut premiums: BTreeMap<String, (i128, i128, bool)> = BTreeMap::new();
@@ -250,7 +250,7 @@ pub async fn net_return(
                 row.0 += quantity;
                 match price {
                     Some(micros) => {
-                        let scale = scales.of(&p.material).unwrap_or(0);
+                        let scale = scales.of(&p.material)?;
                         let value = valuation::value_cents(quantity, scale, micros);
                         row.1 += value;
                         row.2 = true;
@@ -268,12 +268,14 @@ pub async fn net_return(
                 fees_income_usd: fees_income,
                 premium_returned: premiums
                     .into_iter()
-                    .map(|(material, (quantity, value, priced))| PremiumReturned {
-                        quantity: Quantity::wide(quantity, scales.of(&material).unwrap_or(0)),
-                        value_usd: priced.then(|| usd(value)),
-                        material,
+                    .map(|(material, (quantity, value, priced))| {
+                        Ok(PremiumReturned {
+                            quantity: Quantity::wide(quantity, scales.of(&material)?),
+                            value_usd: priced.then(|| usd(value)),
+                            material,
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, ServiceError>>()?,
                 premium_value_usd: usd(n.premium_cents),
                 interest_expense_usd: usd(n.interest_cents),
                 net_usd: usd(n.net_cents),

@@ -262,17 +262,16 @@ pub async fn list_lots(
             after: page.after.clone(),
         };
         let rows = db::lots::page(conn, &filter, fetch_limit(&page))?;
-        let scales = db::materials::scales(conn)?;
-        let scale = |code: &str| scales.get(code).copied().unwrap_or(0);
-        Ok(Page::from_rows(
+        let scales = super::Scales::load(conn)?;
+        Page::try_from_rows(
             rows,
             page.limit,
             |r| r.id.clone(),
             |r| {
-                let s = scale(&r.material_code);
-                LotView::new(r, s)
+                let s = scales.of(&r.material_code)?;
+                Ok(LotView::new(r, s))
             },
-        ))
+        )
     })
     .await
 }

@@ -101,17 +101,17 @@ pub async fn list(
     filter.after = page.after.clone();
     db.run(move |conn| {
         let rows = db::obligations::page(conn, &filter, fetch_limit(&page))?;
-        let scales = db::materials::scales(conn)?;
+        let scales = super::Scales::load(conn)?;
         let today = time::now().date();
-        Ok(Page::from_rows(
+        Page::try_from_rows(
             rows,
             page.limit,
             |r| r.id.clone(),
             |r| {
-                let s = scales.get(&r.material_code).copied().unwrap_or(0);
-                view(r, s, today)
+                let s = scales.of(&r.material_code)?;
+                Ok::<_, ServiceError>(view(r, s, today))
             },
-        ))
+        )
     })
     .await
 }
