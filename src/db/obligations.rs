@@ -225,25 +225,24 @@ pub struct PremiumPosting {
     pub recorded_at: chrono::NaiveDateTime,
 }
 
-/// The premiums of the replenishments effective in `[from, to)` (`from` None: from the
-/// first; entries from before effective dates count on the date of their `recorded_at`).
+/// The premiums of the replenishments effective in `[from, to)` (entries from before
+/// effective dates count on the date of their `recorded_at`).
 /// Read from the replenishments, their entries (by reference) and those entries' premium
 /// postings: the work grows with the replenishments, not with the journal.
 pub fn premiums_effective(
     conn: &mut DbConnection,
-    from: Option<chrono::NaiveDate>,
+    from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> QueryResult<Vec<PremiumPosting>> {
     use super::schema::{journal_entries as e, postings as p};
-    let start = from.unwrap_or(chrono::NaiveDate::MIN);
     let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN);
     let dated = e::effective_date
-        .ge(start)
+        .ge(from)
         .and(e::effective_date.lt(to))
         .assume_not_null();
     let undated = e::effective_date
         .is_null()
-        .and(e::recorded_at.ge(midnight(start)))
+        .and(e::recorded_at.ge(midnight(from)))
         .and(e::recorded_at.lt(midnight(to)));
     replenishments::table
         .inner_join(e::table.on(e::reference.eq(replenishments::id.nullable())))

@@ -233,7 +233,7 @@ pub async fn net_return(
             let mut premiums: BTreeMap<String, (i128, i128, bool)> = BTreeMap::new();
             let mut values = Vec::new();
             let mut unpriced = BTreeSet::new();
-            for p in db::obligations::premiums_effective(conn, Some(from), to)? {
+            for p in db::obligations::premiums_effective(conn, from, to)? {
                 let day = p.effective_date.unwrap_or(p.recorded_at.date());
                 let key = (p.material.clone(), day);
                 let price = match prices.get(&key) {

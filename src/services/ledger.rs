@@ -74,6 +74,16 @@ pub enum BalancesAt {
     Effective(NaiveDate),
 }
 
+/// Which entries count in balances as of a time or date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Entries by the time they were recorded.
+    Recorded,
+    /// Entries by the date they take effect.
+    Effective,
+}
+
 /// What balances are as of: a time (recorded basis) or a date (effective basis).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
@@ -84,8 +94,7 @@ pub enum AsOf {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Balances {
-    #[schema(value_type = formats::Basis)]
-    pub basis: &'static str,
+    pub basis: Basis,
     /// The time (recorded basis; null for now) or the date (effective basis) the balances
     /// are as of.
     pub as_of: Option<AsOf>,
@@ -105,14 +114,18 @@ pub async fn balances(
             let scales = Scales::load(conn)?;
             let (prefix, asset) = (prefix.as_deref(), asset.as_deref());
             let (basis, as_of, rows) = match at {
-                BalancesAt::Now => ("recorded", None, db::ledger::balances(conn, prefix, asset)?),
+                BalancesAt::Now => (
+                    Basis::Recorded,
+                    None,
+                    db::ledger::balances(conn, prefix, asset)?,
+                ),
                 BalancesAt::Recorded(t) => (
-                    "recorded",
+                    Basis::Recorded,
                     Some(AsOf::Time(Timestamp(t))),
                     db::ledger::balances_as_of(conn, t, prefix, asset)?,
                 ),
                 BalancesAt::Effective(d) => (
-                    "effective",
+                    Basis::Effective,
                     Some(AsOf::Date(IsoDate(d))),
                     db::ledger::sums_effective(conn, None, d, prefix, asset)?,
                 ),
