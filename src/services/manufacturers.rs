@@ -15,6 +15,7 @@ use crate::domain::status::ManufacturerStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::domain::values::{Id, IsoDate, Quantity, Timestamp, UnitPrice};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
@@ -247,7 +248,8 @@ pub async fn put_allocation(
             updated_at: time::now(),
             monthly_consumption: monthly,
         };
-        set_allocation(conn, &row, &actor, scale)?;
+        let effective = change_effective_date(conn, row.updated_at.date())?;
+        set_allocation(conn, &row, &actor, scale, effective)?;
         let row = db::manufacturers::allocation(conn, &m.id, &mat.code)?
             .ok_or_else(|| ServiceError::internal("allocation vanished"))?;
         Ok(Effect {
@@ -259,14 +261,27 @@ pub async fn put_allocation(
     .await
 }
 
+/// The day from which an allocation change made now counts for carrying fees: today, or the
+/// date fees are accrued through when that is later, so fees accrued stay accrued. Read before
+/// the allocation rows are locked; on PostgreSQL the accrual state stays share-locked to the
+/// commit, so an accrual under way is waited for and none starts before the change commits.
+pub(crate) fn change_effective_date(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+) -> Result<NaiveDate, ServiceError> {
+    Ok(db::fees::accrued_through_for_change(conn)?.map_or(today, |reached| reached.max(today)))
+}
+
 /// Sets an allocation's terms to `row`'s (creating it with `row`'s figures if it has none) and
-/// keeps the change in its history, made by `actor` at `row.updated_at`; refused with
+/// keeps the change in its history, made by `actor` at `row.updated_at` and counting for
+/// carrying fees from `effective` (`change_effective_date`); refused with
 /// `allocation_below_committed` when the quantity would fall below what is committed.
 pub(crate) fn set_allocation(
     conn: &mut DbConnection,
     row: &AllocationRow,
     actor: &str,
     scale: u32,
+    effective: NaiveDate,
 ) -> Result<(), ServiceError> {
     let change = HistoryRow {
         id: db::new_id(),
@@ -277,12 +292,7 @@ pub(crate) fn set_allocation(
         quantity: row.quantity,
         locked_price_micros: row.locked_price_micros,
         monthly_consumption: row.monthly_consumption,
-        // Carrying fees accrued stay accrued: a change counts from today, or from the date
-        // they are accrued through when that is later.
-        effective_date: db::fees::accrued_through_for_change(conn)?
-            .map_or(row.updated_at.date(), |reached| {
-                reached.max(row.updated_at.date())
-            }),
+        effective_date: effective,
     };
     if put_allocation_row(conn, row, &change)? == Put::BelowCommitted {
         return Err(below_committed(conn, row, scale));

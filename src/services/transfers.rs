@@ -2,7 +2,7 @@
 //! allocations change in one transaction, each guarded as a PUT is, and both sides are told.
 
 use super::events::Event;
-use super::manufacturers::{find, set_allocation};
+use super::manufacturers::{change_effective_date, find, set_allocation};
 use super::{fetch_limit, scope_to_caller, write, Effect, Page, PageRequest, Reply};
 use super::{ServiceError, WriteCtx};
 use crate::db::manufacturers::AllocationRow;
@@ -85,6 +85,8 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, terms: TransferTerms) -> Result<Re
         .map_err(ServiceError::Validation)?;
         find(conn, &terms.from)?;
         find(conn, &terms.to)?;
+        let now = time::now();
+        let effective = change_effective_date(conn, now.date())?;
         let mut order = [&terms.from, &terms.to];
         order.sort();
         for m in order {
@@ -103,14 +105,13 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, terms: TransferTerms) -> Result<Re
                 super::not_found("allocation", &format!("{}/{}", terms.from, material.code))
             })?;
         let recipient = db::manufacturers::allocation(conn, &terms.to, &material.code)?;
-        let now = time::now();
 
         let given = AllocationRow {
             quantity: sender.quantity - t.quantity,
             updated_at: now,
             ..sender.clone()
         };
-        set_allocation(conn, &given, &actor, scale)?;
+        set_allocation(conn, &given, &actor, scale, effective)?;
 
         let before = recipient.unwrap_or_else(|| AllocationRow {
             manufacturer_id: terms.to.clone(),
@@ -137,7 +138,7 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, terms: TransferTerms) -> Result<Re
             updated_at: now,
             ..before
         };
-        set_allocation(conn, &taken, &actor, scale)?;
+        set_allocation(conn, &taken, &actor, scale, effective)?;
 
         let row = TransferRow {
             id: db::new_id(),
