@@ -53,7 +53,7 @@ pub async fn cover(
     _auth: Auth<Staff>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = svc::cover(&state.db, state.policy.clone()).await?;
+    let r = svc::cover(&state.reads.db().await, state.policy.clone()).await?;
     answer(&q, "cover", &r, &r.materials)
 }
 
@@ -95,7 +95,7 @@ pub async fn stress(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
     let r = svc::stress(
-        &state.db,
+        &state.reads.db().await,
         state.policy.clone(),
         StressRequest {
             severity: b.severity,
@@ -120,6 +120,6 @@ pub async fn concentration(
     _auth: Auth<Staff>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = svc::concentration(&state.db, state.policy.clone()).await?;
+    let r = svc::concentration(&state.reads.db().await, state.policy.clone()).await?;
     answer(&q, "concentration", &r, &r.materials)
 }

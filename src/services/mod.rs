@@ -17,6 +17,7 @@ pub mod materials;
 pub mod obligations;
 pub mod overdue;
 pub mod prices;
+pub mod reads;
 pub mod reports;
 pub mod webhooks;
 mod write;
