@@ -18,6 +18,8 @@ const POLL: Duration = Duration::from_millis(5);
 /// After the replica failed to answer, reads go straight to the primary for this long, so
 /// that a replica that is down costs one read its wait, not every read.
 const DOWN_FOR: Duration = Duration::from_secs(1);
+/// How long /health/ready waits for the replica's answer.
+const HEALTH_WAIT: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
 pub struct Reads {
@@ -99,8 +101,7 @@ impl Reads {
             }
             Err(why) => {
                 if why == Fallback::ReplicaDown {
-                    *replica.down_until.lock().expect("not poisoned") =
-                        Some(Instant::now() + DOWN_FOR);
+                    replica.mark_down();
                 }
                 tracing::debug!(reason = why.label(), "read from the primary");
                 self.metrics
@@ -146,7 +147,8 @@ impl Reads {
     }
 
     /// The replica's state for /health/ready: `None` without a replica, else `streaming`
-    /// (a standby that answers), `not_standby` or `down`.
+    /// (a standby that answers), `not_standby` or `down` (also when it does not answer within
+    /// `HEALTH_WAIT`, so that a probe's own timeout never trips over the replica).
     pub async fn replica_state(&self) -> Option<&'static str> {
         let replica = self.replica.as_ref()?;
         if replica.is_marked_down() {
@@ -154,17 +156,23 @@ impl Reads {
         }
         let standby = replica
             .db
-            .run(|conn| replication::is_standby(conn).map_err(DbError::from))
-            .await;
-        Some(match standby {
-            Ok(true) => "streaming",
-            Ok(false) => "not_standby",
-            Err(_) => "down",
+            .run(|conn| replication::is_standby(conn).map_err(DbError::from));
+        Some(match tokio::time::timeout(HEALTH_WAIT, standby).await {
+            Ok(Ok(true)) => "streaming",
+            Ok(Ok(false)) => "not_standby",
+            Ok(Err(_)) | Err(_) => {
+                replica.mark_down();
+                "down"
+            }
         })
     }
 }
 
 impl Replica {
+    fn mark_down(&self) {
+        *self.down_until.lock().expect("not poisoned") = Some(Instant::now() + DOWN_FOR);
+    }
+
     fn is_marked_down(&self) -> bool {
         let mut down = self.down_until.lock().expect("not poisoned");
         match *down {

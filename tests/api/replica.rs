@@ -225,7 +225,13 @@ mod reads {
             .port();
         let down = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         let app = app_with_replica(&down, 500).await;
+        let started = Instant::now();
         let (status, ready) = readiness(&app).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(450),
+            "readiness waits less than a read would: {:?}",
+            started.elapsed()
+        );
         assert_eq!(
             (status, ready),
             (
