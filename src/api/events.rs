@@ -19,6 +19,9 @@ pub struct EventQuery {
     #[param(value_type = Option<formats::EventType>)]
     #[serde(rename = "type")]
     pub event_type: Option<String>,
+    /// The id of the last event seen (or the `next` cursor): the page starts after it, in the
+    /// order events committed. An event that commits late comes after every cursor given out
+    /// before it, so a poller carrying on from its last event never misses one.
     #[param(value_type = Option<formats::Cursor>)]
     pub after: Option<String>,
     /// Page size, 1-1000 (default 100).

@@ -31,6 +31,7 @@ pub mod reports;
 pub mod routes;
 pub mod service;
 pub mod token;
+pub mod transfers;
 pub mod webhooks;
 
 use crate::config::{LimitsSettings, WebhookSettings};

@@ -10,9 +10,9 @@ use serde::{de::Error, Deserialize, Deserializer};
 /// An `{id}` segment: a UUID in its hyphenated form.
 pub struct Id(pub String);
 
-/// Whether `s` is an id as the service writes them: a UUID in its hyphenated form.
+/// Whether `s` is an id as the service writes them (`domain::values::Id::is_valid`).
 pub fn is_id(s: &str) -> bool {
-    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+    crate::domain::values::Id::is_valid(s)
 }
 
 /// A `{code}` or `{material_code}` segment.

@@ -9,7 +9,8 @@ use super::command::Actions;
 use super::error::ApiError;
 use super::{
     audit, disruptions, drawdowns, events, facilities, fees, inventory, ledger, loans,
-    manufacturers, materials, middleware, obligations, prices, reports, service, webhooks,
+    manufacturers, materials, middleware, obligations, prices, reports, service, transfers,
+    webhooks,
 };
 use crate::domain::actor::Role;
 use crate::domain::error_code::ErrorCode;
@@ -73,6 +74,8 @@ route_table! {
     manufacturers::allocations,
     manufacturers::put_allocation => "allocation.put",
     manufacturers::allocation_history,
+    transfers::list,
+    transfers::create => "allocation.transfer",
     fees::create => "fee.create",
     disruptions::list,
     disruptions::propose => "disruption.propose",

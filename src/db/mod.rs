@@ -25,6 +25,7 @@ pub mod prices;
 pub mod replication;
 pub mod schema;
 pub mod situation;
+pub mod transfers;
 pub mod tx;
 pub mod webhooks;
 

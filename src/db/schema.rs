@@ -278,6 +278,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    allocation_transfers (id) {
+        id -> Text,
+        from_manufacturer_id -> Text,
+        to_manufacturer_id -> Text,
+        material_code -> Text,
+        quantity -> BigInt,
+        price_cents -> BigInt,
+        locked_price_micros -> BigInt,
+        recipient_price_micros -> BigInt,
+        actor -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     material_prices (material_code, as_of) {
         material_code -> Text,
         as_of -> Date,
@@ -406,6 +421,14 @@ diesel::table! {
         created_at -> Timestamp,
         manufacturer_id -> Nullable<Text>,
         data -> Text,
+        position -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    feed_head (id) {
+        id -> Integer,
+        sequenced_at -> Nullable<Timestamp>,
     }
 }
 

@@ -4,6 +4,7 @@
 //! `10^-scale` units. Parsing is strict (API.md): `^-?[0-9]+(\.[0-9]+)?$`, at most `scale`
 //! decimal places as written, and the value must fit in an `i64` of minor units.
 
+use num_bigint::BigUint;
 use rust_decimal::Decimal;
 use std::fmt;
 
@@ -21,6 +22,17 @@ impl fmt::Display for DecimalError {
             Self::TooManyDecimals { max } => write!(f, "may carry at most {max} decimal places"),
             Self::OutOfRange => f.write_str("is too large to be stored exactly"),
         }
+    }
+}
+
+/// `round_half_even(n / d)` of non-negative integers, exactly; `d` is not zero.
+pub fn div_half_even(n: &BigUint, d: &BigUint) -> BigUint {
+    let q = n / d;
+    let twice_r = (n % d) * 2u32;
+    if twice_r > *d || (twice_r == *d && q.bit(0)) {
+        q + 1u32
+    } else {
+        q
     }
 }
 

@@ -22,6 +22,7 @@ closed_enum! {
         ObligationSettled = "obligation.settled",
         ObligationRescheduled = "obligation.rescheduled",
         ObligationOverdue = "obligation.overdue",
+        AllocationTransferred = "allocation.transferred",
     }
 }
 

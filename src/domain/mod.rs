@@ -1,6 +1,7 @@
 //! Pure types and rules: no diesel, no actix, no IO.
 
 pub mod actor;
+pub mod allocation;
 pub mod claims;
 pub mod code;
 pub mod country;

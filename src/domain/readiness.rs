@@ -1,6 +1,7 @@
 //! Days of cover and origin concentration (API.md, "Readiness"): pure arithmetic over a
 //! material's cached figures, its allocations' consumption and its lots on hand by origin.
 
+use super::decimal::div_half_even;
 use super::lot::UNIT_PRICE_SCALE;
 use super::material::StockFigures;
 use super::money::USD_SCALE;
@@ -13,17 +14,6 @@ pub const DAYS_SCALE: u32 = 1;
 pub const DEMAND_EXTRA_SCALE: u32 = 3;
 /// Decimals of a share (rounded half-even).
 pub const SHARE_SCALE: u32 = 4;
-
-/// `round_half_even(n / d)` of non-negative integers, exactly; `d` is not zero.
-fn div_half_even(n: &BigUint, d: &BigUint) -> BigUint {
-    let q = n / d;
-    let twice_r = (n % d) * 2u32;
-    if twice_r > *d || (twice_r == *d && q.bit(0)) {
-        q + 1u32
-    } else {
-        q
-    }
-}
 
 fn big(v: i128) -> BigUint {
     // Every figure here is zero or more; a negative one would be a bug upstream.

@@ -212,6 +212,13 @@ pub struct Id(pub String);
 
 wire_string!(Id, formats::Id, "Id", |id, f| f.write_str(&id.0));
 
+impl Id {
+    /// Whether `s` is an id as the service writes them: a UUID in its hyphenated form.
+    pub fn is_valid(s: &str) -> bool {
+        s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+    }
+}
+
 impl From<String> for Id {
     fn from(id: String) -> Self {
         Self(id)

@@ -5,7 +5,7 @@
 //! run out: the delivery is sent again, with the same `webhook-id`.
 
 use super::events::EventView;
-use super::webhooks::check_url;
+use super::webhooks::{check_destination, PublicResolver, Refused};
 use super::ServiceError;
 use crate::api::metrics::Metrics;
 use crate::config::WebhookSettings;
@@ -37,7 +37,9 @@ pub async fn run(
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let settings = Arc::new(settings);
     let client = match reqwest::Client::builder()
+        .dns_resolver(Arc::new(PublicResolver(settings.clone())))
         .timeout(Duration::from_secs(settings.timeout_secs))
         .connect_timeout(Duration::from_secs(settings.timeout_secs))
         .redirect(reqwest::redirect::Policy::none())
@@ -50,13 +52,17 @@ pub async fn run(
             return;
         }
     };
-    let settings = Arc::new(settings);
     let schedule = Arc::new(settings.retry_schedule());
     let poll = Duration::from_millis(settings.poll_interval_ms);
     let mut in_flight = JoinSet::new();
+    // Attempts finished and not yet recorded: recorded together, one transaction per round.
+    let mut finished = Vec::new();
     let mut measured = tokio::time::Instant::now() - BACKLOG_EVERY;
     while !*stop.borrow() {
-        while in_flight.try_join_next().is_some() {}
+        while let Some(done) = in_flight.try_join_next() {
+            finished.extend(done.ok());
+        }
+        record(&db, &mut finished).await;
         if measured.elapsed() >= BACKLOG_EVERY {
             measured = tokio::time::Instant::now();
             measure(&db, &metrics).await;
@@ -72,31 +78,33 @@ pub async fn run(
         };
         let idle = claimed.is_empty();
         for c in claimed {
-            let (db, client, settings, schedule, metrics) = (
-                db.clone(),
+            let (client, settings, schedule, metrics) = (
                 client.clone(),
                 settings.clone(),
                 schedule.clone(),
                 metrics.clone(),
             );
             in_flight.spawn(async move {
-                let outcome = attempt(&client, &settings, &schedule, &c).await;
-                metrics.delivery(outcome.1);
-                if let Err(e) = record(&db, &c, outcome.0).await {
-                    tracing::warn!(error = %e, event = %c.event_id, "recording a delivery failed; it will be sent again");
-                }
+                let (outcome, label) = attempt(&client, &settings, &schedule, &c).await;
+                metrics.delivery(label);
+                (c, outcome)
             });
         }
         if idle || free == 0 {
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(poll) => {}
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    finished.extend(done.ok());
+                }
             }
         }
     }
     let n = in_flight.len();
-    while in_flight.join_next().await.is_some() {}
+    while let Some(done) = in_flight.join_next().await {
+        finished.extend(done.ok());
+    }
+    record(&db, &mut finished).await;
     tracing::info!(
         attempts = n,
         "webhook worker stopped: attempts in flight finished"
@@ -163,14 +171,15 @@ async fn attempt(
         let label = if next.is_some() { "retry" } else { "failed" };
         (outcome, label)
     };
-    // The host is resolved again at every delivery: what it names may have changed.
-    let url = match check_url(&c.url, settings).await {
+    // Checked again at every delivery (the host name by the client's resolver, as it
+    // connects): what it names may have changed.
+    let skipped = |why: &dyn std::fmt::Display| {
+        tracing::warn!(endpoint = %c.endpoint_id, reason = %why, "webhook destination skipped");
+        (retry(None).0, "skipped")
+    };
+    let url = match check_destination(&c.url, settings) {
         Ok(url) => url,
-        Err(why) => {
-            tracing::warn!(endpoint = %c.endpoint_id, reason = %why, "webhook destination skipped");
-            let (outcome, _) = retry(None);
-            return (outcome, "skipped");
-        }
+        Err(why) => return skipped(&why),
     };
     let body = match body(c) {
         Ok(b) => b,
@@ -221,6 +230,13 @@ async fn attempt(
         ),
         Ok(r) => retry(Some(i32::from(r.status().as_u16()))),
         Err(e) => {
+            let mut cause: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(err) = cause {
+                if let Some(refused) = err.downcast_ref::<Refused>() {
+                    return skipped(refused);
+                }
+                cause = err.source();
+            }
             tracing::debug!(error = %e, endpoint = %c.endpoint_id, "webhook attempt failed");
             retry(None)
         }
@@ -239,22 +255,34 @@ fn body(c: &Claimed) -> Result<String, ServiceError> {
     Ok(serde_json::to_string(&view)?)
 }
 
-/// Records an attempt's outcome; a 410 also disables the endpoint.
-async fn record(db: &Db, c: &Claimed, outcome: Outcome) -> Result<(), ServiceError> {
-    let c = c.clone();
-    db.run(move |conn| {
-        tx::write(conn, |conn| {
-            if !db::webhooks::record_outcome(conn, &c.event_id, &c.endpoint_id, c.attempt, &outcome)? {
-                tracing::info!(event = %c.event_id, "a later attempt of this delivery has begun");
-            }
-            if outcome.response_status == Some(410) {
-                db::webhooks::set_status(conn, &c.endpoint_id, EndpointStatus::Disabled)?;
-                tracing::warn!(endpoint = %c.endpoint_id, "webhook endpoint answered 410: disabled");
-            }
-            Ok::<_, ServiceError>(())
+/// Records the outcomes of `finished` attempts in one transaction (a 410 also disables its
+/// endpoint), and empties it. If that fails, the leases run out and the deliveries are sent
+/// again: at least once.
+async fn record(db: &Db, finished: &mut Vec<(Claimed, Outcome)>) {
+    if finished.is_empty() {
+        return;
+    }
+    let batch = std::mem::take(finished);
+    let n = batch.len();
+    let recorded = db
+        .run(move |conn| {
+            tx::write(conn, |conn| {
+                for (c, outcome) in &batch {
+                    if !db::webhooks::record_outcome(conn, &c.event_id, &c.endpoint_id, c.attempt, outcome)? {
+                        tracing::info!(event = %c.event_id, "a later attempt of this delivery has begun");
+                    }
+                    if outcome.response_status == Some(410) {
+                        db::webhooks::set_status(conn, &c.endpoint_id, EndpointStatus::Disabled)?;
+                        tracing::warn!(endpoint = %c.endpoint_id, "webhook endpoint answered 410: disabled");
+                    }
+                }
+                Ok::<_, ServiceError>(())
+            })
         })
-    })
-    .await
+        .await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, attempts = n, "recording deliveries failed; they will be sent again");
+    }
 }
 
 /// Runs the overdue sweep every `interval` until `stop` turns true.

@@ -6,7 +6,7 @@ use super::{fetch_limit, scope_to_caller, Page, PageRequest, ServiceError};
 use crate::db::cached::Batch;
 use crate::db::events::{EventFilter, EventMaterialRow, EventRow};
 use crate::db::webhooks::DeliveryRow;
-use crate::db::{self, Db, DbConnection};
+use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::event::{EventType, Subscription};
 use crate::domain::values::{Id, Timestamp};
@@ -182,7 +182,7 @@ impl EventView {
     }
 }
 
-/// The events `actor` may see, oldest first.
+/// The events `actor` may see, in the order they committed, after the event `page.after`.
 pub async fn list(
     db: &Db,
     actor: Actor,
@@ -191,14 +191,34 @@ pub async fn list(
 ) -> Result<Page<EventView>, ServiceError> {
     let mut visible_to = None;
     scope_to_caller(&actor, &mut visible_to);
-    let filter = EventFilter {
-        visible_to,
-        event_type,
-        after: page.after.clone(),
-    };
     db.run(move |conn| {
+        // Number what has committed since the last page, so that this one includes every
+        // write acknowledged before the request.
+        if db::events::unsequenced(conn)? {
+            tx::write(conn, |conn| {
+                Ok::<_, ServiceError>(db::events::sequence(conn)?)
+            })?;
+        }
+        // The cursor is the id of the last event seen; the page starts after its position.
+        let after = match &page.after {
+            Some(id) => Some(
+                db::events::position_of(conn, id, visible_to.as_deref())?
+                    .ok_or_else(|| super::not_found("event", id))?,
+            ),
+            None => None,
+        };
+        let filter = EventFilter {
+            visible_to,
+            event_type,
+            after,
+        };
         let rows = db::events::page(conn, &filter, fetch_limit(&page))?;
-        Page::try_from_rows(rows, page.limit, |r| r.id.clone(), EventView::new)
+        Page::try_from_rows(
+            rows,
+            page.limit,
+            |(_, r)| r.id.clone(),
+            |(_, r)| EventView::new(r),
+        )
     })
     .await
 }

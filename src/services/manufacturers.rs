@@ -237,19 +237,6 @@ pub async fn put_allocation(
         let (q, price, monthly) = p
             .finish(|| Some((q?, price?, monthly?)))
             .map_err(ServiceError::Validation)?;
-        let now = time::now();
-        let change = HistoryRow {
-            id: db::new_id(),
-            manufacturer_id: m.id.clone(),
-            material_code: mat.code.clone(),
-            at: now,
-            actor: actor.clone(),
-            quantity: q,
-            locked_price_micros: price,
-            monthly_consumption: monthly,
-            // Carrying fees are not accrued yet: a change counts from today.
-            effective_date: now.date(),
-        };
         let row = AllocationRow {
             manufacturer_id: m.id.clone(),
             material_code: mat.code.clone(),
@@ -257,12 +244,10 @@ pub async fn put_allocation(
             locked_price_micros: price,
             outstanding: 0,
             held: 0,
-            updated_at: now,
+            updated_at: time::now(),
             monthly_consumption: monthly,
         };
-        if put_allocation_row(conn, &row, &change)? == Put::BelowCommitted {
-            return Err(below_committed(conn, &row, scale));
-        }
+        set_allocation(conn, &row, &actor, scale)?;
         let row = db::manufacturers::allocation(conn, &m.id, &mat.code)?
             .ok_or_else(|| ServiceError::internal("allocation vanished"))?;
         Ok(Effect {
@@ -272,6 +257,33 @@ pub async fn put_allocation(
         })
     })
     .await
+}
+
+/// Sets an allocation's terms to `row`'s (creating it with `row`'s figures if it has none) and
+/// keeps the change in its history, made by `actor` at `row.updated_at`; refused with
+/// `allocation_below_committed` when the quantity would fall below what is committed.
+pub(crate) fn set_allocation(
+    conn: &mut DbConnection,
+    row: &AllocationRow,
+    actor: &str,
+    scale: u32,
+) -> Result<(), ServiceError> {
+    let change = HistoryRow {
+        id: db::new_id(),
+        manufacturer_id: row.manufacturer_id.clone(),
+        material_code: row.material_code.clone(),
+        at: row.updated_at,
+        actor: actor.to_owned(),
+        quantity: row.quantity,
+        locked_price_micros: row.locked_price_micros,
+        monthly_consumption: row.monthly_consumption,
+        // Carrying fees are not accrued yet: a change counts from today.
+        effective_date: row.updated_at.date(),
+    };
+    if put_allocation_row(conn, row, &change)? == Put::BelowCommitted {
+        return Err(below_committed(conn, row, scale));
+    }
+    Ok(())
 }
 
 /// The refusal of a quantity below what is committed, with the figures read now; if they no
@@ -291,7 +303,7 @@ fn below_committed(conn: &mut DbConnection, wanted: &AllocationRow, scale: u32) 
     ServiceError::Rule {
         code: ErrorCode::AllocationBelowCommitted,
         detail: format!(
-            "quantity {} is below the {} outstanding + {} held",
+            "the entitlement would be {}, below the {} outstanding + {} held",
             q(wanted.quantity),
             q(now.outstanding),
             q(now.held)

@@ -19,6 +19,7 @@ pub mod overdue;
 pub mod prices;
 pub mod reads;
 pub mod reports;
+pub mod transfers;
 pub mod webhooks;
 mod write;
 

@@ -125,9 +125,28 @@ fn new_secret() -> Result<String, ServiceError> {
     Ok(webhook::secret_text(&key))
 }
 
-/// Checks an endpoint URL: scheme, host, and (unless private networks are allowed) that
-/// every address it resolves to is public. Returns the URL parsed, or what is wrong with it.
+/// Checks an endpoint URL at registration: its form (`check_form`), and that every address
+/// its host resolves to is public (unless private networks are allowed). Returns the URL
+/// parsed, or what is wrong with it.
 pub async fn check_url(url: &str, rules: &WebhookSettings) -> Result<reqwest::Url, String> {
+    let (parsed, host, port) = check_form(url, rules)?;
+    resolve_public(&host, port, rules).await?;
+    Ok(parsed)
+}
+
+/// Checks a destination at delivery: its form, and an address literal's own address. A host
+/// name is checked by the delivery client's resolver (`PublicResolver`) as it connects.
+pub fn check_destination(url: &str, rules: &WebhookSettings) -> Result<reqwest::Url, String> {
+    let (parsed, host, _) = check_form(url, rules)?;
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        check_public(&host, &[ip], rules)?;
+    }
+    Ok(parsed)
+}
+
+/// The URL's scheme, credentials, host (against `webhooks.allowed_hosts`) and port: the URL
+/// parsed, its host (without brackets) and port.
+fn check_form(url: &str, rules: &WebhookSettings) -> Result<(reqwest::Url, String, u16), String> {
     if url.chars().count() > MAX_URL_CHARS {
         return Err(format!("must be at most {MAX_URL_CHARS} characters"));
     }
@@ -150,7 +169,17 @@ pub async fn check_url(url: &str, rules: &WebhookSettings) -> Result<reqwest::Ur
         return Err(format!("host {host} is not in webhooks.allowed_hosts"));
     }
     let port = parsed.port_or_known_default().ok_or("must name a port")?;
-    let lookup = tokio::net::lookup_host((host.as_str(), port));
+    Ok((parsed, host, port))
+}
+
+/// Resolves `host` within the timeout; refused unless every address is public (or private
+/// networks are allowed).
+async fn resolve_public(
+    host: &str,
+    port: u16,
+    rules: &WebhookSettings,
+) -> Result<Vec<std::net::SocketAddr>, String> {
+    let lookup = tokio::net::lookup_host((host, port));
     let addrs: Vec<std::net::SocketAddr> =
         tokio::time::timeout(std::time::Duration::from_secs(rules.timeout_secs), lookup)
             .await
@@ -160,15 +189,47 @@ pub async fn check_url(url: &str, rules: &WebhookSettings) -> Result<reqwest::Ur
     if addrs.is_empty() {
         return Err(format!("host {host} does not resolve"));
     }
-    if !rules.allow_private_networks {
-        if let Some(a) = addrs.iter().find(|a| !webhook::is_public(a.ip())) {
-            return Err(format!(
-                "host {host} resolves to {}, which is not a public address",
-                a.ip()
-            ));
-        }
+    let ips: Vec<_> = addrs.iter().map(std::net::SocketAddr::ip).collect();
+    check_public(host, &ips, rules)?;
+    Ok(addrs)
+}
+
+fn check_public(
+    host: &str,
+    ips: &[std::net::IpAddr],
+    rules: &WebhookSettings,
+) -> Result<(), String> {
+    if rules.allow_private_networks {
+        return Ok(());
     }
-    Ok(parsed)
+    match ips.iter().find(|ip| !webhook::is_public(**ip)) {
+        Some(ip) => Err(format!(
+            "host {host} resolves to {ip}, which is not a public address"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A destination refused as the delivery client resolved it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// The delivery client's resolver: each connection goes to addresses checked as it is made,
+/// so a name that turns private after a check (DNS rebinding) is never reached.
+pub struct PublicResolver(pub std::sync::Arc<WebhookSettings>);
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let rules = self.0.clone();
+        Box::pin(async move {
+            // The connector sets the port; 0 only fills the field.
+            match resolve_public(name.as_str(), 0, &rules).await {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Err(why) => Err(Box::new(Refused(why)) as Box<dyn std::error::Error + Send + Sync>),
+            }
+        })
+    }
 }
 
 pub async fn register(

@@ -551,6 +551,76 @@ async fn lowering_an_allocation_races_drawdowns_and_never_goes_below_what_is_com
     assert!(held > 0, "some submissions held");
 }
 
+/// Opposite transfers between two manufacturers race through two processes, beside drawdowns
+/// of both: none fails (the allocation rows are locked in manufacturer order, so opposite
+/// transfers wait instead of deadlocking), the entitlement moved is conserved, every
+/// acknowledged transfer is listed, and neither side ends with more committed than it holds.
+#[tokio::test]
+async fn opposite_transfers_race_drawdowns_without_deadlock() {
+    use crate::drawdowns::Reserve;
+    let r = Reserve::new(10_000, 0).await;
+    let second = spawn_process(&r.app).await;
+    let a = r.manufacturer("Acme", "commercial", "600", "1").await;
+    let b = r.manufacturer("Beta", "commercial", "600", "3").await;
+    r.disruption("severe").await;
+    let client = reqwest::Client::new();
+    let admin = r.app.admin();
+    let transfers = (0..24).map(|i| {
+        let base = [&r.app.address, &second.address][i % 2];
+        let (from, to) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let req = client
+            .post(format!("{base}/v1/allocation-transfers"))
+            .bearer_auth(&admin)
+            .json(
+                &json!({"from_manufacturer_id": from, "to_manufacturer_id": to,
+                          "material": "GA", "quantity": "50", "price_usd": "10"}),
+            );
+        send(req)
+    });
+    let submits = (0..40).map(|i| {
+        let base = [&second.address, &r.app.address][i % 2];
+        let m = [&a, &b][i % 2];
+        let req = client
+            .post(format!("{base}/v1/drawdowns"))
+            .bearer_auth(r.token_of(m))
+            .json(&json!({"material": "GA", "quantity": "20", "justification": "line stopped"}));
+        send(req)
+    });
+    let (moved, submitted) = tokio::join!(join_all(transfers), join_all(submits));
+    let mut acknowledged = 0;
+    for (status, body) in moved {
+        match status {
+            201 => acknowledged += 1,
+            422 => assert_eq!(body["code"], "allocation_below_committed", "{body}"),
+            s => panic!("unexpected {s}: {body}"),
+        }
+    }
+    for (status, body) in submitted {
+        assert!(
+            status == 201 || body["code"] == "allocation_exceeded",
+            "{status}: {body}"
+        );
+    }
+    let figure = |v: &Value, k: &str| v[k].as_str().unwrap().parse::<i64>().unwrap();
+    let (x, y) = (r.allocation(&a).await, r.allocation(&b).await);
+    assert_eq!(figure(&x, "quantity") + figure(&y, "quantity"), 1200);
+    for v in [&x, &y] {
+        assert!(
+            figure(v, "held") + figure(v, "outstanding") <= figure(v, "quantity"),
+            "committed beyond the entitlement: {v}"
+        );
+    }
+    let listed: Value = r
+        .app
+        .get_as(&admin, "/v1/allocation-transfers")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), acknowledged);
+    assert!(acknowledged > 0, "some transfers landed");
+}
+
 /// Two operators move one obligation a year later at the same moment, through two processes:
 /// the premium is added once (the second move finds the date already moved and adds nothing).
 #[tokio::test]

@@ -25,3 +25,4 @@ mod replica;
 mod roles;
 mod service;
 mod totals;
+mod transfers;

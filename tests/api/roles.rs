@@ -42,6 +42,8 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
             ANY,
         ),
         (M::POST, format!("/v1/manufacturers/{X}/fees"), ADMINS),
+        (M::POST, "/v1/allocation-transfers".into(), ADMINS),
+        (M::GET, "/v1/allocation-transfers".into(), ANY),
         (M::POST, "/v1/lots".into(), OPERATORS),
         (M::GET, "/v1/lots".into(), STAFF),
         (M::GET, format!("/v1/lots/{X}"), STAFF),
