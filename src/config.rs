@@ -116,6 +116,7 @@ pub struct PolicySettings {
     pub target_days_of_cover: u32,
     pub concentration_alert_share: String,
     pub deferral_premium_per_year: String,
+    pub carrying_fee_rate: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -268,6 +269,7 @@ impl Settings {
             deferral_premium_per_year: &p.deferral_premium_per_year,
             target_days_of_cover: p.target_days_of_cover,
             concentration_alert_share: &p.concentration_alert_share,
+            carrying_fee_rate: &p.carrying_fee_rate,
         })
         .map_err(anyhow::Error::msg)
     }

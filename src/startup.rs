@@ -20,6 +20,7 @@ macro_rules! service_app {
             .app_data($state)
             .configure($crate::api::extractor_configs)
             .configure($crate::api::routes::configure)
+            .configure($crate::api::console::configure)
             .default_service(actix_web::web::to($crate::api::not_found))
             .wrap(actix_web::middleware::from_fn(
                 $crate::api::middleware::audit_refusals,

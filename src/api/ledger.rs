@@ -10,7 +10,7 @@ use crate::domain::time::parse_bound;
 use crate::ledger::export::Format;
 use crate::ledger::read::Range;
 use crate::ledger::verify::VerifyReport;
-use crate::services::ledger::{self as svc, Balances, EntryPage};
+use crate::services::ledger::{self as svc, Balances, BalancesAt, EntryPage};
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
@@ -68,7 +68,7 @@ pub struct ExportQuery {
 
 /// Stream every entry recorded in [from, to) in seq order from one consistent snapshot.
 /// `jsonl`: one entry per line (the shape of /v1/ledger/entries items); `csv`: one row per
-/// posting with header `seq,entry_id,recorded_at,kind,reference,account,asset,amount,hash,prev_hash`.
+/// posting with header `seq,entry_id,recorded_at,effective_date,kind,reference,account,asset,amount,hash,prev_hash`.
 #[utoipa::path(get, path = "/v1/ledger/export", tag = "ledger and audit", params(ExportQuery),
     responses((status = 200, description = "the export, streamed",
         content(("application/x-ndjson"), ("text/csv"))), ReadErrors))]
@@ -127,8 +127,15 @@ pub async fn verify(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BalancesQuery {
-    /// Balances as of this time (RFC 3339 or YYYY-MM-DD): entries recorded at or before it.
-    #[param(value_type = Option<formats::TimeBound>)]
+    /// `recorded` (default): entries by the time they were recorded; `effective`: by the
+    /// date they take effect.
+    #[param(value_type = Option<formats::Basis>)]
+    pub basis: Option<String>,
+    /// Recorded basis: balances as of this time (RFC 3339 or YYYY-MM-DD), entries recorded
+    /// at or before it (default: now). Effective basis: a date (YYYY-MM-DD, default today),
+    /// entries with `effective_date` on or before it (entries from before effective dates:
+    /// the date of `recorded_at`).
+    #[param(value_type = Option<String>)]
     pub as_of: Option<String>,
     /// Only accounts starting with this text, e.g. `inventory:NV1:`.
     pub account_prefix: Option<String>,
@@ -137,7 +144,9 @@ pub struct BalancesQuery {
     pub asset: Option<String>,
 }
 
-/// Balances per (account, asset), now or as of a time.
+/// Balances per (account, asset), now or as of a time (recorded basis), or at the end of a
+/// date on the effective basis (read from the balances stored per effective day, not
+/// summed from the journal).
 #[utoipa::path(get, path = "/v1/ledger/balances", tag = "ledger and audit", params(BalancesQuery),
     responses((status = 200, body = Balances), ReadErrors))]
 pub async fn balances(
@@ -146,8 +155,18 @@ pub async fn balances(
     q: web::Query<BalancesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let as_of = time_bound("as_of", q.as_of.as_deref())?;
+    let at = match q.basis.as_deref() {
+        None | Some("recorded") => match time_bound("as_of", q.as_of.as_deref())? {
+            Some(t) => BalancesAt::Recorded(t),
+            None => BalancesAt::Now,
+        },
+        Some("effective") => BalancesAt::Effective(match q.as_of.as_deref() {
+            Some(d) => query::date("as_of", d)?,
+            None => crate::domain::time::today(),
+        }),
+        Some(_) => return Err(ApiError::malformed("basis must be recorded or effective")),
+    };
     let asset = query::code("asset", q.asset)?;
-    let b = svc::balances(&state.reads.db().await, as_of, q.account_prefix, asset).await?;
+    let b = svc::balances(&state.reads.db().await, at, q.account_prefix, asset).await?;
     Ok(HttpResponse::Ok().json(b))
 }

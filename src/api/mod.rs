@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod command;
+pub mod console;
 pub mod csv;
 pub mod disruptions;
 pub mod docs;

@@ -32,9 +32,13 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
         (name = "loans", description = "Loan facilities and their tranches, manufacturers' fees (admin); \
             disbursements, interest accruals and repayments (operators, admins); statements \
             (operators, auditors, admins). Every movement is a USD journal entry."),
+        (name = "fees", description = "Carrying fees: accrued on every allocation's locked value \
+            into a receivable per manufacturer (operators, admins), paid against it (operators, \
+            admins), and each manufacturer's statement (its manufacturer; staff)."),
         (name = "reports", description = "Readiness: days of cover, stress scenarios and origin \
-            concentration (operators, auditors, admins), as JSON or CSV. Computed from cached \
-            figures and lots on hand, never by scanning the journal."),
+            concentration; the reserve's economics: valuation against the loans and net return \
+            (operators, auditors, admins), as JSON or CSV. Computed from cached figures, lots \
+            on hand and balances per effective day, never by scanning the journal."),
         (name = "ledger and audit", description = "The hash-chained journal, balances, verification, export, and the audit trail (operators, auditors, admins)"),
         (name = "notifications", description = "The event feed and signed webhooks (Standard Webhooks): \
             each delivery is a POST of the event with `webhook-id` (the event id), \

@@ -1,12 +1,17 @@
-//! /v1/reports: readiness reports (staff), as JSON or `?format=csv`.
+//! /v1/reports: readiness reports and the reserve's economics (staff), as JSON or
+//! `?format=csv`.
 
 use super::auth::{Auth, Staff};
 use super::body::Body;
 use super::csv;
 use super::error::ApiError;
 use super::openapi::{ReadErrors, WriteErrors};
+use super::query;
 use super::AppState;
 use crate::domain::formats;
+use crate::domain::time;
+use crate::domain::validation::FieldError;
+use crate::services::economics::{self, NetReturnReport, ValuationReport};
 use crate::services::reports::{
     self as svc, ConcentrationReport, CoverReport, StressReport, StressRequest,
 };
@@ -122,4 +127,98 @@ pub async fn concentration(
 ) -> Result<HttpResponse, ApiError> {
     let r = svc::concentration(&state.reads.db().await, state.policy.clone()).await?;
     answer(&q, "concentration", &r, &r.materials)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ValuationQuery {
+    /// The date (YYYY-MM-DD, default today): figures at its end on the effective basis.
+    #[param(value_type = Option<formats::IsoDate>)]
+    pub as_of: Option<String>,
+    #[param(value_type = Option<formats::ReportFormat>)]
+    pub format: Option<String>,
+}
+
+/// The stock's market value against what is owed on the loans, at the end of `as_of` on the
+/// effective basis: per material, on hand (its `inventory:*` balances) and released
+/// outstanding (its `released:*` balances) at its latest market price on or before the date,
+/// each value half-even to cents (null, and listed in `unpriced`, without a price); the loans'
+/// principal and interest accrued unpaid as their statements show them; the coverage ratio
+/// (inventory + receivable value) ÷ owed, 4 decimals half-even, null when nothing is owed.
+/// Read from the balances stored per effective day, not the journal. The CSV has the
+/// materials' rows.
+#[utoipa::path(get, path = "/v1/reports/valuation", tag = "reports", params(ValuationQuery),
+    responses((status = 200, description = "the valuation; CSV: one row per material", body = ValuationReport,
+        content((ValuationReport = "application/json"), (String = "text/csv"))), ReadErrors))]
+pub async fn valuation(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<ValuationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let as_of = match q.as_of.as_deref() {
+        Some(d) => query::date("as_of", d)?,
+        None => time::today(),
+    };
+    let r = economics::valuation(&state.reads.db().await, as_of).await?;
+    answer(
+        &ReportQuery { format: q.format },
+        "valuation",
+        &r,
+        &r.materials,
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NetReturnQuery {
+    /// First day of the period (YYYY-MM-DD; default: the first day anything is effective).
+    #[param(value_type = Option<formats::IsoDate>)]
+    pub from: Option<String>,
+    /// The day after the period (YYYY-MM-DD; default tomorrow); not before `from`.
+    #[param(value_type = Option<formats::IsoDate>)]
+    pub to: Option<String>,
+    #[param(value_type = Option<formats::ReportFormat>)]
+    pub format: Option<String>,
+}
+
+/// What the reserve earned over `[from, to)` on the effective basis: fees income (postings to
+/// `income:fees:*`, by kind), the premium returned on replenishments (postings to
+/// `replenishment_premium:<X>`, each replenishment's valued at the market price of its
+/// effective date, half-even to cents; premiums without a price are listed in `unpriced` and
+/// not counted) and the interest expense (postings to `expense:interest:*`), each as a
+/// positive amount; `net_usd` = fees + premium value − interest. The CSV has the premium rows.
+#[utoipa::path(get, path = "/v1/reports/net-return", tag = "reports", params(NetReturnQuery),
+    responses((status = 200, description = "the net return; CSV: one row per material with premium returned", body = NetReturnReport,
+        content((NetReturnReport = "application/json"), (String = "text/csv"))), ReadErrors))]
+pub async fn net_return(
+    state: web::Data<AppState>,
+    _auth: Auth<Staff>,
+    q: web::Query<NetReturnQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let from = q
+        .from
+        .as_deref()
+        .map(|d| query::date("from", d))
+        .transpose()?;
+    let to = match q.to.as_deref() {
+        Some(d) => query::date("to", d)?,
+        None => time::today().succ_opt().unwrap_or(time::today()),
+    };
+    if from.is_some_and(|f| f > to) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "to",
+            "must not be before from",
+        )]));
+    }
+    let r = economics::net_return(&state.reads.db().await, from, to).await?;
+    answer(
+        &ReportQuery { format: q.format },
+        "net-return",
+        &r,
+        &r.premium_returned,
+    )
 }

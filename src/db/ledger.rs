@@ -1,6 +1,6 @@
 //! Queries of the journal, its chain head and the balances.
 
-use super::schema::{balances, journal_entries, ledger_head, postings};
+use super::schema::{balances, balances_by_day, journal_entries, ledger_head, postings};
 use super::DbConnection;
 use diesel::prelude::*;
 
@@ -14,6 +14,8 @@ pub struct EntryRow {
     pub recorded_at: chrono::NaiveDateTime,
     pub prev_hash: String,
     pub hash: String,
+    /// None for entries written before effective dates existed.
+    pub effective_date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -118,6 +120,142 @@ pub fn insert_balance(
     )))
     .execute(conn)
     .map(drop)
+}
+
+/// Adds `amount` to an account's figure of one effective day if the row exists and the sum
+/// stays within a BIGINT. Returns whether a row was changed.
+pub fn add_to_day(
+    conn: &mut DbConnection,
+    account: &str,
+    asset: &str,
+    day: chrono::NaiveDate,
+    amount: i64,
+) -> QueryResult<bool> {
+    let Some((lo, hi)) = super::room_for(amount, i64::MIN) else {
+        return Ok(false);
+    };
+    let target = balances_by_day::table
+        .filter(balances_by_day::account.eq(account))
+        .filter(balances_by_day::asset.eq(asset))
+        .filter(balances_by_day::day.eq(day))
+        .filter(balances_by_day::amount.between(lo, hi));
+    let add = balances_by_day::amount.eq(balances_by_day::amount + amount);
+    Ok(super::cached(diesel::update(target).set(add)).execute(conn)? == 1)
+}
+
+pub fn day_amount(
+    conn: &mut DbConnection,
+    account: &str,
+    asset: &str,
+    day: chrono::NaiveDate,
+) -> QueryResult<Option<i64>> {
+    balances_by_day::table
+        .find((account, asset, day))
+        .select(balances_by_day::amount)
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_day(
+    conn: &mut DbConnection,
+    account: &str,
+    asset: &str,
+    day: chrono::NaiveDate,
+    amount: i64,
+) -> QueryResult<()> {
+    super::cached(diesel::insert_into(balances_by_day::table).values((
+        balances_by_day::account.eq(account),
+        balances_by_day::asset.eq(asset),
+        balances_by_day::day.eq(day),
+        balances_by_day::amount.eq(amount),
+    )))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Every stored figure by effective day, page by page in key order: (account, asset, day,
+/// amount) after `after` (exclusive).
+pub fn days_page(
+    conn: &mut DbConnection,
+    after: Option<&(String, String, chrono::NaiveDate)>,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, chrono::NaiveDate, i64)>> {
+    let mut q = balances_by_day::table
+        .select((
+            balances_by_day::account,
+            balances_by_day::asset,
+            balances_by_day::day,
+            balances_by_day::amount,
+        ))
+        .order((
+            balances_by_day::account.asc(),
+            balances_by_day::asset.asc(),
+            balances_by_day::day.asc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some((account, asset, day)) = after {
+        q = q.filter(
+            balances_by_day::account
+                .gt(account.clone())
+                .or(balances_by_day::account.eq(account.clone()).and(
+                    balances_by_day::asset
+                        .gt(asset.clone())
+                        .or(balances_by_day::asset
+                            .eq(asset.clone())
+                            .and(balances_by_day::day.gt(*day))),
+                )),
+        );
+    }
+    q.load(conn)
+}
+
+/// Sums per (account, asset) on the effective basis of the days in `[from, through]` (`from`
+/// None: from the first): at `from` None, the balances at the end of `through`. An indexed
+/// read of `balances_by_day`; the journal is not read.
+pub fn sums_effective(
+    conn: &mut DbConnection,
+    from: Option<chrono::NaiveDate>,
+    through: chrono::NaiveDate,
+    prefix: Option<&str>,
+    asset: Option<&str>,
+) -> QueryResult<Vec<BalanceRow>> {
+    let total = super::sum("balances_by_day.amount");
+    let mut q = balances_by_day::table
+        .filter(balances_by_day::day.le(through))
+        .group_by((balances_by_day::account, balances_by_day::asset))
+        .select((balances_by_day::account, balances_by_day::asset, total))
+        .order((balances_by_day::account.asc(), balances_by_day::asset.asc()))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(balances_by_day::day.ge(from));
+    }
+    if let Some(prefix) = prefix {
+        q = q.filter(
+            balances_by_day::account
+                .like(like_prefix(prefix))
+                .escape('\\'),
+        );
+    }
+    if let Some(asset) = asset {
+        q = q.filter(balances_by_day::asset.eq(asset.to_owned()));
+    }
+    let rows: Vec<(String, String, i64)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(account, asset, balance)| BalanceRow {
+            account,
+            asset,
+            balance,
+        })
+        .collect())
+}
+
+/// The first day anything is effective on.
+pub fn first_effective_day(conn: &mut DbConnection) -> QueryResult<Option<chrono::NaiveDate>> {
+    balances_by_day::table
+        .select(diesel::dsl::min(balances_by_day::day))
+        .first(conn)
 }
 
 /// Every cached balance: (account, asset, balance). Their number grows with the accounts,

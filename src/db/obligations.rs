@@ -214,3 +214,42 @@ pub fn announce_overdue(
     .execute(conn)
     .map(|n| n == 1)
 }
+
+/// The premium a replenishment posted (`replenishment_premium:<X>`, negative: returned on top
+/// of the base), with its entry's dates.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct PremiumPosting {
+    pub material: String,
+    pub amount: i64,
+    pub effective_date: Option<chrono::NaiveDate>,
+    pub recorded_at: chrono::NaiveDateTime,
+}
+
+/// The premiums of the replenishments effective in `[from, to)` (entries from before
+/// effective dates count on the date of their `recorded_at`).
+/// Read from the replenishments, their entries (by reference) and those entries' premium
+/// postings: the work grows with the replenishments, not with the journal.
+pub fn premiums_effective(
+    conn: &mut DbConnection,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> QueryResult<Vec<PremiumPosting>> {
+    use super::schema::{journal_entries as e, postings as p};
+    let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN);
+    let dated = e::effective_date
+        .ge(from)
+        .and(e::effective_date.lt(to))
+        .assume_not_null();
+    let undated = e::effective_date
+        .is_null()
+        .and(e::recorded_at.ge(midnight(from)))
+        .and(e::recorded_at.lt(midnight(to)));
+    replenishments::table
+        .inner_join(e::table.on(e::reference.eq(replenishments::id.nullable())))
+        .inner_join(p::table.on(p::entry_seq.eq(e::seq)))
+        .filter(p::account.like("replenishment\\_premium:%").escape('\\'))
+        .filter(dated.or(undated))
+        .select((p::asset, p::amount, e::effective_date, e::recorded_at))
+        .order(e::seq.asc())
+        .load(conn)
+}

@@ -68,6 +68,7 @@ diesel::table! {
         recorded_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        effective_date -> Nullable<Date>,
     }
 }
 
@@ -86,6 +87,15 @@ diesel::table! {
         account -> Text,
         asset -> Text,
         balance -> BigInt,
+    }
+}
+
+diesel::table! {
+    balances_by_day (account, asset, day) {
+        account -> Text,
+        asset -> Text,
+        day -> Date,
+        amount -> BigInt,
     }
 }
 
@@ -230,6 +240,52 @@ diesel::table! {
         manufacturer_id -> Text,
         kind -> Text,
         amount_cents -> BigInt,
+        memo -> Nullable<Text>,
+        entry_seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fee_accrual_state (id) {
+        id -> Integer,
+        accrued_through -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    fee_accrual_runs (through) {
+        through -> Date,
+        rate_nanos -> BigInt,
+        fees_cents -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fee_accruals (id) {
+        id -> Text,
+        through -> Date,
+        manufacturer_id -> Text,
+        amount_cents -> BigInt,
+        entry_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    allocation_fees (manufacturer_id, material_code) {
+        manufacturer_id -> Text,
+        material_code -> Text,
+        posted_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    fee_payments (id) {
+        id -> Text,
+        manufacturer_id -> Text,
+        amount_cents -> BigInt,
+        value_date -> Date,
         memo -> Nullable<Text>,
         entry_seq -> BigInt,
         created_at -> Timestamp,
@@ -489,3 +545,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     allocations,
     obligations
 );
+diesel::allow_tables_to_appear_in_same_query!(replenishments, journal_entries);
+diesel::allow_tables_to_appear_in_same_query!(replenishments, postings);

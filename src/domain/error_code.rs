@@ -71,6 +71,7 @@ error_codes! {
     RepaymentExceedsOutstanding = "repayment_exceeds_outstanding", 422, RULE;
     GradeBelowMinimum = "grade_below_minimum", 422, RULE;
     AllocationBelowCommitted = "allocation_below_committed", 422, RULE;
+    PaymentExceedsDue = "payment_exceeds_due", 422, RULE;
 }
 
 impl ErrorCode {

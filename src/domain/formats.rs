@@ -176,6 +176,13 @@ named_schemas! {
         webhook::DeliveryStatus::ALL.map(webhook::DeliveryStatus::as_str),
     );
 
+    Basis = one_of(
+        "`recorded`: entries by the time they were recorded; `effective`: by the date they \
+         take effect (`effective_date`; entries from before effective dates: the date of \
+         `recorded_at`).",
+        ["recorded", "effective"],
+    );
+
     ExportFormat = one_of("`jsonl`: one entry per line; `csv`: one row per posting.", ["jsonl", "csv"]);
 
     ReportFormat = one_of(

@@ -1,14 +1,16 @@
-//! Simple interest on a principal that changes over time (API.md, Loans).
+//! Simple interest on an amount that changes over time: a loan's principal (API.md, Loans),
+//! an allocation's locked value (carrying fees).
 //!
-//! Time is split into intervals `[d1, d2)` of constant principal; the interest is the sum over
-//! them of `principal × annual_rate × days(d1, d2) / basis`. The figure is cumulative from
-//! the first disbursement, so what a ledger posts is always "cumulative, rounded, minus what
-//! was posted before": repeated accruals never drift.
+//! Time is split into intervals `[d1, d2)` of constant amount; the interest is the sum over
+//! them of `amount × annual_rate × days(d1, d2) / basis`, exact in integers and rounded once,
+//! half-even. The figure is cumulative from the first change, so what a ledger posts is always
+//! "cumulative, rounded, minus what was posted before": repeated accruals never drift.
 
 use super::daycount::DayCount;
+use super::decimal::div_half_even;
 use chrono::NaiveDate;
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
+use num_bigint::{BigInt, BigUint};
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 /// A change of principal in cents (positive: disbursed, negative: repaid) that takes effect at
@@ -27,35 +29,101 @@ pub struct Terms {
     pub day_count: DayCount,
 }
 
+/// A change of the amount interest runs on, in the amount's minor units, from 00:00 of `date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub date: NaiveDate,
+    pub amount: i128,
+}
+
+/// The days before `to` from `from` (`None`: from the first change), accrued at one yearly
+/// rate. Periods of one accrual do not overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<NaiveDate>,
+    pub to: NaiveDate,
+    /// `0.02` = 2 % a year.
+    pub annual_rate: Decimal,
+}
+
 /// Interest to `to` (the days before it) in cents, rounded half-even; changes on or after
 /// `to` do not count. `None` when the figure does not fit in an `i64`.
 pub fn cumulative_cents(terms: &Terms, changes: &[PrincipalChange], to: NaiveDate) -> Option<i64> {
+    let changes: Vec<Change> = changes
+        .iter()
+        .map(|c| Change {
+            date: c.date,
+            amount: i128::from(c.cents),
+        })
+        .collect();
+    let period = Period {
+        from: None,
+        to,
+        annual_rate: terms.annual_rate,
+    };
+    accrued(terms.day_count, &changes, &[period], 0)
+}
+
+/// The interest over `periods` (each at its own rate) on the amount `changes` add up to, in
+/// units of `10^unit_exp` of the amount's minor units (0: the same unit), rounded half-even
+/// once. `None` when the figure does not fit in an `i64`.
+pub fn accrued(
+    day_count: DayCount,
+    changes: &[Change],
+    periods: &[Period],
+    unit_exp: u32,
+) -> Option<i64> {
     // Net the changes of each date: a date whose changes cancel out does not end an
     // interval (this matters for 30/360, whose day counts are not additive across a 31st).
-    let mut by_date: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-    for c in changes.iter().filter(|c| c.date < to) {
-        *by_date.entry(c.date).or_default() += c.cents;
+    let mut by_date: BTreeMap<NaiveDate, i128> = BTreeMap::new();
+    for c in changes {
+        let net = by_date.entry(c.date).or_default();
+        *net = net.checked_add(c.amount)?;
     }
-    let mut boundaries: Vec<(NaiveDate, i128)> = by_date
-        .into_iter()
-        .filter(|(_, cents)| *cents != 0)
-        .map(|(date, cents)| (date, i128::from(cents)))
-        .collect();
-    boundaries.push((to, 0));
-    // Σ principal × days over the intervals, exact in integers; one division at the end.
-    let mut principal: i128 = 0;
-    let mut weighted: i128 = 0;
-    for pair in boundaries.windows(2) {
-        let ((start, change), (end, _)) = (pair[0], pair[1]);
-        principal += change;
-        weighted += principal * i128::from(terms.day_count.days(start, end));
+    by_date.retain(|_, amount| *amount != 0);
+    // Σ rate × amount × days, exact: each rate is mantissa / 10^scale, brought to the
+    // largest scale; one division at the end.
+    let scale = periods
+        .iter()
+        .map(|p| p.annual_rate.scale())
+        .max()
+        .unwrap_or(0);
+    let mut numerator = BigInt::ZERO;
+    for p in periods {
+        let rate = BigInt::from(p.annual_rate.mantissa())
+            * BigInt::from(10u32).pow(scale - p.annual_rate.scale());
+        numerator += rate * amount_days(day_count, &by_date, p.from, p.to)?;
     }
-    Decimal::try_from_i128_with_scale(weighted, 0)
-        .ok()?
-        .checked_mul(terms.annual_rate)?
-        .checked_div(Decimal::from(terms.day_count.basis()))?
-        .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
-        .to_i64()
+    let denominator = BigUint::from(u64::try_from(day_count.basis()).ok()?)
+        * BigUint::from(10u32).pow(scale + unit_exp);
+    let (sign, magnitude) = numerator.into_parts();
+    let rounded = BigInt::from_biguint(sign, div_half_even(&magnitude, &denominator));
+    i64::try_from(rounded).ok()
+}
+
+/// Σ amount × days over the intervals of constant amount between `from` and `to`: the
+/// amount in force on a day is the sum of the (netted) changes dated on or before it.
+fn amount_days(
+    day_count: DayCount,
+    by_date: &BTreeMap<NaiveDate, i128>,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+) -> Option<BigInt> {
+    let mut amount: i128 = 0;
+    let mut total = BigInt::ZERO;
+    let mut dates = by_date.iter().peekable();
+    while let Some((&start, &change)) = dates.next() {
+        if start >= to {
+            break;
+        }
+        amount = amount.checked_add(change)?;
+        let end = dates.peek().map_or(to, |(&next, _)| next.min(to));
+        let start = from.map_or(start, |f| start.max(f));
+        if start < end {
+            total += BigInt::from(amount) * day_count.days(start, end);
+        }
+    }
+    Some(total)
 }
 
 #[cfg(test)]
@@ -211,6 +279,44 @@ mod tests {
                 "{principal}"
             );
         }
+    }
+
+    #[test]
+    fn periods_at_their_own_rates() {
+        let t = terms("0.05", DayCount::Act365F);
+        let changes: Vec<Change> = three_intervals()
+            .iter()
+            .map(|c| Change {
+                date: c.date,
+                amount: i128::from(c.cents),
+            })
+            .collect();
+        let period = |from: Option<&str>, to: &str, rate: &str| Period {
+            from: from.map(d),
+            to: d(to),
+            annual_rate: Decimal::from_str(rate).unwrap(),
+        };
+        // One period at one rate is the loan's figure; split at any date, the same.
+        let whole = [period(None, "2024-04-01", "0.05")];
+        let split = [
+            period(None, "2024-02-25", "0.05"),
+            period(Some("2024-02-25"), "2024-04-01", "0.050"),
+        ];
+        for periods in [&whole[..], &split[..]] {
+            assert_eq!(
+                accrued(t.day_count, &changes, periods, 0),
+                cumulative_cents(&t, &three_intervals(), d("2024-04-01"))
+            );
+        }
+        // From 2024-03-10 at 10 %: 1.2e8 × 22 × 0.05 / 365 more, 361,643.84 -> 1,606,849.
+        let dearer = [
+            period(None, "2024-03-10", "0.05"),
+            period(Some("2024-03-10"), "2024-04-01", "0.1"),
+        ];
+        assert_eq!(accrued(t.day_count, &changes, &dearer, 0), Some(1_606_849));
+        // In units of 100 cents: 12,452.05479 -> 12,452.
+        assert_eq!(accrued(t.day_count, &changes, &whole, 2), Some(12_452));
+        assert_eq!(accrued(t.day_count, &changes, &[], 0), Some(0));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod allocation;
+pub mod carrying_fee;
 pub mod claims;
 pub mod code;
 pub mod country;
@@ -25,5 +26,6 @@ pub mod status;
 pub mod stress;
 pub mod time;
 pub mod validation;
+pub mod valuation;
 pub mod values;
 pub mod webhook;

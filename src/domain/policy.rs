@@ -2,6 +2,8 @@
 
 use super::decimal::parse_fixed;
 use super::error_code::ErrorCode;
+use super::loan::parse_rate;
+use super::values::Rate;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -26,6 +28,8 @@ pub struct Policy {
     pub target_days_of_cover: u32,
     /// A material whose leading origin holds at least this share of it is flagged.
     pub concentration_alert_share: Decimal,
+    /// The yearly share of an allocation's locked value charged as carrying fees.
+    pub carrying_fee_rate: Rate,
 }
 
 /// The raw text form of the policy values, as configuration holds them.
@@ -42,6 +46,7 @@ pub struct PolicyText<'a> {
     pub deferral_premium_per_year: &'a str,
     pub target_days_of_cover: u32,
     pub concentration_alert_share: &'a str,
+    pub carrying_fee_rate: &'a str,
 }
 
 impl Policy {
@@ -65,6 +70,8 @@ impl Policy {
                 "policy.deferral_premium_per_year: must be a decimal in [0, 1] with at most 6 \
                  decimals",
             )?;
+        let carrying = parse_rate(t.carrying_fee_rate)
+            .map_err(|e| format!("policy.carrying_fee_rate: {e}"))?;
         let threshold = parse_fixed(t.dual_approval_threshold_usd, 2)
             .ok()
             .filter(|c| *c >= 0)
@@ -92,6 +99,7 @@ impl Policy {
                 "concentration_alert_share",
                 t.concentration_alert_share,
             )?,
+            carrying_fee_rate: Rate(carrying),
         })
     }
 }
@@ -114,6 +122,7 @@ pub(crate) mod tests {
             deferral_premium_per_year: "0.05",
             target_days_of_cover: 60,
             concentration_alert_share: "0.5",
+            carrying_fee_rate: "0.02",
         }
     }
 
@@ -125,6 +134,7 @@ pub(crate) mod tests {
         assert_eq!(p.replenish_premium, Decimal::new(5, 2));
         assert_eq!(p.target_days_of_cover, 60);
         assert_eq!(p.concentration_alert_share, Decimal::new(5, 1));
+        assert_eq!(p.carrying_fee_rate, Rate(20_000_000));
     }
 
     #[test]
@@ -144,6 +154,14 @@ pub(crate) mod tests {
         let mut t = defaults();
         t.concentration_alert_share = "0";
         assert!(Policy::parse(&t).is_err());
+        for bad in ["1.01", "-0.01", "0.0000000001", "2%"] {
+            let mut t = defaults();
+            t.carrying_fee_rate = bad;
+            assert!(Policy::parse(&t).is_err(), "{bad}");
+        }
+        let mut t = defaults();
+        t.carrying_fee_rate = "0";
+        assert_eq!(Policy::parse(&t).unwrap().carrying_fee_rate, Rate(0));
     }
 }
 
@@ -690,6 +708,7 @@ mod rule_properties {
                 replenish_premium: Decimal::ZERO,
                 replenish_term_days: 1,
                 deferral_premium_per_year: Decimal::ZERO,
+                carrying_fee_rate: crate::domain::values::Rate(0),
                 target_days_of_cover: 60,
                 concentration_alert_share: Decimal::ONE,
             };

@@ -2,7 +2,7 @@
 
 use super::decimal::positive;
 use super::lot::UNIT_PRICE_SCALE;
-use super::time::parse_date;
+use super::time::parse_date_until;
 use super::validation::{text, FieldError, Problems};
 use chrono::NaiveDate;
 
@@ -26,16 +26,7 @@ impl NewMark {
     ) -> Result<Self, Vec<FieldError>> {
         let mut p = Problems::default();
         let price = p.check("price_usd", positive(price_usd, UNIT_PRICE_SCALE));
-        let as_of = p.check(
-            "as_of",
-            parse_date(as_of).and_then(|d| {
-                if d > today {
-                    Err("must not be after today".to_owned())
-                } else {
-                    Ok(d)
-                }
-            }),
-        );
+        let as_of = p.check("as_of", parse_date_until(as_of, today, "today"));
         let source = p.check("source", text(source, SOURCE_MAX));
         p.finish(|| {
             Some(NewMark {

@@ -635,6 +635,7 @@ mod properties {
                 target_days_of_cover: 60,
                 concentration_alert_share: Decimal::ONE,
                 deferral_premium_per_year: Decimal::ZERO,
+                carrying_fee_rate: crate::domain::values::Rate(0),
             };
             let stock = StockFigures { on_hand, held: held.min(on_hand), strategic_floor: floor };
             let sc = Scenario::new(sev, days, factor).unwrap();

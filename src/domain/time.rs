@@ -73,6 +73,15 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     Ok(date)
 }
 
+/// `parse_date` of a date not after `last`, which `name` names in the refusal ("today").
+pub fn parse_date_until(text: &str, last: NaiveDate, name: &str) -> Result<NaiveDate, String> {
+    let date = parse_date(text)?;
+    if date > last {
+        return Err(format!("must not be after {name} ({})", format_date(&last)));
+    }
+    Ok(date)
+}
+
 pub fn format_date(d: &NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }

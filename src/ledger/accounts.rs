@@ -12,7 +12,8 @@
 //! | `loan:<FACILITY_ID>:principal` | USD | principal owed on a loan facility (negative: owed) |
 //! | `loan:<FACILITY_ID>:interest` | USD | interest posted and not yet paid (negative: owed) |
 //! | `expense:interest:<FACILITY_ID>` | USD | interest expense of a loan facility |
-//! | `income:fees:<KIND>` | USD | fees manufacturers paid, `entry` or `carrying` (negative: earned) |
+//! | `income:fees:<KIND>` | USD | fees manufacturers paid or were charged, `entry` or `carrying` (negative: earned) |
+//! | `receivable:fees:<MANUFACTURER>` | USD | carrying fees accrued and not yet paid (never negative) |
 
 pub fn inventory(facility: &str, material: &str) -> String {
     format!("inventory:{facility}:{material}")
@@ -48,14 +49,19 @@ pub fn fee_income(kind: &str) -> String {
     format!("income:fees:{kind}")
 }
 
+pub fn fees_receivable(manufacturer_id: &str) -> String {
+    format!("receivable:fees:{manufacturer_id}")
+}
+
 /// Stock physically on hand at a facility: `inventory:<FACILITY>:<MATERIAL>`.
 pub fn is_inventory(account: &str) -> bool {
     account.starts_with("inventory:")
 }
 
-/// Accounts whose balance may never go below zero: stock physically on hand.
+/// Accounts whose balance may never go below zero: stock physically on hand, and what a
+/// manufacturer owes (a payment may not take it below zero).
 pub fn must_stay_non_negative(account: &str) -> bool {
-    is_inventory(account)
+    is_inventory(account) || account.starts_with("receivable:")
 }
 
 /// The asset of US dollars (cents in storage).

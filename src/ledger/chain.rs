@@ -22,6 +22,9 @@ pub struct ChainPosting {
 pub struct ChainEntry<'a> {
     pub seq: i64,
     pub id: &'a str,
+    /// `YYYY-MM-DD`; `None` for entries written before effective dates existed, which are
+    /// hashed (and exported) without the field.
+    pub effective_date: Option<&'a str>,
     pub kind: &'a str,
     /// RFC 3339 with six fractional digits, as exported.
     pub recorded_at: &'a str,
@@ -49,10 +52,17 @@ fn string(out: &mut String, s: &str) {
 }
 
 /// The RFC 8785 form of the entry's hashed fields; keys in sorted order:
-/// id, kind, postings (account, amount, asset), recorded_at, reference, seq.
+/// effective_date (when the entry has one), id, kind, postings (account, amount, asset),
+/// recorded_at, reference, seq.
 pub fn canonical_json(e: &ChainEntry<'_>) -> String {
-    let mut out = String::with_capacity(128 + 96 * e.postings.len());
-    out.push_str("{\"id\":");
+    let mut out = String::with_capacity(160 + 96 * e.postings.len());
+    out.push('{');
+    if let Some(d) = e.effective_date {
+        out.push_str("\"effective_date\":");
+        string(&mut out, d);
+        out.push(',');
+    }
+    out.push_str("\"id\":");
     string(&mut out, e.id);
     out.push_str(",\"kind\":");
     string(&mut out, e.kind);
@@ -185,6 +195,7 @@ mod tests {
         ChainEntry {
             seq: 7,
             id: "0190-x",
+            effective_date: None,
             kind: "lot_received",
             recorded_at: "2026-03-01T12:00:00.123456Z",
             reference: Some("ref\"1\n\u{1}é"),
@@ -253,6 +264,25 @@ mod tests {
         }
         let v: Value = serde_json::from_str(r#"[true, null, "a\u0001"]"#).unwrap();
         assert_eq!(canonical_value(&v), r#"[true,null,"a\u0001"]"#);
+    }
+
+    #[test]
+    fn an_effective_date_is_the_first_key_and_changes_the_hash() {
+        let e = sample(&[]);
+        let dated = ChainEntry {
+            effective_date: Some("2026-02-28"),
+            ..e.clone()
+        };
+        let text = canonical_json(&dated);
+        assert!(text.starts_with("{\"effective_date\":\"2026-02-28\",\"id\":"));
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(canonical_value(&v), text);
+        // Without it, the form (and hash) of an entry from before effective dates.
+        assert!(!canonical_json(&e).contains("effective_date"));
+        assert_ne!(
+            entry_hash(GENESIS_HASH, &e),
+            entry_hash(GENESIS_HASH, &dated)
+        );
     }
 
     #[test]

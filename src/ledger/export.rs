@@ -33,7 +33,7 @@ impl Format {
 }
 
 pub const CSV_HEADER: &str =
-    "seq,entry_id,recorded_at,kind,reference,account,asset,amount,hash,prev_hash\n";
+    "seq,entry_id,recorded_at,effective_date,kind,reference,account,asset,amount,hash,prev_hash\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -68,6 +68,7 @@ fn render(out: &mut String, format: Format, e: &EntryView) {
                     e.seq.to_string(),
                     e.id.clone(),
                     e.recorded_at.clone(),
+                    e.effective_text().unwrap_or_default(),
                     e.kind.clone(),
                     e.reference.clone().unwrap_or_default(),
                     p.account.clone(),

@@ -3,7 +3,7 @@
 //! from the oldest lots to an account, in one journal entry — or voided.
 
 use super::lots::{take_oldest, Pick};
-use super::{accounts, append, Appended, LedgerError, NewEntry, Posting};
+use super::{accounts, append, Appended, Effective, LedgerError, NewEntry, Posting};
 use crate::db::cached;
 use crate::db::holds::{self as hq, HoldRow};
 use crate::db::materials::{self as mq, MaterialRow};
@@ -174,6 +174,7 @@ pub fn post(
         NewEntry {
             kind,
             reference,
+            effective: Effective::Recorded,
             postings,
         },
     )?;

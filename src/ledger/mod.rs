@@ -13,6 +13,7 @@ use crate::db::ledger::{self as q, EntryRow, PostingRow};
 use crate::db::{self, DbConnection};
 use crate::domain::decimal::format_fixed;
 use crate::domain::time;
+use crate::domain::values::IsoDate;
 use chain::{entry_hash, ChainEntry, ChainPosting};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use std::collections::BTreeMap;
@@ -39,12 +40,25 @@ impl Posting {
     }
 }
 
+/// The date an entry's business event takes effect (API.md, "Effective dates in the
+/// ledger"); it is stored, hashed and exported with the entry, and places its postings in
+/// the balances on the effective basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effective {
+    /// The UTC date of the entry's `recorded_at` (an event that takes effect when booked).
+    Recorded,
+    /// A date the event names: a lot's `received_at` date, a value date, an accrual's
+    /// `through` minus one day.
+    On(IsoDate),
+}
+
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     /// What happened, e.g. `lot_received`, `transfer`, `adjustment`, `release`.
     pub kind: &'static str,
     /// The id of the business object the entry records.
     pub reference: Option<String>,
+    pub effective: Effective,
     pub postings: Vec<Posting>,
 }
 
@@ -137,16 +151,58 @@ pub fn normalize(postings: Vec<Posting>) -> Result<Vec<Posting>, LedgerError> {
 
 /// Appends an entry inside the caller's write transaction: balances first (in account
 /// order, so concurrent appends lock them in one order), then the chain head (the global
-/// lock, taken last so that it is held for little more than the commit), then the rows.
+/// lock, taken last so that it is held for little more than the commit), then the balances
+/// by effective date (under the head, since an entry effective when recorded knows its date
+/// only there; the head serializes them) and the rows.
 pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, LedgerError> {
-    let postings = normalize(entry.postings)?;
-    for p in &postings {
+    let mut appended = append_all(conn, vec![entry])?;
+    appended.pop().ok_or(LedgerError::Empty)
+}
+
+/// Appends several entries, in order, as `append` does one: the balances of all their
+/// postings first, in account order, then each entry under the chain head, so that the head
+/// is still the last lock the transaction takes.
+pub fn append_all(
+    conn: &mut DbConnection,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<Appended>, LedgerError> {
+    let entries = entries
+        .into_iter()
+        .map(|mut e| {
+            let postings = normalize(std::mem::take(&mut e.postings))?;
+            Ok((e, postings))
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let mut every: Vec<&Posting> = entries.iter().flat_map(|(_, p)| p).collect();
+    every.sort_by(|a, b| (&a.account, &a.asset).cmp(&(&b.account, &b.asset)));
+    for p in every {
         apply_to_balance(conn, p)?;
     }
+    entries
+        .into_iter()
+        .map(|(entry, postings)| chain(conn, entry, postings))
+        .collect()
+}
+
+/// Writes an entry whose postings are in the balances already: under the chain head, its
+/// balances by effective date and its rows.
+fn chain(
+    conn: &mut DbConnection,
+    entry: NewEntry,
+    postings: Vec<Posting>,
+) -> Result<Appended, LedgerError> {
     let (seq, prev_hash, last_recorded) = q::advance_head(conn)?;
     // Taken under the lock, and never before the previous entry's, so that recorded_at
     // never decreases along the chain even when processes' clocks differ.
     let recorded_at = last_recorded.map_or_else(time::now, |last| time::now().max(last));
+    let effective_date = match entry.effective {
+        Effective::Recorded => recorded_at.date(),
+        Effective::On(d) => d.0,
+    };
+    for p in &postings {
+        apply_to_day(conn, p, effective_date)?;
+    }
+    let effective_text = time::format_date(&effective_date);
     let id = db::new_id();
     let chain_postings: Vec<ChainPosting> = postings
         .iter()
@@ -161,6 +217,7 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, Ledg
         &ChainEntry {
             seq,
             id: &id,
+            effective_date: Some(&effective_text),
             kind: entry.kind,
             recorded_at: &time::format_rfc3339(&recorded_at),
             reference: entry.reference.as_deref(),
@@ -187,6 +244,7 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry) -> Result<Appended, Ledg
         recorded_at,
         prev_hash,
         hash: hash.clone(),
+        effective_date: Some(effective_date),
     };
     q::insert_entry(conn, &row, &rows)?;
     Ok(Appended { seq, id, hash })
@@ -220,6 +278,28 @@ fn apply_to_balance(conn: &mut DbConnection, p: &Posting) -> Result<(), LedgerEr
             other => other.into(),
         }),
     }
+}
+
+/// Adds a posting to its account's figure on its effective day.
+fn apply_to_day(
+    conn: &mut DbConnection,
+    p: &Posting,
+    day: chrono::NaiveDate,
+) -> Result<(), LedgerError> {
+    if q::add_to_day(conn, &p.account, &p.asset, day, p.amount)? {
+        return Ok(());
+    }
+    if q::day_amount(conn, &p.account, &p.asset, day)?.is_some() {
+        return Err(LedgerError::TooLarge {
+            account: p.account.clone(),
+            asset: p.asset.clone(),
+            scale: p.scale,
+        });
+    }
+    q::insert_day(conn, &p.account, &p.asset, day, p.amount).map_err(|e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => LedgerError::Race,
+        other => other.into(),
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::db::ledger::{self as q, EntryRow, PostingRow};
 use crate::db::{self, DbConnection};
 use crate::domain::formats;
 use crate::domain::time;
-use crate::domain::values::Quantity;
+use crate::domain::values::{IsoDate, Quantity};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -50,6 +50,10 @@ pub struct EntryView {
     pub kind: String,
     #[schema(value_type = formats::Timestamp)]
     pub recorded_at: String,
+    /// The date the entry's event takes effect (hashed with the entry); absent on entries
+    /// recorded before effective dates existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<IsoDate>,
     /// The business object the entry records.
     #[schema(value_type = Option<formats::Id>)]
     pub reference: Option<String>,
@@ -79,6 +83,7 @@ impl EntryView {
             id: e.id,
             kind: e.kind,
             recorded_at: time::format_rfc3339(&e.recorded_at),
+            effective_date: e.effective_date.map(IsoDate),
             reference: e.reference,
             postings: postings
                 .iter()
@@ -91,6 +96,11 @@ impl EntryView {
             prev_hash: e.prev_hash,
             hash: e.hash,
         }
+    }
+
+    /// `effective_date` as hashed.
+    pub fn effective_text(&self) -> Option<String> {
+        self.effective_date.map(|d| time::format_date(&d.0))
     }
 
     pub fn chain_postings(&self) -> Vec<ChainPosting> {

@@ -2,7 +2,8 @@
 //! asset, and the chain head agreeing with the last entry; then the cached figures against
 //! what they cache: each balance against the sum of its postings, each material's on-hand
 //! figure against its inventory balances and its lots, its held figure against its pending
-//! holds.
+//! holds; each balance by effective day against the postings of the entries effective that
+//! day.
 
 use super::accounts;
 use super::chain::{entry_hash, ChainEntry, GENESIS_HASH};
@@ -10,6 +11,7 @@ use super::read::{for_each, EntryView, Range, Scales, PAGE};
 use crate::db::{self, ledger as q, DbConnection};
 use crate::domain::decimal::format_fixed;
 use crate::domain::formats;
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -62,11 +64,13 @@ fn check(
         return Some(format!("postings of {asset} do not sum to zero"));
     }
     let postings = e.chain_postings();
+    let effective = e.effective_text();
     let recomputed = entry_hash(
         prev_hash,
         &ChainEntry {
             seq: e.seq,
             id: &e.id,
+            effective_date: effective.as_deref(),
             kind: &e.kind,
             recorded_at: &e.recorded_at,
             reference: e.reference.as_deref(),
@@ -108,6 +112,10 @@ impl PostingSums {
     }
 }
 
+/// The postings' sum per (account, asset, effective day): what `balances_by_day` caches.
+/// Entries from before effective dates count on their recorded_at's date.
+type DaySums = HashMap<(String, String, NaiveDate), Sum>;
+
 /// A sum as a decimal string, or in minor units when it passed what storage holds.
 fn shown(v: Sum, scale: u32) -> String {
     match i64::try_from(v) {
@@ -120,6 +128,7 @@ fn shown(v: Sum, scale: u32) -> String {
 fn cached_figures(
     conn: &mut DbConnection,
     mut sums: PostingSums,
+    mut days: DaySums,
     scales: &Scales,
 ) -> diesel::QueryResult<Option<String>> {
     let show = |asset: &str, v: Sum| shown(v, scales.of(asset).unwrap_or(0));
@@ -145,6 +154,33 @@ fn cached_figures(
     if let Some((account, asset, posted)) = unbalanced {
         return Ok(Some(format!(
             "{account} has no balance in {asset}, its postings sum to {}",
+            show(asset, *posted)
+        )));
+    }
+    let mut after = None;
+    loop {
+        let page = q::days_page(conn, after.as_ref(), PAGE)?;
+        let Some((account, asset, day, _)) = page.last() else {
+            break;
+        };
+        after = Some((account.clone(), asset.clone(), *day));
+        for (account, asset, day, amount) in page {
+            let key = (account, asset, day);
+            let posted = days.remove(&key).unwrap_or(0);
+            if Sum::from(amount) != posted {
+                let (account, asset, day) = key;
+                return Ok(Some(format!(
+                    "the balance of {account} in {asset} effective {day} is {}, its postings \
+                     sum to {}",
+                    show(&asset, amount.into()),
+                    show(&asset, posted)
+                )));
+            }
+        }
+    }
+    if let Some(((account, asset, day), posted)) = days.iter().find(|(_, s)| **s != 0) {
+        return Ok(Some(format!(
+            "{account} has no balance in {asset} effective {day}, its postings sum to {}",
             show(asset, *posted)
         )));
     }
@@ -203,7 +239,14 @@ pub fn verify(
     let mut count = 0i64;
     let mut bad: Option<(i64, String)> = None;
     let mut sums = PostingSums::default();
+    let mut days = DaySums::new();
     for_each(conn, Range::default(), PAGE, |row, postings| {
+        let day = row.effective_date.unwrap_or(row.recorded_at.date());
+        for p in postings {
+            *days
+                .entry((p.account.clone(), p.asset.clone(), day))
+                .or_default() += Sum::from(p.amount);
+        }
         let raw: Vec<(String, i64)> = postings
             .iter()
             .map(|p| (p.asset.clone(), p.amount))
@@ -232,7 +275,7 @@ pub fn verify(
     }
     // The caches are checked once the chain holds: a broken chain is reported first.
     let cache = match bad {
-        None => cached_figures(conn, sums, &scales)?,
+        None => cached_figures(conn, sums, days, &scales)?,
         Some(_) => None,
     };
     Ok(match (bad, cache) {

@@ -56,11 +56,11 @@ fn views(
     rows: Vec<DisruptionRow>,
 ) -> Result<Vec<DisruptionView>, ServiceError> {
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
-    let scales = db::materials::scales(conn)?;
+    let scales = super::Scales::load(conn)?;
     let mut covered: std::collections::HashMap<String, Vec<CoveredMaterial>> =
         std::collections::HashMap::new();
     for c in db::disruptions::covered_by(conn, &ids)? {
-        let s = scales.get(&c.material_code).copied().unwrap_or(0);
+        let s = scales.of(&c.material_code)?;
         covered
             .entry(c.disruption_id)
             .or_default()

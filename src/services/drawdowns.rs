@@ -27,7 +27,7 @@ use crate::domain::policy::{
 use crate::domain::status::{ManufacturerStatus, ObligationStatus};
 use crate::domain::time;
 use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
-use crate::ledger::{self, accounts, holds, NewEntry};
+use crate::ledger::{self, accounts, holds, Effective, NewEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -114,13 +114,13 @@ fn views(
     rows: Vec<DrawdownRow>,
 ) -> Result<Vec<DrawdownView>, ServiceError> {
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
-    let scales = db::materials::scales(conn)?;
+    let scales = super::Scales::load(conn)?;
     let mut approvals =
         group_by_drawdown(db::drawdowns::approvals(conn, &ids)?, |a| &a.drawdown_id);
     let mut picks = group_by_drawdown(db::drawdowns::picks(conn, &ids)?, |p| &p.drawdown_id);
     rows.into_iter()
         .map(|d| {
-            let scale = scales.get(&d.material_code).copied().unwrap_or(0);
+            let scale = scales.of(&d.material_code)?;
             let a = approvals.remove(&d.id).unwrap_or_default();
             let p = picks.remove(&d.id).unwrap_or_default();
             render(d, a, p, scale)
@@ -760,6 +760,7 @@ fn release(
     let entry = NewEntry {
         kind: "release",
         reference: Some(d.id.clone()),
+        effective: Effective::Recorded,
         postings: taken.postings,
     };
     Ok((entry, obligation))

@@ -11,9 +11,9 @@ use crate::domain::formats;
 use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot};
 use crate::domain::time;
 use crate::domain::validation::text;
-use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice};
+use crate::domain::values::{Id, IsoDate, Quantity, Timestamp, UnitPrice};
 use crate::ledger::lots::{take_oldest, Pick};
-use crate::ledger::{self, accounts, NewEntry, Posting};
+use crate::ledger::{self, accounts, Effective, NewEntry, Posting};
 use serde::{Deserialize, Serialize};
 
 /// A material named in a request body: unknown is a validation failure (422), not a 404.
@@ -175,6 +175,7 @@ pub async fn receive_lot(db: &Db, ctx: WriteCtx, req: LotRequest) -> Result<Repl
             NewEntry {
                 kind: "lot_received",
                 reference: Some(id.clone()),
+                effective: Effective::On(IsoDate(lot.received_at.date())),
                 postings,
             },
         )?;
@@ -261,17 +262,16 @@ pub async fn list_lots(
             after: page.after.clone(),
         };
         let rows = db::lots::page(conn, &filter, fetch_limit(&page))?;
-        let scales = db::materials::scales(conn)?;
-        let scale = |code: &str| scales.get(code).copied().unwrap_or(0);
-        Ok(Page::from_rows(
+        let scales = super::Scales::load(conn)?;
+        Page::try_from_rows(
             rows,
             page.limit,
             |r| r.id.clone(),
             |r| {
-                let s = scale(&r.material_code);
-                LotView::new(r, s)
+                let s = scales.of(&r.material_code)?;
+                Ok(LotView::new(r, s))
             },
-        ))
+        )
     })
     .await
 }
@@ -342,6 +342,7 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
             NewEntry {
                 kind: "transfer",
                 reference: Some(id.clone()),
+                effective: Effective::Recorded,
                 postings: vec![
                     stock_posting(accounts::inventory(&from, &m.code), &m, -quantity),
                     stock_posting(accounts::inventory(&to, &m.code), &m, quantity),
@@ -492,6 +493,7 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
             NewEntry {
                 kind: "adjustment",
                 reference: Some(id.clone()),
+                effective: Effective::Recorded,
                 postings: vec![
                     stock_posting(accounts::inventory(&facility, &m.code), &m, quantity),
                     stock_posting(accounts::adjustment(&m.code), &m, -quantity),

@@ -3,11 +3,11 @@
 use super::{PageRequest, ServiceError};
 use crate::db::{self, tx, Db};
 use crate::domain::formats;
-use crate::domain::values::{Quantity, Timestamp};
+use crate::domain::values::{IsoDate, Quantity, Timestamp};
 use crate::ledger::export::{self, ExportError, Format};
 use crate::ledger::read::{for_each, EntryView, Range, Scales};
 use crate::ledger::verify::{self, VerifyReport};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,31 +65,74 @@ pub struct BalanceView {
     pub balance: Quantity,
 }
 
+/// Which balances: now, as of a time entries were recorded, or at the end of a date on the
+/// effective basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalancesAt {
+    Now,
+    Recorded(NaiveDateTime),
+    Effective(NaiveDate),
+}
+
+/// Which entries count in balances as of a time or date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Entries by the time they were recorded.
+    Recorded,
+    /// Entries by the date they take effect.
+    Effective,
+}
+
+/// What balances are as of: a time (recorded basis) or a date (effective basis).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AsOf {
+    Time(Timestamp),
+    Date(IsoDate),
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Balances {
-    /// The time the balances are as of (RFC 3339), or null for now.
-    pub as_of: Option<Timestamp>,
+    pub basis: Basis,
+    /// The time (recorded basis; null for now) or the date (effective basis) the balances
+    /// are as of.
+    pub as_of: Option<AsOf>,
     pub items: Vec<BalanceView>,
 }
 
-/// Current balances (the cache), or as of a past time (summed from the postings).
+/// Current balances (the cache), as of a past time (summed from the postings), or on the
+/// effective basis (summed from the balances per effective day).
 pub async fn balances(
     db: &Db,
-    as_of: Option<NaiveDateTime>,
+    at: BalancesAt,
     prefix: Option<String>,
     asset: Option<String>,
 ) -> Result<Balances, ServiceError> {
     db.run(move |conn| {
         tx::snapshot(conn, |conn| {
             let scales = Scales::load(conn)?;
-            let rows = match as_of {
-                Some(t) => {
-                    db::ledger::balances_as_of(conn, t, prefix.as_deref(), asset.as_deref())?
-                }
-                None => db::ledger::balances(conn, prefix.as_deref(), asset.as_deref())?,
+            let (prefix, asset) = (prefix.as_deref(), asset.as_deref());
+            let (basis, as_of, rows) = match at {
+                BalancesAt::Now => (
+                    Basis::Recorded,
+                    None,
+                    db::ledger::balances(conn, prefix, asset)?,
+                ),
+                BalancesAt::Recorded(t) => (
+                    Basis::Recorded,
+                    Some(AsOf::Time(Timestamp(t))),
+                    db::ledger::balances_as_of(conn, t, prefix, asset)?,
+                ),
+                BalancesAt::Effective(d) => (
+                    Basis::Effective,
+                    Some(AsOf::Date(IsoDate(d))),
+                    db::ledger::sums_effective(conn, None, d, prefix, asset)?,
+                ),
             };
             Ok(Balances {
-                as_of: as_of.map(Timestamp),
+                basis,
+                as_of,
                 items: rows
                     .into_iter()
                     .map(|r| BalanceView {

@@ -21,7 +21,7 @@ use crate::domain::loan::LoanKind;
 use crate::domain::loan::{split_repayment, Movement, NewLoanFacility, NewTranche, RATE_SCALE};
 use crate::domain::time::{self, format_date};
 use crate::domain::values::{Id, IsoDate, Rate, Timestamp, Usd};
-use crate::ledger::{self, accounts, NewEntry, Posting};
+use crate::ledger::{self, accounts, Effective, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
@@ -296,6 +296,7 @@ pub async fn disburse(
             NewEntry {
                 kind: "loan_disbursement",
                 reference: Some(draw.id.clone()),
+                effective: Effective::On(IsoDate(m.value_date)),
                 postings: vec![
                     Posting::usd(accounts::CASH_RESERVE, draw.amount_cents),
                     draw.principal_posting(),
@@ -448,6 +449,8 @@ pub async fn accrue(
                     NewEntry {
                         kind: "loan_interest",
                         reference: Some(accrual.id.clone()),
+                        // The interest covers the days before `through`.
+                        effective: Effective::On(IsoDate(through.pred_opt().unwrap_or(through))),
                         postings: interest_postings(&facility_id, posted),
                     },
                 )?;
@@ -520,6 +523,7 @@ pub async fn repay(
             NewEntry {
                 kind: "loan_repayment",
                 reference: Some(id.clone()),
+                effective: Effective::On(IsoDate(m.value_date)),
                 postings,
             },
         )?;
@@ -594,24 +598,50 @@ pub async fn statement(
     db.run(move |conn| {
         tx::snapshot(conn, |conn| {
             let facility = find_facility(conn, &facility_id)?;
-            let tranches = tranche_figures(conn, &facility_id, as_of)?;
-            let changes = db::loans::principal_changes(conn, &facility_id, as_of)?;
-            let interest = interest_to(&facility, &changes, as_of, "as_of")?;
-            let interest_paid = db::loans::interest_paid_as_of(conn, &facility_id, as_of)?;
-            let drawn: i64 = tranches.iter().map(|t| t.drawn).sum();
-            let outstanding: i64 = tranches.iter().map(TrancheFigures::outstanding).sum();
+            let owed = owed_as_of(conn, &facility, as_of)?;
+            let drawn: i64 = owed.tranches.iter().map(|t| t.drawn).sum();
             Ok(LoanStatementView {
                 as_of: IsoDate(as_of),
                 drawn_usd: Usd(drawn),
                 undrawn_usd: Usd(facility.commitment_cents - drawn),
-                principal_outstanding_usd: Usd(outstanding),
-                interest_accrued_unpaid_usd: Usd(interest - interest_paid),
-                tranches: tranches.into_iter().map(TrancheView::from).collect(),
+                principal_outstanding_usd: Usd(owed.principal_outstanding()),
+                interest_accrued_unpaid_usd: Usd(owed.interest_unpaid),
+                tranches: owed.tranches.into_iter().map(TrancheView::from).collect(),
                 facility: LoanFacilityView::from(facility),
             })
         })
     })
     .await
+}
+
+/// What a facility owes as of a date, as its statement shows it: its tranches' figures with
+/// value dates on or before `as_of`, and the interest to `as_of` (posted or not) less the
+/// interest paid by then.
+pub(crate) struct Owed {
+    tranches: Vec<TrancheFigures>,
+    pub interest_unpaid: i64,
+}
+
+impl Owed {
+    pub fn principal_outstanding(&self) -> i64 {
+        self.tranches.iter().map(TrancheFigures::outstanding).sum()
+    }
+}
+
+/// The statement's figures of `facility` as of `as_of` (the valuation report reads the same).
+pub(crate) fn owed_as_of(
+    conn: &mut DbConnection,
+    facility: &LoanFacilityRow,
+    as_of: NaiveDate,
+) -> Result<Owed, ServiceError> {
+    let tranches = tranche_figures(conn, &facility.id, as_of)?;
+    let changes = db::loans::principal_changes(conn, &facility.id, as_of)?;
+    let interest = interest_to(facility, &changes, as_of, "as_of")?;
+    let interest_paid = db::loans::interest_paid_as_of(conn, &facility.id, as_of)?;
+    Ok(Owed {
+        tranches,
+        interest_unpaid: interest - interest_paid,
+    })
 }
 
 fn no_facility(id: &str) -> ServiceError {

@@ -14,7 +14,7 @@ use crate::domain::policy::{Policy, Tier};
 use crate::domain::status::ManufacturerStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
-use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice};
+use crate::domain::values::{Id, IsoDate, Quantity, Timestamp, UnitPrice};
 use serde::Serialize;
 use serde_json::json;
 
@@ -78,7 +78,7 @@ pub(crate) fn find(conn: &mut DbConnection, id: &str) -> Result<ManufacturerRow,
 }
 
 /// Manufacturer `id` as `actor` may see it (a manufacturer sees only itself).
-fn find_visible(
+pub(crate) fn find_visible(
     conn: &mut DbConnection,
     actor: &Actor,
     id: &str,
@@ -277,8 +277,12 @@ pub(crate) fn set_allocation(
         quantity: row.quantity,
         locked_price_micros: row.locked_price_micros,
         monthly_consumption: row.monthly_consumption,
-        // Carrying fees are not accrued yet: a change counts from today.
-        effective_date: row.updated_at.date(),
+        // Carrying fees accrued stay accrued: a change counts from today, or from the date
+        // they are accrued through when that is later.
+        effective_date: db::fees::accrued_through_for_change(conn)?
+            .map_or(row.updated_at.date(), |reached| {
+                reached.max(row.updated_at.date())
+            }),
     };
     if put_allocation_row(conn, row, &change)? == Put::BelowCommitted {
         return Err(below_committed(conn, row, scale));
@@ -353,6 +357,9 @@ pub struct AllocationChangeView {
     pub quantity: Quantity,
     pub locked_price_usd: UnitPrice,
     pub monthly_consumption: Quantity,
+    /// The day from which the change counts for carrying fees: the day it was made, or the
+    /// date fees were accrued through then when that is later.
+    pub effective_date: IsoDate,
 }
 
 /// The changes of manufacturer `manufacturer`'s allocation of `material`, newest first, as
@@ -391,6 +398,7 @@ pub async fn history(
                 quantity: q(r.quantity),
                 locked_price_usd: UnitPrice(r.locked_price_micros),
                 monthly_consumption: q(r.monthly_consumption),
+                effective_date: IsoDate(r.effective_date),
             },
         ))
     })

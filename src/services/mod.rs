@@ -4,6 +4,7 @@ pub mod audit;
 pub mod delivery;
 pub mod disruptions;
 pub mod drawdowns;
+pub mod economics;
 pub mod error;
 pub mod events;
 pub mod facilities;
@@ -100,6 +101,23 @@ pub(crate) fn scale_of(
     code: &str,
 ) -> Result<u32, ServiceError> {
     Ok(material_of(conn, code)?.scale.get())
+}
+
+/// The scale of every material, read once for a list of rows that name materials: a row
+/// naming one that is not there is an internal error (as in `material_of`), never scale 0.
+pub(crate) struct Scales(std::collections::HashMap<String, u32>);
+
+impl Scales {
+    pub fn load(conn: &mut crate::db::DbConnection) -> Result<Self, ServiceError> {
+        Ok(Self(crate::db::materials::scales(conn)?))
+    }
+
+    pub fn of(&self, code: &str) -> Result<u32, ServiceError> {
+        self.0
+            .get(code)
+            .copied()
+            .ok_or_else(|| ServiceError::internal(format!("material {code} vanished")))
+    }
 }
 
 /// Material `code`, which a row refers to: a material that is not there is an internal error.

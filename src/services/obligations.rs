@@ -22,7 +22,7 @@ use crate::domain::status::ObligationStatus;
 use crate::domain::time;
 use crate::domain::validation::{text, Problems};
 use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
-use crate::ledger::{self, accounts, NewEntry, Posting};
+use crate::ledger::{self, accounts, Effective, NewEntry, Posting};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -101,17 +101,17 @@ pub async fn list(
     filter.after = page.after.clone();
     db.run(move |conn| {
         let rows = db::obligations::page(conn, &filter, fetch_limit(&page))?;
-        let scales = db::materials::scales(conn)?;
+        let scales = super::Scales::load(conn)?;
         let today = time::now().date();
-        Ok(Page::from_rows(
+        Page::try_from_rows(
             rows,
             page.limit,
             |r| r.id.clone(),
             |r| {
-                let s = scales.get(&r.material_code).copied().unwrap_or(0);
-                view(r, s, today)
+                let s = scales.of(&r.material_code)?;
+                Ok::<_, ServiceError>(view(r, s, today))
             },
-        ))
+        )
     })
     .await
 }
@@ -244,6 +244,8 @@ pub async fn replenish(
             NewEntry {
                 kind: "replenishment",
                 reference: Some(replenishment_id.clone()),
+                // The stock it returns is a lot received then.
+                effective: Effective::On(IsoDate(received_at.date())),
                 postings: vec![
                     posting(accounts::inventory(&facility, &o.material_code), q),
                     posting(

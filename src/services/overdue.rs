@@ -22,11 +22,11 @@ pub async fn sweep(db: &Db) -> Result<usize, ServiceError> {
                     let today = now.date();
                     let due = db::obligations::unannounced_overdue(conn, today, BATCH)?;
                     let found = due.len();
-                    let scales = db::materials::scales(conn)?;
+                    let scales = super::Scales::load(conn)?;
                     let mut out = Vec::new();
                     for o in due {
                         if db::obligations::announce_overdue(conn, &o.id, o.due_date)? {
-                            let s = scales.get(&o.material_code).copied().unwrap_or(0);
+                            let s = scales.of(&o.material_code)?;
                             out.push(event(EventType::ObligationOverdue, &view(o, s, today))?);
                         }
                     }

@@ -7,7 +7,7 @@ use super::{fetch_limit, scope_to_caller, write, Effect, Page, PageRequest, Repl
 use super::{ServiceError, WriteCtx};
 use crate::db::manufacturers::AllocationRow;
 use crate::db::transfers::TransferRow;
-use crate::db::{self, Db, DbConnection};
+use crate::db::{self, Db};
 use crate::domain::actor::Actor;
 use crate::domain::allocation::{weighted_price, NewTransfer};
 use crate::domain::code::Code;
@@ -17,7 +17,6 @@ use crate::domain::status::ManufacturerStatus;
 use crate::domain::time;
 use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice, Usd};
 use serde::Serialize;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TransferView {
@@ -185,31 +184,16 @@ pub async fn list(
             page.after.as_deref(),
             fetch_limit(&page),
         )?;
-        let scales = scales(conn, &rows)?;
-        Ok(Page::from_rows(
+        let scales = super::Scales::load(conn)?;
+        Page::try_from_rows(
             rows,
             page.limit,
             |r| r.id.clone(),
             |r| {
-                let scale = scales[&r.material_code];
-                TransferView::new(r, scale)
+                let s = scales.of(&r.material_code)?;
+                Ok::<_, ServiceError>(TransferView::new(r, s))
             },
-        ))
+        )
     })
     .await
-}
-
-/// The scale of each material the rows name, read once per material.
-fn scales(
-    conn: &mut DbConnection,
-    rows: &[TransferRow],
-) -> Result<HashMap<String, u32>, ServiceError> {
-    let mut scales = HashMap::new();
-    for r in rows {
-        if !scales.contains_key(&r.material_code) {
-            let scale = super::scale_of(conn, &r.material_code)?;
-            scales.insert(r.material_code.clone(), scale);
-        }
-    }
-    Ok(scales)
 }

@@ -132,7 +132,7 @@ async fn csv_export_has_one_row_per_posting_and_ranges_filter() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "seq,entry_id,recorded_at,kind,reference,account,asset,amount,hash,prev_hash"
+        "seq,entry_id,recorded_at,effective_date,kind,reference,account,asset,amount,hash,prev_hash"
     );
     let rows: Vec<&str> = lines.collect();
     // 4 entries of 2 postings, and the adjustment reason is not in the CSV (entries hold ids).
@@ -447,4 +447,241 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         (Some("0"), Some("65"))
     );
     assert_eq!(app.verify().await["ok"], true);
+}
+
+/// Two fee entries written as the service wrote them before effective dates existed (no
+/// `effective_date`, hashed without it), on `2026-01-15` and `2026-01-20`.
+fn pre_migration_entries() -> String {
+    use stockpile::ledger::chain::{entry_hash, ChainEntry, ChainPosting, GENESIS_HASH};
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut sql = String::new();
+    for (seq, day, amount) in [(1, "2026-01-15", "500"), (2, "2026-01-20", "250.25")] {
+        let id = uuid::Uuid::now_v7().to_string();
+        let postings = [
+            ChainPosting {
+                account: "cash:reserve".into(),
+                asset: "USD".into(),
+                amount: amount.into(),
+            },
+            ChainPosting {
+                account: "income:fees:entry".into(),
+                asset: "USD".into(),
+                amount: format!("-{amount}"),
+            },
+        ];
+        let hash = entry_hash(
+            &prev,
+            &ChainEntry {
+                seq,
+                id: &id,
+                effective_date: None,
+                kind: "fee",
+                recorded_at: &format!("{day}T10:00:00.000000Z"),
+                reference: None,
+                postings: &postings,
+            },
+        );
+        let cents: i64 = (amount.parse::<f64>().unwrap() * 100.0).round() as i64;
+        sql.push_str(&format!(
+            "INSERT INTO journal_entries (seq, id, kind, reference, recorded_at, prev_hash, hash) \
+             VALUES ({seq}, '{id}', 'fee', NULL, '{day} 10:00:00', '{prev}', '{hash}');
+             INSERT INTO postings (entry_seq, idx, account, asset, amount) VALUES \
+             ({seq}, 0, 'cash:reserve', 'USD', {cents}), ({seq}, 1, 'income:fees:entry', 'USD', -{cents});
+             UPDATE ledger_head SET seq = {seq}, hash = '{hash}', recorded_at = '{day} 10:00:00';\n"
+        ));
+        prev = hash;
+    }
+    sql.push_str(
+        "INSERT INTO balances (account, asset, balance) VALUES \
+         ('cash:reserve', 'USD', 75025), ('income:fees:entry', 'USD', -75025);",
+    );
+    sql
+}
+
+/// Runs the README's Python recipe on a JSON-lines export; returns its exit status and output.
+fn readme_recipe(jsonl: &str) -> std::process::Output {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```python\n").expect("the README's recipe") + 10;
+    let recipe = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = std::env::temp_dir().join(format!("stockpile-recipe-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ledger.jsonl"), jsonl).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", recipe])
+        .current_dir(&dir)
+        .output()
+        .expect("python3");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+async fn balances(app: &TestApp, query: &str) -> Value {
+    let res = app
+        .get_as(&app.admin(), &format!("/v1/ledger/balances?{query}"))
+        .await;
+    assert_eq!(res.status(), 200, "{query}");
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_ledger_from_before_and_after_effective_dates_verifies_everywhere() {
+    let app = spawn_app().await;
+    // The database as it was before migration 000020, holding two entries of that time...
+    // (The down migration is the same SQL on both backends.)
+    let down = include_str!("../../migrations/sqlite/2026-12-04-000020_effective_dates/down.sql");
+    app.sql(&format!(
+        "{down}\nDELETE FROM __diesel_schema_migrations WHERE version = '20261204000020';\n{}",
+        pre_migration_entries()
+    ))
+    .await;
+    // ... migrated (the balances per effective day are filled from them) ...
+    let out = crate::helpers::run_cli(&app.settings.database.url, &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ... then written to: a lot received last month, and a fee today.
+    app.create_material("GA", 3, "0").await;
+    app.create_facility("NV1").await;
+    let last_month = chrono::Utc::now().date_naive() - chrono::Days::new(31);
+    app.receive("GA", "NV1", "12.5", &format!("{last_month}T08:00:00Z"))
+        .await;
+    let m = app.create_manufacturer("Acme").await;
+    let res = app
+        .post_as(
+            &app.admin(),
+            &format!("/v1/manufacturers/{m}/fees"),
+            &json!({"kind": "entry", "amount_usd": "100"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    let entries = app.export_jsonl().await;
+    assert_eq!(entries.len(), 4);
+    assert!(entries[..2]
+        .iter()
+        .all(|e| e.get("effective_date").is_none()));
+    assert_eq!(entries[2]["effective_date"], last_month.to_string());
+    assert_eq!(
+        entries[3]["effective_date"],
+        &entries[3]["recorded_at"].as_str().unwrap()[..10]
+    );
+    let head = recompute(&entries);
+    let v = app.verify().await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(
+        (v["entries"].clone(), v["head_hash"].clone()),
+        (json!(4), json!(head))
+    );
+    let cli = crate::helpers::run_cli(&app.settings.database.url, &["verify"]);
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stdout)
+    );
+    let text = app
+        .get_as(&app.admin(), "/v1/ledger/export?format=jsonl")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let recipe = readme_recipe(&text);
+    assert!(
+        recipe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recipe.stderr)
+    );
+    // The recipe fails on a changed effective date.
+    let changed = text.replacen(&format!("\"{last_month}\""), "\"2026-01-01\"", 1);
+    assert!(!readme_recipe(&changed).status.success());
+
+    // CSV: the column after recorded_at, empty for the old entries.
+    let csv = app
+        .get_as(&app.admin(), "/v1/ledger/export?format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows[0][3], "");
+    assert_eq!(rows[0][4], "fee");
+    assert_eq!(rows[4][3], last_month.to_string());
+
+    // Effective basis: the lot counts from last month, the old entries from their recorded
+    // date; the recorded basis places the lot today.
+    let lot_day = balances(
+        &app,
+        &format!("basis=effective&as_of={last_month}&account_prefix=inventory:"),
+    )
+    .await;
+    assert_eq!(lot_day["basis"], "effective");
+    assert_eq!(lot_day["as_of"], last_month.to_string());
+    assert_eq!(
+        lot_day["items"],
+        json!([{"account": "inventory:NV1:GA", "asset": "GA", "balance": "12.5"}])
+    );
+    let before = last_month - chrono::Days::new(1);
+    let day_before = balances(
+        &app,
+        &format!("basis=effective&as_of={before}&account_prefix=inventory:"),
+    )
+    .await;
+    assert_eq!(day_before["items"], json!([]));
+    let recorded = balances(
+        &app,
+        &format!("as_of={last_month}&account_prefix=inventory:"),
+    )
+    .await;
+    assert_eq!(recorded["basis"], "recorded");
+    assert_eq!(recorded["items"], json!([]));
+    let cash = |day: &str| format!("basis=effective&as_of={day}&account_prefix=cash:");
+    assert_eq!(
+        balances(&app, &cash("2026-01-14")).await["items"],
+        json!([])
+    );
+    assert_eq!(
+        balances(&app, &cash("2026-01-15")).await["items"][0]["balance"],
+        "500"
+    );
+    assert_eq!(
+        balances(&app, &cash("2026-01-20")).await["items"][0]["balance"],
+        "750.25"
+    );
+    // Today, effective equals the cached balances.
+    assert_eq!(
+        balances(&app, "basis=effective").await["items"],
+        balances(&app, "").await["items"]
+    );
+    for bad in [
+        "basis=effective&as_of=2026-01-15T00:00:00Z",
+        "basis=effective&as_of=x",
+    ] {
+        let res = app
+            .get_as(&app.admin(), &format!("/v1/ledger/balances?{bad}"))
+            .await;
+        assert_problem(res, 422, "validation_failed").await;
+    }
+    let res = app
+        .get_as(&app.admin(), "/v1/ledger/balances?basis=later")
+        .await;
+    assert_problem(res, 400, "malformed_request").await;
+
+    // A stored figure per effective day that no longer matches its postings is found.
+    app.sql(
+        "UPDATE balances_by_day SET amount = amount + 1 \
+         WHERE account = 'cash:reserve' AND day = '2026-01-20'",
+    )
+    .await;
+    let v = app.verify().await;
+    assert_eq!(v["ok"], false, "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cash:reserve") && reason.contains("2026-01-20"),
+        "{reason}"
+    );
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod backup;
+mod carrying_fees;
 mod cli;
 mod concurrency;
 pub mod drawdowns;
@@ -26,3 +27,4 @@ mod roles;
 mod service;
 mod totals;
 mod transfers;
+mod valuation;

@@ -42,6 +42,13 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
             ANY,
         ),
         (M::POST, format!("/v1/manufacturers/{X}/fees"), ADMINS),
+        (M::POST, "/v1/fees/accruals".into(), OPERATORS),
+        (
+            M::POST,
+            format!("/v1/manufacturers/{X}/payments"),
+            OPERATORS,
+        ),
+        (M::GET, format!("/v1/manufacturers/{X}/statement"), ANY),
         (M::POST, "/v1/allocation-transfers".into(), ADMINS),
         (M::GET, "/v1/allocation-transfers".into(), ANY),
         (M::POST, "/v1/lots".into(), OPERATORS),
@@ -121,6 +128,8 @@ fn matrix() -> Vec<(Method, String, &'static [Role])> {
         (M::GET, "/v1/reports/cover".into(), STAFF),
         (M::POST, "/v1/reports/stress".into(), STAFF),
         (M::GET, "/v1/reports/concentration".into(), STAFF),
+        (M::GET, "/v1/reports/valuation".into(), STAFF),
+        (M::GET, "/v1/reports/net-return".into(), STAFF),
     ]
 }
 

@@ -287,3 +287,58 @@ async fn errors_of_the_http_layer_and_requests_just_inside_its_limits() {
         assert_eq!(problem["status"], status, "case {i}: {problem}");
     }
 }
+
+/// The console (issue 20) is served from the binary with a strict policy: no inline script or
+/// style, no eval, no framing; every asset it names exists; an unknown asset is a 404.
+#[tokio::test]
+async fn the_console_and_its_assets_are_served_with_a_strict_policy() {
+    let app = spawn_app().await;
+    let page = app.request(Method::GET, "/console").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let h = page.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert_eq!(csp, stockpile::api::console::CONTENT_SECURITY_POLICY);
+    for part in [
+        "default-src 'self'",
+        "script-src 'self';",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp} lacks {part}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
+    for asset in ["app.js", "api.js", "ui.js", "pages.js", "style.css"] {
+        let r = app
+            .request(Method::GET, &format!("/console/assets/{asset}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+        assert!(
+            r.headers().contains_key("content-security-policy"),
+            "{asset}"
+        );
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("innerHTML") && !body.contains("eval("),
+            "{asset} builds no markup from strings"
+        );
+    }
+    let missing = app
+        .request(Method::GET, "/console/assets/nope.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+}

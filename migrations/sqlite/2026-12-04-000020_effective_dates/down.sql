@@ -1,0 +1,2 @@
+DROP TABLE balances_by_day;
+ALTER TABLE journal_entries DROP COLUMN effective_date;
