@@ -59,6 +59,8 @@ pub struct DatabaseSettings {
     pub connect_timeout_secs: u64,
     pub statement_timeout_ms: u64,
     pub migrate_on_start: bool,
+    pub replica_url: String,
+    pub replica_max_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -316,6 +318,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             anyhow::bail!("database.max_connections must be at least 1");
         }
+        self.validate_replica()?;
         let w = &self.webhooks;
         if w.timeout_secs == 0 || w.concurrency == 0 || w.poll_interval_ms == 0 {
             anyhow::bail!(
@@ -333,6 +336,28 @@ impl Settings {
 }
 
 impl Settings {
+    /// `database.replica_url`, when set, is a PostgreSQL URL beside a PostgreSQL
+    /// `database.url`: a streaming replica only exists for PostgreSQL, and a SQLite setup that
+    /// names one is a mistake, refused rather than ignored.
+    fn validate_replica(&self) -> anyhow::Result<()> {
+        let d = &self.database;
+        if d.replica_url.is_empty() {
+            return Ok(());
+        }
+        let replica = crate::db::DbUrl::parse(&d.replica_url)
+            .map_err(|e| anyhow::anyhow!("database.replica_url: {e}"))?;
+        let primary = crate::db::DbUrl::parse(&d.url).map_err(anyhow::Error::msg)?;
+        if (primary.backend(), replica.backend())
+            != (crate::db::Backend::Postgres, crate::db::Backend::Postgres)
+        {
+            anyhow::bail!(
+                "database.replica_url needs PostgreSQL for both database.url and the replica \
+                 (a streaming replica of a SQLite file does not exist): unset it"
+            );
+        }
+        Ok(())
+    }
+
     /// `auth.jwks_url` is an absolute http(s) URL, https in production (keys fetched in the
     /// clear could be anyone's); refreshes are at least a second apart.
     fn validate_key_set(&self) -> anyhow::Result<()> {
@@ -617,5 +642,24 @@ mod tests {
         s.limits.rate_limit_per_second = 10;
         s.limits.rate_limit_burst = 0;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn a_replica_needs_postgresql_on_both_sides() {
+        let mut s = test_settings();
+        s.database.url = "sqlite://data/x.db".into();
+        s.database.replica_url = "postgres://u@127.0.0.1:5433/db".into();
+        let e = format!("{:#}", s.validate().unwrap_err());
+        assert!(e.contains("database.replica_url needs PostgreSQL"), "{e}");
+        s.database.url = "postgres://u@127.0.0.1:5432/db".into();
+        assert!(s.validate().is_ok());
+        s.database.replica_url = "sqlite://data/x.db".into();
+        assert!(s.validate().is_err(), "a SQLite replica");
+        s.database.replica_url = "mysql://x".into();
+        let e = format!("{:#}", s.validate().unwrap_err());
+        assert!(e.contains("database.replica_url:"), "{e}");
+        s.database.replica_url = String::new();
+        s.database.url = "sqlite://data/x.db".into();
+        assert!(s.validate().is_ok(), "no replica");
     }
 }

@@ -244,6 +244,7 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
     }
     let state = web::Data::new(AppState::new(
         db,
+        None,
         TokenVerifier::from_settings(settings)?,
         settings.policy()?,
         &settings.limits,

@@ -48,14 +48,40 @@ pub fn open_db(settings: &Settings) -> anyhow::Result<Db> {
 
 fn open_pool(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
     let d = &settings.database;
-    let url = DbUrl::parse(&d.url)
-        .map_err(anyhow::Error::msg)?
-        .with_session_limits(d.connect_timeout_secs, d.statement_timeout_ms);
-    Db::open_url(
-        url,
+    open_pool_at(
+        settings,
+        &d.url,
         max_connections,
         Duration::from_millis(d.acquire_timeout_ms),
     )
+}
+
+fn open_pool_at(
+    settings: &Settings,
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<Db> {
+    let d = &settings.database;
+    let url = DbUrl::parse(url)
+        .map_err(anyhow::Error::msg)?
+        .with_session_limits(d.connect_timeout_secs, d.statement_timeout_ms);
+    Db::open_url(url, max_connections, acquire_timeout)
+}
+
+/// The replica's pool (`database.replica_url`) and how long a read waits for it, if one is
+/// configured. A read never waits for a replica connection longer than it would for the
+/// replica to catch up.
+fn open_replica(settings: &Settings) -> anyhow::Result<Option<(Db, Duration)>> {
+    let d = &settings.database;
+    if d.replica_url.is_empty() {
+        return Ok(None);
+    }
+    let max_wait = Duration::from_millis(d.replica_max_wait_ms);
+    let acquire =
+        Duration::from_millis(d.acquire_timeout_ms).min(max_wait.max(Duration::from_millis(1)));
+    let db = open_pool_at(settings, &d.replica_url, d.max_connections, acquire)?;
+    Ok(Some((db, max_wait)))
 }
 
 /// Opens the configured database for a command that reads what is already there (verify,
@@ -106,6 +132,7 @@ impl Application {
         }
         let state = web::Data::new(AppState::new(
             db.clone(),
+            open_replica(&settings)?,
             tokens,
             settings.policy()?,
             &settings.limits,

@@ -40,6 +40,6 @@ pub async fn list(
     let page = query::page(q.limit, q.after)?;
     let actor = query::text("actor", q.actor)?;
     let action = query::text("action", q.action)?;
-    let events = services::audit::list(&state.db, actor, action, page).await?;
+    let events = services::audit::list(&state.reads.db().await, actor, action, page).await?;
     Ok(HttpResponse::Ok().json(events))
 }

@@ -42,7 +42,7 @@ pub async fn entries(
     if after < 0 {
         return Err(ApiError::malformed("after_seq must not be negative"));
     }
-    Ok(HttpResponse::Ok().json(svc::entries(&state.db, after, page).await?))
+    Ok(HttpResponse::Ok().json(svc::entries(&state.reads.db().await, after, page).await?))
 }
 
 fn time_bound(name: &str, value: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
@@ -88,7 +88,7 @@ pub async fn export(
         from: time_bound("from", q.from.as_deref())?,
         to: time_bound("to", q.to.as_deref())?,
     };
-    let rx = svc::export(&state.db, format, range).await?;
+    let rx = svc::export(&state.reads.db().await, format, range).await?;
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         let chunk = rx.recv().await?;
         let item = chunk
@@ -167,6 +167,6 @@ pub async fn balances(
         Some(_) => return Err(ApiError::malformed("basis must be recorded or effective")),
     };
     let asset = query::code("asset", q.asset)?;
-    let b = svc::balances(&state.db, at, q.account_prefix, asset).await?;
+    let b = svc::balances(&state.reads.db().await, at, q.account_prefix, asset).await?;
     Ok(HttpResponse::Ok().json(b))
 }

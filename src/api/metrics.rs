@@ -1,9 +1,10 @@
 //! Prometheus metrics: requests by route and status, their latency, the pool, and webhook
-//! deliveries (attempts by outcome, the pending queue and its oldest event's age).
+//! deliveries (attempts by outcome, the pending queue and its oldest event's age), and the
+//! reads a replica may serve (where they went, how long they waited, the replica's lag).
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// One registry per application instance (tests run several in one process).
@@ -16,6 +17,9 @@ pub struct Metrics {
     deliveries: IntCounterVec,
     delivery_queue: IntGauge,
     delivery_oldest: Gauge,
+    replica_reads: IntCounterVec,
+    replica_wait: Histogram,
+    replica_lag: IntGauge,
 }
 
 impl Metrics {
@@ -62,6 +66,31 @@ impl Metrics {
             "Age of the event of the oldest pending webhook delivery (0: none)",
         )
         .expect("valid metric");
+        let replica_reads = IntCounterVec::new(
+            Opts::new(
+                "stockpile_replica_reads_total",
+                "Reads that may use the replica, by where they went: replica, or the primary \
+                 because of timeout, replica_down, not_standby or no_position",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let replica_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "stockpile_replica_wait_seconds",
+                "Time a read spent choosing between the replica and the primary (taking the \
+                 primary's WAL position, waiting for the replica to replay it)",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 2.5,
+            ]),
+        )
+        .expect("valid metric");
+        let replica_lag = IntGauge::new(
+            "stockpile_replica_lag_bytes",
+            "Bytes of WAL the replica had still to replay when a read last asked",
+        )
+        .expect("valid metric");
         let registry = Registry::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
@@ -71,6 +100,9 @@ impl Metrics {
             Box::new(deliveries.clone()),
             Box::new(delivery_queue.clone()),
             Box::new(delivery_oldest.clone()),
+            Box::new(replica_reads.clone()),
+            Box::new(replica_wait.clone()),
+            Box::new(replica_lag.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -83,7 +115,22 @@ impl Metrics {
             deliveries,
             delivery_queue,
             delivery_oldest,
+            replica_reads,
+            replica_wait,
+            replica_lag,
         }
+    }
+
+    /// Counts a read that may use the replica by where it went, and the time it took to
+    /// choose.
+    pub fn replica_read(&self, outcome: &str, waited_secs: f64) {
+        self.replica_reads.with_label_values(&[outcome]).inc();
+        self.replica_wait.observe(waited_secs);
+    }
+
+    /// The replica's distance behind the primary's position, in bytes of WAL.
+    pub fn replica_lag(&self, bytes: i64) {
+        self.replica_lag.set(bytes);
     }
 
     /// Counts a delivery attempt's outcome.

@@ -38,12 +38,15 @@ pub mod webhooks;
 use crate::config::{LimitsSettings, WebhookSettings};
 use crate::db::Db;
 use crate::domain::policy::Policy;
+use crate::services::reads::Reads;
 use actix_web::web;
 use error::ApiError;
 
 /// What every handler shares.
 pub struct AppState {
     pub db: Db,
+    /// Where the reads a replica may serve go (`database.replica_url`).
+    pub reads: crate::services::reads::Reads,
     pub tokens: token::TokenVerifier,
     pub policy: Policy,
     /// The URL rules of webhook endpoints.
@@ -58,20 +61,30 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// `replica`: a streaming replica of `db` and how long a read waits for it to catch up.
     pub fn new(
         db: Db,
+        replica: Option<(Db, std::time::Duration)>,
         tokens: token::TokenVerifier,
         policy: Policy,
         limits: &LimitsSettings,
         webhooks: WebhookSettings,
     ) -> Self {
         let doc = openapi::document();
+        let metrics = std::sync::Arc::new(metrics::Metrics::new());
+        let reads = match replica {
+            Some((replica, max_wait)) => {
+                Reads::with_replica(db.clone(), replica, max_wait, metrics.clone())
+            }
+            None => Reads::primary_only(db.clone(), metrics.clone()),
+        };
         Self {
             db,
+            reads,
             tokens,
             policy,
             webhooks,
-            metrics: std::sync::Arc::new(metrics::Metrics::new()),
+            metrics,
             rate_limit: rate_limit::RateLimit::new(
                 limits.rate_limit_per_second,
                 limits.rate_limit_burst,

@@ -58,7 +58,7 @@ pub async fn cover(
     _auth: Auth<Staff>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = svc::cover(&state.db, state.policy.clone()).await?;
+    let r = svc::cover(&state.reads.db().await, state.policy.clone()).await?;
     answer(&q, "cover", &r, &r.materials)
 }
 
@@ -100,7 +100,7 @@ pub async fn stress(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
     let r = svc::stress(
-        &state.db,
+        &state.reads.db().await,
         state.policy.clone(),
         StressRequest {
             severity: b.severity,
@@ -125,7 +125,7 @@ pub async fn concentration(
     _auth: Auth<Staff>,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = svc::concentration(&state.db, state.policy.clone()).await?;
+    let r = svc::concentration(&state.reads.db().await, state.policy.clone()).await?;
     answer(&q, "concentration", &r, &r.materials)
 }
 
@@ -161,7 +161,7 @@ pub async fn valuation(
         Some(d) => query::date("as_of", d)?,
         None => time::today(),
     };
-    let r = economics::valuation(&state.db, as_of).await?;
+    let r = economics::valuation(&state.reads.db().await, as_of).await?;
     answer(
         &ReportQuery { format: q.format },
         "valuation",
@@ -214,7 +214,7 @@ pub async fn net_return(
             "must not be before from",
         )]));
     }
-    let r = economics::net_return(&state.db, from, to).await?;
+    let r = economics::net_return(&state.reads.db().await, from, to).await?;
     answer(
         &ReportQuery { format: q.format },
         "net-return",

@@ -14,13 +14,20 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The database answers and migrations are applied.
+/// The database answers and migrations are applied. With `database.replica_url` set, the
+/// answer also names the replica's state (`streaming`, `not_standby` or `down`); a replica
+/// that is down does not make the service not ready, since its reads go to the primary.
 #[utoipa::path(get, path = "/health/ready", tag = "service",
-    responses((status = 200, description = "{\"status\":\"ready\"}"),
+    responses((status = 200, description = "{\"status\":\"ready\"}, with a replica {\"status\":\"ready\",\"replica\":\"streaming\"}"),
               (status = 503, description = "not_ready", body = super::error::Problem, content_type = "application/problem+json")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     services::health::ready(&state.db).await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
+    Ok(
+        HttpResponse::Ok().json(match state.reads.replica_state().await {
+            Some(replica) => json!({"status": "ready", "replica": replica}),
+            None => json!({"status": "ready"}),
+        }),
+    )
 }
 
 /// Prometheus text exposition.

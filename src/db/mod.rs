@@ -22,6 +22,7 @@ pub mod movements;
 pub mod obligations;
 pub mod pool;
 pub mod prices;
+pub mod replication;
 pub mod schema;
 pub mod situation;
 pub mod transfers;

@@ -301,5 +301,14 @@ mod tests {
             "postgres://u@h/db?options=-c%20search_path%3Dx"
         );
         assert_eq!(limited("sqlite://data/x.db", 5, 100), "data/x.db");
+        // libpq's multi-host URLs (failover: the server that accepts writes) pass as they are.
+        assert_eq!(
+            limited(
+                "postgres://u@db1:5432,db2:5432/db?target_session_attrs=read-write",
+                5,
+                0
+            ),
+            "postgres://u@db1:5432,db2:5432/db?target_session_attrs=read-write&connect_timeout=5"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod materials;
 pub mod obligations;
 pub mod overdue;
 pub mod prices;
+pub mod reads;
 pub mod reports;
 pub mod transfers;
 pub mod webhooks;

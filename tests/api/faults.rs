@@ -43,11 +43,11 @@ struct Write {
 }
 
 /// The answer a client finally got to a write, and how many sends it took.
-struct Answer {
+pub struct Answer {
     action: &'static str,
     status: u16,
     body: Value,
-    sends: u32,
+    pub sends: u32,
     replayed: bool,
 }
 
@@ -89,17 +89,25 @@ async fn send_until_answered(
 
 /// A reserve with plenty of GA at NV1 and TX2 under a severe disruption, and one manufacturer
 /// per client.
-struct Load {
-    r: Reserve,
+pub struct Load {
+    pub r: Reserve,
     manufacturers: Vec<String>,
 }
 
 impl Load {
     async fn new() -> Self {
-        let r = Reserve::new(100_000, 0).await;
+        Self::with(CLIENTS, |_| {}).await
+    }
+
+    /// `clients` clients on a server with the test settings as `customize` leaves them.
+    pub async fn with(
+        clients: usize,
+        customize: impl FnOnce(&mut stockpile::config::Settings),
+    ) -> Self {
+        let r = Reserve::new_with(100_000, 0, customize).await;
         r.disruption("severe").await;
         let mut manufacturers = Vec::new();
-        for c in 0..CLIENTS {
+        for c in 0..clients {
             manufacturers.push(
                 r.manufacturer(&format!("M{c}"), "critical", "1000", "1")
                     .await,
@@ -111,9 +119,9 @@ impl Load {
     /// Each client, in rounds: submits a drawdown, approves every other one, adjusts NV1 and
     /// transfers between the depots, spreading its requests over `bases`. `answered` counts
     /// the answers as they arrive.
-    async fn run(&self, bases: &[String], answered: &AtomicUsize) -> Vec<Answer> {
+    pub async fn run(&self, bases: &[String], answered: &AtomicUsize) -> Vec<Answer> {
         let http = reqwest::Client::new();
-        let clients = (0..CLIENTS).map(|c| self.client(c, &http, bases, answered));
+        let clients = (0..self.manufacturers.len()).map(|c| self.client(c, &http, bases, answered));
         join_all(clients).await.into_iter().flatten().collect()
     }
 
@@ -200,15 +208,15 @@ impl Load {
     }
 
     /// How many answers a full run gets.
-    fn writes() -> usize {
-        CLIENTS * (ROUNDS * 3 + ROUNDS.div_ceil(2))
+    pub fn writes(&self) -> usize {
+        self.manufacturers.len() * (ROUNDS * 3 + ROUNDS.div_ceil(2))
     }
 
     /// Every write was acknowledged and took effect exactly once, held stock is what the
     /// pending drawdowns hold, and the books verify, through the API and `stockpile verify`.
-    async fn assert_exactly_once(&self, answers: &[Answer]) {
+    pub async fn assert_exactly_once(&self, answers: &[Answer]) {
         let app = &self.r.app;
-        assert_eq!(answers.len(), Self::writes());
+        assert_eq!(answers.len(), self.writes());
         for a in answers {
             assert!(
                 [200, 201].contains(&a.status),
@@ -279,7 +287,7 @@ impl Load {
     }
 }
 
-fn report_resends(answers: &[Answer]) {
+pub fn report_resends(answers: &[Answer]) {
     let resent = answers.iter().filter(|a| a.sends > 1);
     let replayed = resent.clone().filter(|a| a.replayed).count();
     eprintln!(
@@ -290,7 +298,7 @@ fn report_resends(answers: &[Answer]) {
 }
 
 /// Waits (at most 20 s) until `answered` reaches `n`.
-async fn when_answered(answered: &AtomicUsize, n: usize) {
+pub async fn when_answered(answered: &AtomicUsize, n: usize) {
     for _ in 0..2000 {
         if answered.load(Ordering::Relaxed) >= n {
             return;
@@ -310,7 +318,7 @@ async fn a_process_killed_under_load_loses_nothing_and_retries_apply_once() {
     let bases = [load.r.app.address.clone(), second.address.clone()];
     let answered = AtomicUsize::new(0);
     let crash = async {
-        when_answered(&answered, Load::writes() / 3).await;
+        when_answered(&answered, load.writes() / 3).await;
         second.crash();
         tokio::time::sleep(Duration::from_millis(300)).await;
         second.restart().await;
@@ -525,7 +533,7 @@ async fn the_database_going_away_under_load_gives_503s_and_the_service_recovers(
     };
     let answered = AtomicUsize::new(0);
     let outage = async {
-        when_answered(&answered, Load::writes() / 3).await;
+        when_answered(&answered, load.writes() / 3).await;
         let mut outage = Outage::begin(&load.r.app);
         for _ in 0..5 {
             outage.cut();

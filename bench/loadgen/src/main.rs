@@ -49,6 +49,9 @@ enum Cmd {
     },
     /// N concurrent manufacturers' systems submitting drawdowns.
     Submit(Load),
+    /// A disruption's burst: N concurrent clients submitting for every manufacturer, all of
+    /// the same material (the first of the reference, which setup allocates to everyone).
+    Burst(Load),
     /// N concurrent operators approving the pending drawdowns (one approval releases them).
     Approve(Load),
 }
@@ -70,6 +73,8 @@ struct State {
     /// Per manufacturer: its id and the (material, quantity per request) it may draw.
     manufacturers: Vec<(String, Vec<(String, String)>)>,
     disruption: String,
+    /// The material every manufacturer holds an allocation of, and its quantity per request.
+    burst: (String, String),
 }
 
 #[derive(Deserialize)]
@@ -218,8 +223,14 @@ async fn setup(
             .await?;
         let id = v["id"].as_str().context("manufacturer id")?.to_owned();
         let mut draws = Vec::new();
-        for k in 0..3 {
-            let m = &materials[(i * 3 + k) % materials.len()];
+        // Three materials to draw in the submit scenario, and the burst's material.
+        let mut allocated: Vec<&Material> = (0..3)
+            .map(|k| &materials[(i * 3 + k) % materials.len()])
+            .collect();
+        if !allocated.iter().any(|m| m.code == materials[0].code) {
+            allocated.push(&materials[0]);
+        }
+        for (k, m) in allocated.into_iter().enumerate() {
             // 5,000 requests' worth of entitlement, priced at the reference price; a normal
             // use of 2-8 % of it a month, so the stress report has demand to simulate.
             let (quantity, monthly) = if m.unit == "t" {
@@ -235,7 +246,9 @@ async fn setup(
                        "monthly_consumption": monthly.to_string()}),
             )
             .await?;
-            draws.push((m.code.clone(), per_request(&m.unit).to_owned()));
+            if k < 3 {
+                draws.push((m.code.clone(), per_request(&m.unit).to_owned()));
+            }
         }
         out.push((id, draws));
     }
@@ -265,6 +278,10 @@ async fn setup(
         serde_json::to_vec(&State {
             manufacturers: out,
             disruption,
+            burst: (
+                materials[0].code.clone(),
+                per_request(&materials[0].unit).to_owned(),
+            ),
         })?,
     )?;
     println!(
@@ -437,6 +454,33 @@ async fn submit(api: Arc<Api>, s: &Settings, state: &PathBuf, load: Load) -> any
     .await
 }
 
+async fn burst(api: Arc<Api>, s: &Settings, state: &PathBuf, load: Load) -> anyhow::Result<()> {
+    let st = load_state(state)?;
+    let mut toks = Vec::with_capacity(st.manufacturers.len());
+    for (id, _) in &st.manufacturers {
+        toks.push(token(
+            s,
+            Role::Manufacturer,
+            &format!("erp-{id}"),
+            Some(id),
+        )?);
+    }
+    let toks = Arc::new(toks);
+    let (material, quantity) = st.burst;
+    let clients = load.clients as u64;
+    drive(api, load, "burst", move |c, n| {
+        // Client c walks the manufacturers c, c + clients, ..., every one after the same material.
+        let i = (c as u64 + n * clients) as usize;
+        Some((
+            "/v1/drawdowns".to_owned(),
+            toks[i % toks.len()].clone(),
+            json!({"material": material, "quantity": quantity,
+                   "justification": "every magnet line stopped: the disruption's first day"}),
+        ))
+    })
+    .await
+}
+
 /// Every pending drawdown, oldest first (bounded to 200 pages of 1000).
 async fn pending(api: &Api, tok: &str) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
@@ -532,6 +576,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Cmd::Submit(load) => submit(api, &settings, &cli.state, load).await,
+        Cmd::Burst(load) => burst(api, &settings, &cli.state, load).await,
         Cmd::Approve(load) => approve(api, &settings, load).await,
     }
 }
