@@ -357,7 +357,14 @@ pub async fn submit(
         .map(time::parse_date)
         .transpose()
         .map_err(|e| ServiceError::validation("needed_by", e))?;
+    // Whether an attempt lost its guarded writes to an allocation changed in between (a PUT
+    // or a transfer): the next one takes the allocation's row lock before reading, so its
+    // figures hold to the end and it cannot lose the same way again.
+    let mut contended = false;
     write_closing(db, ctx, 201, move |conn, closing| {
+        if contended {
+            db::manufacturers::lock(conn, &manufacturer, &s.material)?;
+        }
         let situation =
             db::situation::situation(conn, &s.material, &manufacturer, time::now().date())?
                 .ok_or_else(|| {
@@ -441,9 +448,13 @@ pub async fn submit(
         let pending = closing.append(conn, done, &mut last)?;
         match db::holding::hold(conn, &holding, last)? {
             Ok(changed) => closing.confirm(changed, pending),
-            Err(guarded) => Err(match refusal_now(conn, &policy, &holding, guarded, scale) {
-                Ok(refusal) | Err(refusal) => refusal,
-            }),
+            Err(guarded) => {
+                let refusal = match refusal_now(conn, &policy, &holding, guarded, scale) {
+                    Ok(refusal) | Err(refusal) => refusal,
+                };
+                contended = matches!(refusal, ServiceError::Transient(_));
+                Err(refusal)
+            }
         }
     })
     .await
