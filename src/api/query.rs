@@ -54,10 +54,11 @@ pub fn code(name: &str, value: Option<String>) -> Result<Option<String>, ApiErro
         .transpose()
 }
 
-/// A date parameter (`YYYY-MM-DD`): anything else is a bad query parameter (400) naming it,
-/// as every query parameter's problem is.
-pub fn date(name: &str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
-    crate::domain::time::parse_date(text).map_err(|e| ApiError::malformed(format!("{name} {e}")))
+/// A date parameter (`YYYY-MM-DD`): anything else is 422 `validation_failed` naming it.
+pub fn date(field: &str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
+    crate::domain::time::parse_date(text).map_err(|e| {
+        ApiError::validation(vec![crate::domain::validation::FieldError::new(field, e)])
+    })
 }
 
 /// A filter naming an object by id: a UUID in its hyphenated form (400 otherwise).

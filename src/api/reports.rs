@@ -10,6 +10,7 @@ use super::query;
 use super::AppState;
 use crate::domain::formats;
 use crate::domain::time;
+use crate::domain::validation::FieldError;
 use crate::services::economics::{self, NetReturnReport, ValuationReport};
 use crate::services::reports::{
     self as svc, ConcentrationReport, CoverReport, StressReport, StressRequest,
@@ -208,7 +209,10 @@ pub async fn net_return(
         None => time::today().succ_opt().unwrap_or(time::today()),
     };
     if from.is_some_and(|f| f > to) {
-        return Err(ApiError::malformed("to must not be before from"));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "to",
+            "must not be before from",
+        )]));
     }
     let r = economics::net_return(&state.reads.db().await, from, to).await?;
     answer(

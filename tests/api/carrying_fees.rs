@@ -465,7 +465,7 @@ async fn a_manufacturer_reads_only_its_own_statement() {
         .await;
     assert_eq!(res.json::<Value>().await.unwrap()["as_of"], day(0));
     let res = f.statement_as(&f.app.admin(), &a, "2026-1-1").await;
-    assert_problem(res, 400, "malformed_request").await;
+    assert_problem(res, 422, "validation_failed").await;
 }
 
 /// Concurrent payments of one receivable never pay more than is due: the receivable's own

@@ -664,7 +664,7 @@ async fn a_ledger_from_before_and_after_effective_dates_verifies_everywhere() {
         let res = app
             .get_as(&app.admin(), &format!("/v1/ledger/balances?{bad}"))
             .await;
-        assert_problem(res, 400, "malformed_request").await;
+        assert_problem(res, 422, "validation_failed").await;
     }
     let res = app
         .get_as(&app.admin(), "/v1/ledger/balances?basis=later")

@@ -230,8 +230,8 @@ async fn valuation_and_net_return_come_out_to_the_cent() {
     for (path, status, code) in [
         (
             "/v1/reports/valuation?as_of=2026-13-01",
-            400,
-            "malformed_request",
+            422,
+            "validation_failed",
         ),
         ("/v1/reports/valuation?format=xml", 400, "malformed_request"),
         (
@@ -241,13 +241,13 @@ async fn valuation_and_net_return_come_out_to_the_cent() {
         ),
         (
             "/v1/reports/net-return?from=2026-02-01&to=2026-01-01",
-            400,
-            "malformed_request",
+            422,
+            "validation_failed",
         ),
         (
             "/v1/reports/net-return?to=tomorrow",
-            400,
-            "malformed_request",
+            422,
+            "validation_failed",
         ),
     ] {
         assert_problem(r.app.get_as(&r.app.admin(), path).await, status, code).await;
