@@ -1,7 +1,7 @@
 //! /v1/ledger: entries, export, verify, balances (operators, auditors, admins).
 
 use super::auth::{Auth, Staff};
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::openapi::ReadErrors;
 use super::query;
 use super::AppState;
@@ -148,7 +148,10 @@ pub struct BalancesQuery {
 /// date on the effective basis (read from the balances stored per effective day, not
 /// summed from the journal).
 #[utoipa::path(get, path = "/v1/ledger/balances", tag = "ledger and audit", params(BalancesQuery),
-    responses((status = 200, body = Balances), ReadErrors))]
+    responses((status = 200, body = Balances),
+        (status = 422, description = "validation_failed: with basis=effective, as_of is not a date", body = Problem,
+            content_type = "application/problem+json"),
+        ReadErrors))]
 pub async fn balances(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,

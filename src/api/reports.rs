@@ -4,7 +4,7 @@
 use super::auth::{Auth, Staff};
 use super::body::Body;
 use super::csv;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::openapi::{ReadErrors, WriteErrors};
 use super::query;
 use super::AppState;
@@ -150,7 +150,10 @@ pub struct ValuationQuery {
 /// materials' rows.
 #[utoipa::path(get, path = "/v1/reports/valuation", tag = "reports", params(ValuationQuery),
     responses((status = 200, description = "the valuation; CSV: one row per material", body = ValuationReport,
-        content((ValuationReport = "application/json"), (String = "text/csv"))), ReadErrors))]
+        content((ValuationReport = "application/json"), (String = "text/csv"))),
+        (status = 422, description = "validation_failed: as_of is not a date", body = Problem,
+            content_type = "application/problem+json"),
+        ReadErrors))]
 pub async fn valuation(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
@@ -192,7 +195,10 @@ pub struct NetReturnQuery {
 /// positive amount; `net_usd` = fees + premium value − interest. The CSV has the premium rows.
 #[utoipa::path(get, path = "/v1/reports/net-return", tag = "reports", params(NetReturnQuery),
     responses((status = 200, description = "the net return; CSV: one row per material with premium returned", body = NetReturnReport,
-        content((NetReturnReport = "application/json"), (String = "text/csv"))), ReadErrors))]
+        content((NetReturnReport = "application/json"), (String = "text/csv"))),
+        (status = 422, description = "validation_failed: from or to is not a date, or to is before from", body = Problem,
+            content_type = "application/problem+json"),
+        ReadErrors))]
 pub async fn net_return(
     state: web::Data<AppState>,
     _auth: Auth<Staff>,
