@@ -10,18 +10,13 @@ use serde::{de::Error, Deserialize, Deserializer};
 /// An `{id}` segment: a UUID in its hyphenated form.
 pub struct Id(pub String);
 
-/// Whether `s` is an id as the service writes them (`domain::values::Id::is_valid`).
-pub fn is_id(s: &str) -> bool {
-    crate::domain::values::Id::is_valid(s)
-}
-
 /// A `{code}` or `{material_code}` segment.
 pub struct Code(pub String);
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        if is_id(&s) {
+        if crate::domain::values::Id::is_valid(&s) {
             Ok(Id(s))
         } else {
             Err(D::Error::custom("not an id"))

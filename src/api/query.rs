@@ -65,7 +65,7 @@ pub fn date(field: &str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
 pub fn id(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     value
         .map(|v| {
-            if super::path::is_id(&v) {
+            if crate::domain::values::Id::is_valid(&v) {
                 Ok(v)
             } else {
                 Err(ApiError::malformed(format!("{name} must be a UUID")))

@@ -103,19 +103,18 @@ pub(crate) fn scale_of(
     Ok(material_of(conn, code)?.scale.get())
 }
 
-/// The scale of every material, read once for a list of rows that name materials: a row
-/// naming one that is not there is an internal error (as in `material_of`), never scale 0.
-pub(crate) struct Scales(std::collections::HashMap<String, u32>);
+/// The ledger's scales of every asset, read once for a list of rows that name materials: a
+/// row naming one that is not there is an internal error (as in `material_of`), never scale 0.
+pub(crate) struct Scales(crate::ledger::read::Scales);
 
 impl Scales {
     pub fn load(conn: &mut crate::db::DbConnection) -> Result<Self, ServiceError> {
-        Ok(Self(crate::db::materials::scales(conn)?))
+        Ok(Self(crate::ledger::read::Scales::load(conn)?))
     }
 
     pub fn of(&self, code: &str) -> Result<u32, ServiceError> {
         self.0
-            .get(code)
-            .copied()
+            .of(code)
             .ok_or_else(|| ServiceError::internal(format!("material {code} vanished")))
     }
 }
