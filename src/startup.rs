@@ -138,12 +138,11 @@ impl Application {
             &settings.limits,
             settings.webhooks.clone(),
         ));
-        // The background tasks' own connections (the webhook worker's attempts, the overdue
-        // sweep, the key purge): they never take one a request waits for, and their polling
-        // does not keep the requests' idle connections looking recently used (so those are
-        // still checked after a quiet spell, and a database restart fails no request).
-        let attempts = u32::try_from(settings.webhooks.concurrency).unwrap_or(u32::MAX);
-        let background = open_pool(&settings, attempts.saturating_add(2))?;
+        // The background tasks' own connections, one each (the webhook worker's rounds, the
+        // overdue sweep, the key purge): they never take one a request waits for, and their
+        // polling does not keep the requests' idle connections looking recently used (so those
+        // are still checked after a quiet spell, and a database restart fails no request).
+        let background = open_pool(&settings, 3)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(services::delivery::run(
             background.clone(),

@@ -512,7 +512,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhook_deliveries (event_id, endpoint_id) {
+    webhook_deliveries (endpoint_id, event_id) {
         event_id -> Text,
         endpoint_id -> Text,
         status -> Text,
@@ -521,6 +521,7 @@ diesel::table! {
         response_status -> Nullable<Integer>,
         delivered_at -> Nullable<Timestamp>,
         event_created_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
     }
 }
 

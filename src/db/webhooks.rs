@@ -1,12 +1,14 @@
 //! Queries of `webhook_endpoints` and `webhook_deliveries`.
 
-use super::cached::{Cached, Statement};
-use super::schema::{events, webhook_deliveries, webhook_endpoints};
+use super::cached::Statement;
+use super::events::EventRow;
+use super::schema::{allocations, events, webhook_deliveries, webhook_endpoints};
 use super::DbConnection;
-use crate::domain::event::EventType;
+use crate::domain::event::{Audience, EventType, ALL_TYPES};
 use crate::domain::webhook::{DeliveryStatus, EndpointStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhook_endpoints)]
@@ -26,7 +28,7 @@ pub struct EndpointRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
 pub struct DeliveryRow {
     pub event_id: String,
@@ -76,18 +78,6 @@ pub fn page(
     q.load(conn)
 }
 
-/// The enabled endpoints: who an event may be delivered to.
-pub fn enabled(conn: &mut DbConnection) -> QueryResult<Vec<(String, Option<String>, String)>> {
-    webhook_endpoints::table
-        .filter(webhook_endpoints::status.eq(EndpointStatus::Enabled.as_str()))
-        .select((
-            webhook_endpoints::id,
-            webhook_endpoints::manufacturer_id,
-            webhook_endpoints::events,
-        ))
-        .load(conn)
-}
-
 /// Moves an endpoint to `to`; returns whether it was in another status.
 pub fn set_status(conn: &mut DbConnection, id: &str, to: EndpointStatus) -> QueryResult<bool> {
     diesel::update(
@@ -122,9 +112,83 @@ pub fn rotate(
     .map(|n| n == 1)
 }
 
-/// The insert of a delivery, for a `Batch`.
-pub fn record_delivery(row: DeliveryRow) -> Cached<impl Statement> {
-    super::cached(diesel::insert_into(webhook_deliveries::table).values(row))
+/// The insert of a pending delivery of event `event_id` (of type `kind`, written at `now`)
+/// to every enabled endpoint subscribed to its type whose owner may see it, for a `Batch`:
+/// staff endpoints (no owner) see every event; a manufacturer's sees its own, and those of
+/// materials it holds an allocation of. One `INSERT … SELECT`, so that a write reads no
+/// endpoint list of its own and sees the endpoints as its statement does.
+pub fn record_deliveries(
+    event_id: &str,
+    kind: EventType,
+    audience: &Audience,
+    now: NaiveDateTime,
+) -> Box<dyn Statement + 'static> {
+    use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+    use webhook_deliveries as d;
+    use webhook_endpoints as e;
+    // The stored subscription is `*` or comma-separated types (`Subscription::names`); the
+    // type is matched whole, between commas, with LIKE's wildcards (`_`) escaped.
+    let listed = format!("%,{},%", kind.as_str().replace('_', "\\_"));
+    let subscribed = e::events.eq(ALL_TYPES).or(","
+        .into_sql::<Text>()
+        .concat(e::events)
+        .concat(",")
+        .like(listed)
+        .escape('\\'));
+    let candidates = e::table
+        .filter(e::status.eq(EndpointStatus::Enabled.as_str()))
+        .filter(subscribed);
+    let row = (
+        event_id.to_owned().into_sql::<Text>(),
+        e::id,
+        DeliveryStatus::Pending.as_str().into_sql::<Text>(),
+        0.into_sql::<Integer>(),
+        Some(now).into_sql::<Nullable<Timestamp>>(),
+        now.into_sql::<Timestamp>(),
+    );
+    let columns = (
+        d::event_id,
+        d::endpoint_id,
+        d::status,
+        d::attempt,
+        d::next_attempt_at,
+        d::event_created_at,
+    );
+    match audience {
+        Audience::Manufacturer(m) => super::cached(
+            diesel::insert_into(d::table)
+                .values(
+                    candidates
+                        .filter(
+                            e::manufacturer_id
+                                .is_null()
+                                .or(e::manufacturer_id.eq(m.clone())),
+                        )
+                        .select(row),
+                )
+                .into_columns(columns),
+        )
+        .boxed(),
+        Audience::Holders(materials) => {
+            let holders = allocations::table
+                .filter(allocations::material_code.eq_any(materials.clone()))
+                .select(allocations::manufacturer_id.nullable());
+            super::cached(
+                diesel::insert_into(d::table)
+                    .values(
+                        candidates
+                            .filter(
+                                e::manufacturer_id
+                                    .is_null()
+                                    .or(e::manufacturer_id.eq_any(holders)),
+                            )
+                            .select(row),
+                    )
+                    .into_columns(columns),
+            )
+            .boxed()
+        }
+    }
 }
 
 /// One page of an endpoint's deliveries in event order, each with its event's type.
@@ -164,23 +228,36 @@ pub struct Claimed {
 
 /// The enabled endpoints' ids: only their pending deliveries are due, claimed and counted in
 /// the queue (a disabled endpoint's wait, uncounted, until it is enabled again).
-fn enabled_ids() -> diesel::dsl::Select<
-    diesel::dsl::Filter<
-        webhook_endpoints::table,
-        diesel::dsl::Eq<webhook_endpoints::status, &'static str>,
-    >,
-    webhook_endpoints::id,
-> {
+#[diesel::dsl::auto_type]
+fn enabled_ids() -> _ {
+    let enabled: &'static str = EndpointStatus::Enabled.as_str();
     webhook_endpoints::table
-        .filter(webhook_endpoints::status.eq(EndpointStatus::Enabled.as_str()))
+        .filter(webhook_endpoints::status.eq(enabled))
         .select(webhook_endpoints::id)
 }
 
-/// Claims up to `limit` pending deliveries due at `now` to enabled endpoints: counts their
-/// attempt and moves their next attempt to `lease_until`, so that no other worker takes
-/// them while this one sends, and that they are sent again if this one never records an
-/// outcome. PostgreSQL skips the rows other workers are claiming; SQLite's writers are
-/// serialized. For a write transaction.
+/// The deliveries due at `now`: pending, to an enabled endpoint, their next attempt's time
+/// come, and not leased to an attempt in flight.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn due(now: NaiveDateTime) -> _ {
+    let enabled: enabled_ids = enabled_ids();
+    let pending: &'static str = DeliveryStatus::Pending.as_str();
+    webhook_deliveries::status
+        .eq(pending)
+        .and(webhook_deliveries::next_attempt_at.le(now))
+        .and(webhook_deliveries::endpoint_id.eq_any(enabled))
+        .and(
+            webhook_deliveries::leased_until
+                .is_null()
+                .or(webhook_deliveries::leased_until.le(now)),
+        )
+}
+
+/// Claims up to `limit` pending deliveries due at `now`: counts their attempt and leases them
+/// until `lease_until`, so that no other worker takes them while this one sends, and that
+/// they are sent again if this one never records an outcome. PostgreSQL skips the rows other workers are claiming; SQLite's writers are
+/// serialized. A few statements whatever the number claimed: the keys, one update per
+/// endpoint, then the events and endpoints they name. For a write transaction.
 pub fn claim(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -189,9 +266,7 @@ pub fn claim(
 ) -> QueryResult<Vec<Claimed>> {
     use webhook_deliveries as d;
     let due = d::table
-        .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(d::next_attempt_at.le(now))
-        .filter(d::endpoint_id.eq_any(enabled_ids()))
+        .filter(due(now))
         .order(d::next_attempt_at.asc())
         .limit(limit)
         .select((d::event_id, d::endpoint_id, d::attempt));
@@ -199,70 +274,117 @@ pub fn claim(
         DbConnection::Pg(c) => due.for_update().skip_locked().load(c),
         DbConnection::Sqlite(c) => due.load(c),
     }?;
-    let mut claimed = Vec::with_capacity(keys.len());
-    for (event_id, endpoint_id, attempt) in keys {
-        diesel::update(d::table.find((&event_id, &endpoint_id)))
-            .set((
-                d::attempt.eq(attempt + 1),
-                d::next_attempt_at.eq(lease_until),
-            ))
-            .execute(conn)?;
-        let (event_type, event_created_at, data): (String, NaiveDateTime, String) = events::table
-            .find(&event_id)
-            .select((events::event_type, events::created_at, events::data))
-            .first(conn)?;
-        let endpoint = find(conn, &endpoint_id)?.ok_or(diesel::result::Error::NotFound)?;
-        let event_type = EventType::try_from(event_type)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-        claimed.push(Claimed {
-            event_id,
-            endpoint_id,
-            attempt: attempt + 1,
-            event_type,
-            event_created_at,
-            data,
-            url: endpoint.url,
-            secret: endpoint.secret,
-            previous_secret: endpoint.previous_secret,
-            previous_secret_until: endpoint.previous_secret_until,
-        });
+    if keys.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(claimed)
+    let mut by_endpoint: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (event, endpoint, _) in &keys {
+        by_endpoint.entry(endpoint).or_default().push(event);
+    }
+    for (endpoint, claimed) in &by_endpoint {
+        diesel::update(
+            d::table
+                .filter(d::endpoint_id.eq(*endpoint))
+                .filter(d::event_id.eq_any(claimed)),
+        )
+        .set((
+            d::attempt.eq(d::attempt + 1),
+            d::leased_until.eq(lease_until),
+        ))
+        .execute(conn)?;
+    }
+    let event_ids: BTreeSet<&str> = keys.iter().map(|(e, _, _)| e.as_str()).collect();
+    let events: HashMap<String, EventRow> = events::table
+        .filter(events::id.eq_any(&event_ids))
+        .select(EventRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    let endpoints: HashMap<String, EndpointRow> = webhook_endpoints::table
+        .filter(webhook_endpoints::id.eq_any(by_endpoint.keys()))
+        .select(EndpointRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    keys.into_iter()
+        .map(|(event_id, endpoint_id, attempt)| {
+            // Both are referenced by the delivery's foreign keys, and neither is deleted.
+            let (Some(event), Some(endpoint)) =
+                (events.get(&event_id), endpoints.get(&endpoint_id))
+            else {
+                return Err(diesel::result::Error::NotFound);
+            };
+            Ok(Claimed {
+                event_id,
+                endpoint_id,
+                attempt: attempt + 1,
+                event_type: event.event_type,
+                event_created_at: event.created_at,
+                data: event.data.clone(),
+                url: endpoint.url.clone(),
+                secret: endpoint.secret.clone(),
+                previous_secret: endpoint.previous_secret.clone(),
+                previous_secret_until: endpoint.previous_secret_until,
+            })
+        })
+        .collect()
 }
 
 /// The outcome of an attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Outcome {
     pub status: DeliveryStatus,
     pub response_status: Option<i32>,
     pub next_attempt_at: Option<NaiveDateTime>,
-    pub delivered_at: Option<NaiveDateTime>,
 }
 
-/// Records the outcome of attempt `attempt` of a delivery, unless another attempt has begun
-/// since (its lease ran out); returns whether it was recorded.
-pub fn record_outcome(
+/// An attempt that has ended, to record.
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub attempt: i32,
+    pub outcome: Outcome,
+}
+
+/// Records the outcomes of `attempts` at `now` (a delivery's `delivered_at`), each unless
+/// another attempt of its delivery has begun since (its lease ran out): one update per
+/// endpoint, attempt number and outcome, so that a round of successes is one statement.
+/// Returns how many were recorded.
+pub fn record_outcomes(
     conn: &mut DbConnection,
-    event_id: &str,
-    endpoint_id: &str,
-    attempt: i32,
-    o: &Outcome,
-) -> QueryResult<bool> {
+    now: NaiveDateTime,
+    attempts: &[Attempted],
+) -> QueryResult<usize> {
     use webhook_deliveries as d;
-    diesel::update(
-        d::table
-            .find((event_id, endpoint_id))
-            .filter(d::attempt.eq(attempt))
-            .filter(d::status.eq(DeliveryStatus::Pending.as_str())),
-    )
-    .set((
-        d::status.eq(o.status.as_str()),
-        d::response_status.eq(o.response_status),
-        d::next_attempt_at.eq(o.next_attempt_at),
-        d::delivered_at.eq(o.delivered_at),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    let mut groups: HashMap<(&str, i32, &Outcome), Vec<&str>> = HashMap::new();
+    for a in attempts {
+        groups
+            .entry((&a.endpoint_id, a.attempt, &a.outcome))
+            .or_default()
+            .push(&a.event_id);
+    }
+    let mut recorded = 0;
+    for ((endpoint, attempt, o), event_ids) in groups {
+        recorded += diesel::update(
+            d::table
+                .filter(d::endpoint_id.eq(endpoint))
+                .filter(d::event_id.eq_any(event_ids))
+                .filter(d::attempt.eq(attempt))
+                .filter(d::status.eq(DeliveryStatus::Pending.as_str())),
+        )
+        .set((
+            d::status.eq(o.status.as_str()),
+            d::response_status.eq(o.response_status),
+            d::next_attempt_at.eq(o.next_attempt_at),
+            d::delivered_at.eq((o.status == DeliveryStatus::Delivered).then_some(now)),
+            d::leased_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    }
+    Ok(recorded)
 }
 
 /// Pending deliveries, and the time of the oldest one's event (queue depth and age).
@@ -278,14 +400,10 @@ pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTim
     Ok((count, oldest))
 }
 
-/// Whether any pending delivery is due at `now` (a read, before claiming in a write).
+/// Whether any delivery is due at `now` (a read, before claiming in a write).
 pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
-    use webhook_deliveries as d;
     diesel::select(diesel::dsl::exists(
-        d::table
-            .filter(d::status.eq(DeliveryStatus::Pending.as_str()))
-            .filter(d::next_attempt_at.le(now))
-            .filter(d::endpoint_id.eq_any(enabled_ids())),
+        webhook_deliveries::table.filter(due(now)),
     ))
     .get_result(conn)
 }

@@ -26,6 +26,15 @@ closed_enum! {
     }
 }
 
+/// Which manufacturers see an event (staff see every one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// A drawdown's or an obligation's manufacturer.
+    Manufacturer(String),
+    /// Those with an allocation of one of these materials (disruptions).
+    Holders(Vec<String>),
+}
+
 /// Every type, as a subscription names it.
 pub const ALL_TYPES: &str = "*";
 

@@ -1,5 +1,5 @@
 //! The delivery worker: one tokio task per process that claims due deliveries in short
-//! transactions (a lease: the attempt is counted and the next attempt moved past its
+//! transactions (a lease: the attempt is counted and the delivery leased past its
 //! timeout), sends them with the Standard Webhooks headers outside any transaction, and
 //! records the outcome. A process that dies between sending and recording leaves the lease to
 //! run out: the delivery is sent again, with the same `webhook-id`.
@@ -10,7 +10,7 @@ use super::ServiceError;
 use crate::api::metrics::Metrics;
 use crate::config::WebhookSettings;
 use crate::db::events::EventRow;
-use crate::db::webhooks::{Claimed, Outcome};
+use crate::db::webhooks::{Attempted, Claimed, Outcome};
 use crate::db::{self, tx, Db};
 use crate::domain::time;
 use crate::domain::webhook::{self, DeliveryStatus, EndpointStatus, RetrySchedule};
@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// An attempt's lease, before another worker may send the delivery again: a timeout for
 /// resolving the host, one for the send, and one more (at least 5 s) to record what the
@@ -28,9 +29,19 @@ fn lease(timeout_secs: u64) -> chrono::Duration {
 }
 /// How often the queue's depth and age are measured.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+/// The shortest time between two rounds with the database while there is work: under load, a
+/// round then records and claims the deliveries of this long at once, and its statements
+/// cost each delivery a share instead of a round trip each; a delivery waits at most this
+/// much longer.
+const ROUND_EVERY: Duration = Duration::from_millis(20);
 
 /// Runs the worker until `stop` turns true: then it claims nothing more and waits for the
 /// attempts in flight (each bounded by the timeout).
+///
+/// It keeps up to `concurrency` attempts in flight. It goes back to the database when half
+/// the slots are free (or none is busy): one transaction records the attempts that ended
+/// and claims as many as there are free slots, so that the cost of a round is shared by
+/// its deliveries rather than paid by each.
 pub async fn run(
     db: Db,
     settings: WebhookSettings,
@@ -54,29 +65,28 @@ pub async fn run(
     };
     let schedule = Arc::new(settings.retry_schedule());
     let poll = Duration::from_millis(settings.poll_interval_ms);
+    let refill = (settings.concurrency / 2).max(1);
     let mut in_flight = JoinSet::new();
-    // Attempts finished and not yet recorded: recorded together, one transaction per round.
-    let mut finished = Vec::new();
-    let mut measured = tokio::time::Instant::now() - BACKLOG_EVERY;
+    let mut ended: Vec<Attempted> = Vec::new();
+    let mut measured = Instant::now() - BACKLOG_EVERY;
+    let mut next_round = Instant::now();
+    // Whether the last round found work: then the next one claims without asking first.
+    let mut busy = false;
     while !*stop.borrow() {
-        while let Some(done) = in_flight.try_join_next() {
-            finished.extend(done.ok());
-        }
-        record(&db, &mut finished).await;
         if measured.elapsed() >= BACKLOG_EVERY {
-            measured = tokio::time::Instant::now();
+            measured = Instant::now();
             measure(&db, &metrics).await;
         }
         let free = settings.concurrency.saturating_sub(in_flight.len());
-        let claimed = if free > 0 {
-            claim(&db, &settings, free).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "claiming webhook deliveries failed");
-                Vec::new()
-            })
-        } else {
-            Vec::new()
-        };
-        let idle = claimed.is_empty();
+        let may_round = free >= refill || in_flight.is_empty();
+        let mut claimed = Vec::new();
+        if may_round && Instant::now() >= next_round {
+            next_round = Instant::now() + ROUND_EVERY;
+            let had_ended = !ended.is_empty();
+            claimed = exchange(&db, &settings, std::mem::take(&mut ended), free, busy).await;
+            busy = had_ended || !claimed.is_empty();
+        }
+        let idle = claimed.is_empty() && in_flight.is_empty() && ended.is_empty();
         for c in claimed {
             let (client, settings, schedule, metrics) = (
                 client.clone(),
@@ -87,24 +97,33 @@ pub async fn run(
             in_flight.spawn(async move {
                 let (outcome, label) = attempt(&client, &settings, &schedule, &c).await;
                 metrics.delivery(label);
-                (c, outcome)
+                Attempted {
+                    event_id: c.event_id,
+                    endpoint_id: c.endpoint_id,
+                    attempt: c.attempt,
+                    outcome,
+                }
             });
         }
-        if idle || free == 0 {
-            tokio::select! {
-                _ = stop.changed() => {}
-                _ = tokio::time::sleep(poll) => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    finished.extend(done.ok());
+        let free = settings.concurrency.saturating_sub(in_flight.len());
+        let may_round = free >= refill || in_flight.is_empty();
+        tokio::select! {
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(poll), if idle => {}
+            _ = tokio::time::sleep_until(next_round), if !idle && may_round => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                ended.extend(done.ok());
+                while let Some(done) = in_flight.try_join_next() {
+                    ended.extend(done.ok());
                 }
             }
         }
     }
     let n = in_flight.len();
     while let Some(done) = in_flight.join_next().await {
-        finished.extend(done.ok());
+        ended.extend(done.ok());
     }
-    record(&db, &mut finished).await;
+    exchange(&db, &settings, ended, 0, false).await;
     tracing::info!(
         attempts = n,
         "webhook worker stopped: attempts in flight finished"
@@ -126,23 +145,54 @@ async fn measure(db: &Db, metrics: &Metrics) {
     }
 }
 
-async fn claim(
+/// One round with the database, in one transaction: records the outcomes of the `ended`
+/// attempts (a 410 also disables its endpoint), then claims up to `free` due deliveries
+/// (unless `busy`, it first reads whether any is due, so that an idle worker polls without
+/// taking a write lock). If it fails, the ended attempts' leases run out and they are sent
+/// again: at least once.
+async fn exchange(
     db: &Db,
     settings: &WebhookSettings,
-    limit: usize,
-) -> Result<Vec<Claimed>, ServiceError> {
+    ended: Vec<Attempted>,
+    free: usize,
+    busy: bool,
+) -> Vec<Claimed> {
+    if ended.is_empty() && free == 0 {
+        return Vec::new();
+    }
     let lease = lease(settings.timeout_secs);
-    let limit = i64::try_from(limit).unwrap_or(1);
-    db.run(move |conn| {
-        let now = time::now();
-        if !db::webhooks::any_due(conn, now)? {
-            return Ok(Vec::new());
-        }
-        tx::write(conn, |conn| {
-            Ok(db::webhooks::claim(conn, now, now + lease, limit)?)
+    let limit = i64::try_from(free).unwrap_or(i64::MAX);
+    let n = ended.len();
+    let round = db
+        .run(move |conn| {
+            let now = time::now();
+            let due = free > 0 && (busy || db::webhooks::any_due(conn, now)?);
+            if ended.is_empty() && !due {
+                return Ok(Vec::new());
+            }
+            tx::write(conn, |conn| {
+                let recorded = db::webhooks::record_outcomes(conn, now, &ended)?;
+                if recorded < ended.len() {
+                    tracing::info!(
+                        attempts = ended.len() - recorded,
+                        "later attempts of these deliveries have begun: outcomes not recorded"
+                    );
+                }
+                for gone in ended.iter().filter(|a| a.outcome.response_status == Some(410)) {
+                    db::webhooks::set_status(conn, &gone.endpoint_id, EndpointStatus::Disabled)?;
+                    tracing::warn!(endpoint = %gone.endpoint_id, "webhook endpoint answered 410: disabled");
+                }
+                if !due {
+                    return Ok(Vec::new());
+                }
+                Ok::<_, ServiceError>(db::webhooks::claim(conn, now, now + lease, limit)?)
+            })
         })
+        .await;
+    round.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, attempts = n, "webhook round failed: ended attempts will be sent again");
+        Vec::new()
     })
-    .await
 }
 
 /// One attempt: the outcome to record and its metric label.
@@ -166,7 +216,6 @@ async fn attempt(
             },
             response_status,
             next_attempt_at: next,
-            delivered_at: None,
         };
         let label = if next.is_some() { "retry" } else { "failed" };
         (outcome, label)
@@ -215,7 +264,6 @@ async fn attempt(
                 status: DeliveryStatus::Delivered,
                 response_status: Some(i32::from(r.status().as_u16())),
                 next_attempt_at: None,
-                delivered_at: Some(time::now()),
             },
             "delivered",
         ),
@@ -224,7 +272,6 @@ async fn attempt(
                 status: DeliveryStatus::Failed,
                 response_status: Some(410),
                 next_attempt_at: None,
-                delivered_at: None,
             },
             "disabled",
         ),
@@ -253,36 +300,6 @@ fn body(c: &Claimed) -> Result<String, ServiceError> {
         data: c.data.clone(),
     })?;
     Ok(serde_json::to_string(&view)?)
-}
-
-/// Records the outcomes of `finished` attempts in one transaction (a 410 also disables its
-/// endpoint), and empties it. If that fails, the leases run out and the deliveries are sent
-/// again: at least once.
-async fn record(db: &Db, finished: &mut Vec<(Claimed, Outcome)>) {
-    if finished.is_empty() {
-        return;
-    }
-    let batch = std::mem::take(finished);
-    let n = batch.len();
-    let recorded = db
-        .run(move |conn| {
-            tx::write(conn, |conn| {
-                for (c, outcome) in &batch {
-                    if !db::webhooks::record_outcome(conn, &c.event_id, &c.endpoint_id, c.attempt, outcome)? {
-                        tracing::info!(event = %c.event_id, "a later attempt of this delivery has begun");
-                    }
-                    if outcome.response_status == Some(410) {
-                        db::webhooks::set_status(conn, &c.endpoint_id, EndpointStatus::Disabled)?;
-                        tracing::warn!(endpoint = %c.endpoint_id, "webhook endpoint answered 410: disabled");
-                    }
-                }
-                Ok::<_, ServiceError>(())
-            })
-        })
-        .await;
-    if let Err(e) = recorded {
-        tracing::warn!(error = %e, attempts = n, "recording deliveries failed; they will be sent again");
-    }
 }
 
 /// Runs the overdue sweep every `interval` until `stop` turns true.

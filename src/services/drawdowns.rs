@@ -445,7 +445,7 @@ pub async fn submit(
             db::holds::record(hold).boxed(),
             db::drawdowns::record(row).boxed(),
         ];
-        let pending = closing.append(conn, done, &mut last)?;
+        let pending = closing.append(done, &mut last)?;
         match db::holding::hold(conn, &holding, last)? {
             Ok(changed) => closing.confirm(changed, pending),
             Err(guarded) => {

@@ -5,12 +5,10 @@
 use super::{fetch_limit, scope_to_caller, Page, PageRequest, ServiceError};
 use crate::db::cached::Batch;
 use crate::db::events::{EventFilter, EventMaterialRow, EventRow};
-use crate::db::webhooks::DeliveryRow;
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
-use crate::domain::event::{EventType, Subscription};
+use crate::domain::event::{Audience, EventType, Subscription};
 use crate::domain::values::{Id, Timestamp};
-use crate::domain::webhook::DeliveryStatus;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -20,15 +18,6 @@ pub struct Event {
     kind: EventType,
     audience: Audience,
     data: String,
-}
-
-/// Which manufacturers see an event (staff see every one).
-#[derive(Debug, Clone)]
-enum Audience {
-    /// A drawdown's or an obligation's manufacturer.
-    Manufacturer(String),
-    /// Those with an allocation of one of these materials (disruptions).
-    Holders(Vec<String>),
 }
 
 impl Event {
@@ -61,37 +50,10 @@ impl Event {
 }
 
 /// Appends the writes of `events`, at `now`, to `batch`: the events, their materials and
-/// their deliveries. Reads the enabled endpoints (and, for an event of materials that a
-/// manufacturer's endpoint subscribes to, who holds them) first.
-pub(crate) fn append(
-    conn: &mut DbConnection,
-    events: Vec<Event>,
-    now: chrono::NaiveDateTime,
-    batch: &mut Batch<'static>,
-) -> Result<(), ServiceError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let endpoints: Vec<(String, Option<String>, Subscription)> = db::webhooks::enabled(conn)?
-        .into_iter()
-        .map(|(id, owner, types)| Ok((id, owner, subscription(&types)?)))
-        .collect::<Result<_, ServiceError>>()?;
+/// their deliveries.
+pub(crate) fn append(events: Vec<Event>, now: chrono::NaiveDateTime, batch: &mut Batch<'static>) {
     for e in events {
         let id = db::new_id();
-        let mut holders = Vec::new();
-        if let Audience::Holders(materials) = &e.audience {
-            if endpoints
-                .iter()
-                .any(|(_, owner, s)| owner.is_some() && s.includes(e.kind))
-            {
-                holders = db::events::holders(conn, materials)?;
-            }
-        }
-        let sees = |owner: &Option<String>| match (owner, &e.audience) {
-            (None, _) => true,
-            (Some(o), Audience::Manufacturer(m)) => o == m,
-            (Some(o), Audience::Holders(_)) => holders.contains(o),
-        };
         batch.push(
             db::events::record(EventRow {
                 id: id.clone(),
@@ -101,7 +63,7 @@ pub(crate) fn append(
                     Audience::Manufacturer(m) => Some(m.clone()),
                     Audience::Holders(_) => None,
                 },
-                data: e.data.clone(),
+                data: e.data,
             })
             .boxed(),
         );
@@ -116,25 +78,13 @@ pub(crate) fn append(
                 );
             }
         }
-        for (endpoint, owner, s) in &endpoints {
-            if s.includes(e.kind) && sees(owner) {
-                batch.push(
-                    db::webhooks::record_delivery(DeliveryRow {
-                        event_id: id.clone(),
-                        endpoint_id: endpoint.clone(),
-                        status: DeliveryStatus::Pending,
-                        attempt: 0,
-                        next_attempt_at: Some(now),
-                        response_status: None,
-                        delivered_at: None,
-                        event_created_at: now,
-                    })
-                    .boxed(),
-                );
-            }
-        }
+        batch.push(db::webhooks::record_deliveries(
+            &id,
+            e.kind,
+            &e.audience,
+            now,
+        ));
     }
-    Ok(())
 }
 
 /// Writes `events` at once, outside a command (the overdue sweep); in the caller's
@@ -145,7 +95,7 @@ pub(crate) fn write(
     now: chrono::NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let mut batch = Batch::new();
-    append(conn, events, now, &mut batch)?;
+    append(events, now, &mut batch);
     if !batch.is_empty() {
         db::cached::execute_batch(batch, conn)?;
     }

@@ -131,16 +131,14 @@ pub struct Pending(Reply);
 pub struct Closed(Reply);
 
 impl Closing<'_> {
-    /// Appends the closing writes for `done` to `last`, which must then run; reads who the
-    /// events are delivered to on `conn`.
+    /// Appends the closing writes for `done` to `last`, which must then run.
     pub fn append<T: Serialize>(
         &self,
-        conn: &mut DbConnection,
         done: Effect<T>,
         last: &mut Batch<'static>,
     ) -> Result<Pending, ServiceError> {
         let body = serde_json::to_string(&done.body)?;
-        events::append(conn, done.events, self.now, last)?;
+        events::append(done.events, self.now, last);
         last.push(db::audit::record(audit_row(self.ctx, done.target, "ok", self.now)).boxed());
         if let Some(idem) = &self.ctx.idempotency {
             let answer = IdempotencyRow {
@@ -178,7 +176,7 @@ impl Closing<'_> {
         done: Effect<T>,
         mut last: Batch<'static>,
     ) -> Result<Closed, ServiceError> {
-        let pending = self.append(conn, done, &mut last)?;
+        let pending = self.append(done, &mut last)?;
         self.confirm(db::cached::execute_batch(last, conn)?, pending)
     }
 }

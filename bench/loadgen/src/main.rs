@@ -54,6 +54,11 @@ enum Cmd {
     Burst(Load),
     /// N concurrent operators approving the pending drawdowns (one approval releases them).
     Approve(Load),
+    /// A webhook receiver on 127.0.0.1 answering every request 204, over HTTP/1.1 keep-alive,
+    /// as cheaply as it can: on these shared cores its work is taken from the service's, and
+    /// a manufacturer's receiver runs on its own machine. Writes its port to `port_file`, then
+    /// serves until killed.
+    Receive { port_file: PathBuf },
 }
 
 #[derive(clap::Args, Clone, Copy)]
@@ -538,6 +543,51 @@ async fn approve(api: Arc<Api>, s: &Settings, load: Load) -> anyhow::Result<()> 
     .await
 }
 
+async fn receive(port_file: &std::path::Path) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    std::fs::write(port_file, listener.local_addr()?.port().to_string())?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            // A connection that breaks the protocol is dropped; the sender counts the failure.
+            let _ = answer_204(stream).await;
+        });
+    }
+}
+
+/// Reads requests off one connection (headers, then `content-length` bytes of body) and
+/// answers each `204 No Content`, until the peer closes it.
+async fn answer_204(mut stream: tokio::net::TcpStream) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::with_capacity(8192);
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if buf.len() > 64 * 1024 {
+                bail!("headers over 64 KiB");
+            }
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Ok(());
+            }
+        };
+        let head = std::str::from_utf8(&buf[..head_end])?;
+        let length: usize = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+            .map_or(Ok(0), |(_, v)| v.trim().parse())?;
+        while buf.len() < head_end + length {
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Ok(());
+            }
+        }
+        buf.drain(..head_end + length);
+        stream.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await?;
+    }
+}
+
 fn loopback(base: &str) -> bool {
     let rest = base.strip_prefix("http://").unwrap_or("");
     rest.starts_with("127.0.0.1:") || rest.starts_with("localhost:")
@@ -578,6 +628,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Submit(load) => submit(api, &settings, &cli.state, load).await,
         Cmd::Burst(load) => burst(api, &settings, &cli.state, load).await,
         Cmd::Approve(load) => approve(api, &settings, load).await,
+        Cmd::Receive { port_file } => receive(&port_file).await,
     }
 }
 
