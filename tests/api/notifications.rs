@@ -1074,3 +1074,83 @@ async fn a_disabled_endpoints_deliveries_leave_the_queue() {
     assert_eq!(r.app.post_as(&op, &path, &json!({})).await.status(), 200);
     wait_for_depth("0").await;
 }
+
+/// Each endpoint gets a delivery of exactly the events it subscribes to and its owner may see
+/// (written by one statement over the endpoints): a type is matched whole, its `_` no
+/// wildcard; a manufacturer's endpoint gets its own events and the disruptions of its
+/// materials, never another's; a disabled endpoint gets none.
+#[actix_web::test]
+async fn each_endpoint_gets_the_events_it_subscribes_to_and_may_see() {
+    let r = Reserve::new_with(1000, 0, quick).await;
+    let receiver = Receiver::start(&[]).await;
+    let op = r.op(1);
+    let a = r.manufacturer("Acme", "commercial", "400", "10").await;
+    let big = r.manufacturer("Bolt", "defense", "400", "1000000").await;
+    let outsider = r.app.create_manufacturer("Carbon").await;
+    let partial = register(
+        &r.app,
+        &op,
+        &receiver.url,
+        json!(["drawdown.partially_approved", "obligation.created"]),
+    )
+    .await;
+    let everything = register(&r.app, &op, &receiver.url, json!(["*"])).await;
+    let of_a = register(&r.app, &r.token_of(&a), &receiver.url, json!(["*"])).await;
+    let of_outsider = register(&r.app, &r.token_of(&outsider), &receiver.url, json!(["*"])).await;
+    let off = register(&r.app, &op, &receiver.url, json!(["*"])).await;
+    let path = format!("/v1/webhook-endpoints/{}/disable", id(&off));
+    assert_eq!(r.app.post_as(&op, &path, &json!({})).await.status(), 200);
+
+    r.disruption("severe").await;
+    r.approved(&r.submitted(&a, "10").await).await;
+    // Two approvals from 25,000,000 USD: the first one is partial.
+    let dual = r.submitted(&big, "30").await;
+    assert_eq!(r.approve(1, id(&dual), json!({})).await.status(), 200);
+    assert_eq!(r.approve(2, id(&dual), json!({})).await.status(), 200);
+
+    let logged = |ep: Value, token: String| {
+        let app = &r.app;
+        async move {
+            let path = format!("/v1/webhook-endpoints/{}/deliveries?limit=200", id(&ep));
+            let log = settled_log(app, &token, &path).await;
+            let mut ids: Vec<String> = log
+                .iter()
+                .map(|d| d["event_id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let ids = |events: Vec<Value>| {
+        let mut ids: Vec<String> = events
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let all = feed(&r.app, &op, "?limit=200").await;
+    let picked: Vec<Value> = all
+        .iter()
+        .filter(|e| {
+            ["drawdown.partially_approved", "obligation.created"]
+                .contains(&e["type"].as_str().unwrap())
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        types(&picked)
+            .iter()
+            .filter(|t| **t == "obligation.created")
+            .count(),
+        2
+    );
+    assert!(types(&picked).contains(&"drawdown.partially_approved"));
+    assert_eq!(logged(partial, op.clone()).await, ids(picked));
+    assert_eq!(logged(everything, op.clone()).await, ids(all.clone()));
+    let seen_by_a = feed(&r.app, &r.token_of(&a), "?limit=200").await;
+    assert!(seen_by_a.len() < all.len(), "Bolt's drawdown is not Acme's");
+    assert_eq!(logged(of_a, r.token_of(&a)).await, ids(seen_by_a));
+    assert!(logged(of_outsider, r.token_of(&outsider)).await.is_empty());
+    assert!(logged(off, op.clone()).await.is_empty());
+}
