@@ -122,6 +122,28 @@ pub fn rotate(
     .map(|n| n == 1)
 }
 
+/// Replaces an endpoint's stored secret (`previous`: its previous secret) with `to`, the same
+/// secret sealed again, if it still is `from`; returns whether it was.
+pub fn reseal(
+    conn: &mut DbConnection,
+    id: &str,
+    previous: bool,
+    from: &str,
+    to: &str,
+) -> QueryResult<bool> {
+    use webhook_endpoints as e;
+    let n = if previous {
+        diesel::update(e::table.find(id).filter(e::previous_secret.eq(from)))
+            .set(e::previous_secret.eq(to))
+            .execute(conn)?
+    } else {
+        diesel::update(e::table.find(id).filter(e::secret.eq(from)))
+            .set(e::secret.eq(to))
+            .execute(conn)?
+    };
+    Ok(n == 1)
+}
+
 /// The insert of a delivery, for a `Batch`.
 pub fn record_delivery(row: DeliveryRow) -> Cached<impl Statement> {
     super::cached(diesel::insert_into(webhook_deliveries::table).values(row))
