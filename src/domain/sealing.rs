@@ -60,7 +60,8 @@ impl TryFrom<String> for SecretKeys {
 }
 
 impl SecretKeys {
-    /// Comma-separated keys, each base64 of 32 bytes; empty or blank: no key.
+    /// Comma-separated keys, each base64 of 32 bytes; empty or blank: no key. An error names
+    /// the key by its place (the settings add the setting's name).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut keys: Vec<SealingKey> = Vec::new();
         if text.trim().is_empty() {
@@ -73,20 +74,17 @@ impl SecretKeys {
                 .filter(|b| b.len() == KEY_BYTES)
                 .ok_or_else(|| {
                     format!(
-                        "webhooks.secret_keys: key {} is not base64 of {KEY_BYTES} bytes \
-                         (make one with `head -c {KEY_BYTES} /dev/urandom | base64`)",
+                        "key {} is not base64 of {KEY_BYTES} bytes (make one with \
+                         `head -c {KEY_BYTES} /dev/urandom | base64`)",
                         n + 1
                     )
                 })?;
             let id = hex::encode(&Sha256::digest(&bytes)[..4]);
             if keys.iter().any(|k| k.id == id) {
-                return Err(format!(
-                    "webhooks.secret_keys: key {} is listed twice",
-                    n + 1
-                ));
+                return Err(format!("key {} is listed twice", n + 1));
             }
             let cipher = XChaCha20Poly1305::new_from_slice(&bytes)
-                .map_err(|_| "webhooks.secret_keys: a key of the wrong length".to_owned())?;
+                .map_err(|_| format!("key {} is not of {KEY_BYTES} bytes", n + 1))?;
             keys.push(SealingKey { id, cipher });
         }
         Ok(Self(keys))
@@ -267,10 +265,10 @@ mod tests {
     }
 
     #[test]
-    fn malformed_keys_are_refused_naming_the_setting() {
+    fn malformed_keys_are_refused_by_their_place() {
         for bad in ["x", "AAAA", &format!("{A},"), &format!("{A},{A}"), &A[..40]] {
             let e = SecretKeys::parse(bad).err().unwrap_or_default();
-            assert!(e.starts_with("webhooks.secret_keys: key "), "{bad}: {e}");
+            assert!(e.starts_with("key "), "{bad}: {e}");
         }
         assert!(keys("").is_empty() && keys("  ").is_empty());
         assert_eq!(
