@@ -374,12 +374,8 @@ pub async fn reseal(db: &Db, keys: &SecretKeys) -> Result<Resealed, ServiceError
         loop {
             let rows = db::webhooks::page(conn, None, after.as_deref(), PAGE)?;
             for row in &rows {
-                let stored = [
-                    (false, Some(&row.secret)),
-                    (true, row.previous_secret.as_ref()),
-                ];
-                for (previous, text) in stored {
-                    let Some(text) = text else { continue };
+                let previous = row.previous_secret.iter().map(|p| (true, p));
+                for (previous, text) in std::iter::once((false, &row.secret)).chain(previous) {
                     let secret = match keys.open(text, &row.id) {
                         Ok(secret) => secret,
                         Err(why) => {
