@@ -96,7 +96,9 @@ fn view(row: EndpointRow) -> Result<EndpointView, ServiceError> {
     })
 }
 
-fn with_secret(row: EndpointRow, secret: String) -> Result<EndpointWithSecret, ServiceError> {
+/// `row` with its secret as stored: `open_answer` opens it once the answer is stored.
+fn with_secret(row: EndpointRow) -> Result<EndpointWithSecret, ServiceError> {
+    let secret = row.secret.clone();
     Ok(EndpointWithSecret {
         endpoint: view(row)?,
         secret,
@@ -133,6 +135,24 @@ fn seal(keys: &SecretKeys, secret: &str, endpoint_id: &str) -> Result<String, Se
     getrandom::fill(&mut nonce)
         .map_err(|e| ServiceError::internal(format!("no random bytes for a nonce: {e}")))?;
     Ok(keys.seal(secret, endpoint_id, nonce))
+}
+
+/// The answer of registration or rotation as the client gets it, fresh or replayed: its
+/// `secret`, stored sealed like the row's (so that the answer kept for replay under an
+/// idempotency key holds no secret either), opened. A replay whose key is no longer listed
+/// cannot show the secret.
+fn open_answer(keys: &SecretKeys, mut reply: Reply) -> Result<Reply, ServiceError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        id: String,
+        secret: String,
+    }
+    let answer: Answer = serde_json::from_str(&reply.body)?;
+    let secret = keys
+        .open(&answer.secret, &answer.id)
+        .map_err(|e| ServiceError::internal(format!("the answer's secret: {e}")))?;
+    reply.body = reply.body.replacen(&answer.secret, &secret, 1);
+    Ok(reply)
 }
 
 /// The signing key of a secret as endpoint `endpoint_id` stores it, or why there is none (its
@@ -270,7 +290,7 @@ pub async fn register(
     let by = ctx.actor.sub.clone();
     let secret = new_secret()?;
     let keys = rules.secret_keys.clone();
-    write(db, ctx, 201, move |conn| {
+    let reply = write(db, ctx, 201, move |conn| {
         let id = db::new_id();
         let row = EndpointRow {
             secret: seal(&keys, &secret, &id)?,
@@ -288,11 +308,12 @@ pub async fn register(
         db::webhooks::insert(conn, row.clone())?;
         Ok(Effect {
             target: Some(row.id.clone()),
-            body: with_secret(row, secret.clone())?,
+            body: with_secret(row)?,
             events: Vec::new(),
         })
     })
-    .await
+    .await?;
+    open_answer(&rules.secret_keys, reply)
 }
 
 /// Enables or disables an endpoint; one already so is `invalid_state`.
@@ -331,11 +352,11 @@ pub async fn rotate_secret(
 ) -> Result<Reply, ServiceError> {
     let actor = ctx.actor.clone();
     let secret = new_secret()?;
-    let keys = keys.clone();
-    write(db, ctx, 200, move |conn| {
+    let sealing = keys.clone();
+    let reply = write(db, ctx, 200, move |conn| {
         let row = find_visible(conn, &actor, &id)?;
         let until = time::now() + chrono::Duration::hours(ROTATION_OVERLAP_HOURS);
-        let sealed = seal(&keys, &secret, &id)?;
+        let sealed = seal(&sealing, &secret, &id)?;
         if !db::webhooks::rotate(conn, &id, &row.secret, &sealed, until)? {
             return Err(ServiceError::Transient(
                 "secret rotated concurrently".into(),
@@ -345,11 +366,12 @@ pub async fn rotate_secret(
             db::webhooks::find(conn, &id)?.ok_or_else(|| not_found("webhook endpoint", &id))?;
         Ok(Effect {
             target: Some(id.clone()),
-            body: with_secret(row, secret.clone())?,
+            body: with_secret(row)?,
             events: Vec::new(),
         })
     })
-    .await
+    .await?;
+    open_answer(keys, reply)
 }
 
 /// What `reseal` did: secrets sealed again under the first key, and secrets that do not

@@ -102,6 +102,75 @@ async fn rows_hold_sealed_secrets_and_deliveries_verify_with_the_answered_ones()
     assert!(!seen[0].signed_by(&format!("whsec_{}", NEW_KEY)));
 }
 
+/// The answer kept for replay under an `Idempotency-Key` holds the secret sealed too; the
+/// replay still answers it in clear, the same as the first time.
+#[actix_web::test]
+async fn the_answer_kept_for_replay_holds_no_secret() {
+    let r = Reserve::new_with(1000, 0, quick).await;
+    let receiver = Receiver::start(&[]).await;
+    let send = |path: String, key: &'static str, body: Value| {
+        let (app, token) = (&r.app, r.op(1));
+        async move {
+            let res = app
+                .request(reqwest::Method::POST, &path)
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{path}: {}", res.status());
+            res.text().await.unwrap()
+        }
+    };
+    let registration = json!({"url": receiver.url, "events": ["*"]});
+    let register = || {
+        send(
+            "/v1/webhook-endpoints".into(),
+            "register-once",
+            registration.clone(),
+        )
+    };
+    let first = register().await;
+    let ep: Value = serde_json::from_str(&first).unwrap();
+    let secret = ep["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(register().await, first);
+    let rotate = format!("/v1/webhook-endpoints/{}/rotate-secret", id(&ep));
+    let rotated = send(rotate.clone(), "rotate-once", json!({})).await;
+    let new: Value = serde_json::from_str(&rotated).unwrap();
+    let new = new["secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("whsec_") && new != secret);
+    assert_eq!(send(rotate, "rotate-once", json!({})).await, rotated);
+
+    let kept = r
+        .app
+        .db()
+        .run(|conn| {
+            use diesel::prelude::*;
+            use stockpile::db::schema::idempotency_keys as k;
+            k::table
+                .select(k::response_body)
+                .load::<String>(conn)
+                .map_err(stockpile::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for body in &kept {
+        assert!(
+            body.contains(&format!("\"sealed:v1:{}:", key_id(TEST_KEY))),
+            "{body}"
+        );
+        assert!(
+            [&secret, &new]
+                .iter()
+                .all(|s| !body.contains(s.trim_start_matches("whsec_"))),
+            "{body}"
+        );
+    }
+}
+
 /// The endpoint id is sealed with the secret: a database writer who copies one endpoint's
 /// sealed secret into another's row gets no delivery signed with it; the attempt is skipped
 /// and retried, and nothing is sent.
