@@ -30,9 +30,9 @@ WORKDIR /app
 COPY --from=build /usr/local/bin/stockpile /usr/local/bin/stockpile
 # Only the defaults and production's settings: config/test.toml holds a published secret.
 COPY config/default.toml config/production.toml ./config/
-# Production refuses to start without STOCKPILE__DATABASE__URL and a secret, key or key set
-# (STOCKPILE__AUTH__HS256_SECRET / __PUBLIC_KEY_PEM / __JWKS_URL, whose https fetch trusts
-# the image's ca-certificates); compose.yaml sets them.
+# Production refuses to start without STOCKPILE__DATABASE__URL, STOCKPILE__WEBHOOKS__SECRET_KEYS
+# and a secret, key or key set (STOCKPILE__AUTH__HS256_SECRET / __PUBLIC_KEY_PEM / __JWKS_URL,
+# whose https fetch trusts the image's ca-certificates); compose.yaml sets them.
 ENV STOCKPILE_ENV=production \
     STOCKPILE__SERVER__HOST=0.0.0.0 \
     STOCKPILE__SERVER__PORT=8080

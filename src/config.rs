@@ -130,6 +130,8 @@ pub struct WebhookSettings {
     pub retry_delays_secs: Vec<u64>,
     pub give_up_after_hours: u64,
     pub sweep_interval_secs: u64,
+    /// The keys that seal endpoints' signing secrets at rest (`domain::sealing`).
+    pub secret_keys: crate::domain::sealing::SecretKeys,
 }
 
 impl WebhookSettings {
@@ -330,6 +332,14 @@ impl Settings {
                 "webhooks.retry_delays_secs must name at least one delay and webhooks.sweep_interval_secs be at least 1"
             );
         }
+        if self.is_production() && w.secret_keys.is_empty() {
+            anyhow::bail!(
+                "production needs webhooks.secret_keys (STOCKPILE__WEBHOOKS__SECRET_KEYS): \
+                 without a key, webhook signing secrets would be stored in plain text, and \
+                 whoever reads the database could sign deliveries. Make one with \
+                 `head -c 32 /dev/urandom | base64`"
+            );
+        }
         self.policy()?;
         Ok(())
     }
@@ -445,6 +455,11 @@ mod tests {
         "a-secret-of-at-least-thirty-two-bytes-0123",
     );
 
+    const KEYS: (&str, &str) = (
+        "STOCKPILE__WEBHOOKS__SECRET_KEYS",
+        "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+    );
+
     fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -553,7 +568,7 @@ mod tests {
         let e = error(Settings::load_from("production", &dir, vars(&[SECRET])));
         assert!(e.contains("database.url"), "{e}");
         let url = ("STOCKPILE__DATABASE__URL", "postgres://u@127.0.0.1:5432/db");
-        let s = Settings::load_from("production", &dir, vars(&[SECRET, url])).unwrap();
+        let s = Settings::load_from("production", &dir, vars(&[SECRET, KEYS, url])).unwrap();
         assert_eq!(s.database.url, url.1);
         let dir = config_dir(
             "prod-file",
@@ -562,9 +577,36 @@ mod tests {
                 "[database]\nurl = \"postgres://u@db:5432/x\"\n",
             )],
         );
-        assert!(Settings::load_from("production", &dir, vars(&[SECRET])).is_ok());
+        assert!(Settings::load_from("production", &dir, vars(&[SECRET, KEYS])).is_ok());
         // Other environments keep the default.
         assert!(Settings::load_from("development", &dir, vars(&[])).is_ok());
+    }
+
+    #[test]
+    fn webhook_sealing_keys_are_checked_and_needed_in_production() {
+        let dir = Path::new("config");
+        let bad = ("STOCKPILE__WEBHOOKS__SECRET_KEYS", "not-a-key");
+        let e = error(Settings::load_from("development", dir, vars(&[bad])));
+        assert!(
+            e.contains("key 1 is not base64") && e.contains("webhooks.secret_keys"),
+            "{e}"
+        );
+        let two = format!(
+            "{}, {}",
+            KEYS.1, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        );
+        let s = Settings::load_from("development", dir, vars(&[(KEYS.0, &two)])).unwrap();
+        assert_eq!(
+            format!("{:?}", s.webhooks.secret_keys).matches(',').count(),
+            1
+        );
+        // Development may keep secrets in plain; production may not.
+        let s = Settings::load_from("development", dir, vars(&[])).unwrap();
+        assert!(s.webhooks.secret_keys.is_empty());
+        let url = ("STOCKPILE__DATABASE__URL", "postgres://u@127.0.0.1:5432/db");
+        let e = error(Settings::load_from("production", dir, vars(&[SECRET, url])));
+        assert!(e.contains("production needs webhooks.secret_keys"), "{e}");
+        assert!(Settings::load_from("production", dir, vars(&[SECRET, url, KEYS])).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::api::{key_set::KeySet, token::TokenVerifier, AppState};
 use crate::config::{Settings, DEVELOPMENT_SECRET};
 use crate::db::{migrations, Db, DbUrl};
+use crate::domain::sealing::SecretKeys;
 use crate::services;
 use actix_web::dev::Server;
 use actix_web::{web, HttpServer};
@@ -130,6 +131,7 @@ impl Application {
             let db = db.clone();
             tokio::task::spawn_blocking(move || migrate(&db)).await??;
         }
+        reseal_secrets(&db, &settings.webhooks.secret_keys).await;
         let state = web::Data::new(AppState::new(
             db.clone(),
             open_replica(&settings)?,
@@ -208,6 +210,29 @@ impl Application {
             "HTTP server stopped: in-flight requests finished; closing the database pool"
         );
         result
+    }
+}
+
+/// Seals the webhook secrets stored in plain or under an older key under the first key of
+/// `webhooks.secret_keys` (`services::webhooks::reseal`), or says that there is no key. A
+/// failure is logged, not fatal: every secret still opens while its key is listed.
+async fn reseal_secrets(db: &Db, keys: &SecretKeys) {
+    if keys.is_empty() {
+        tracing::warn!(
+            "webhooks.secret_keys is empty: webhook signing secrets are stored in plain text, \
+             and whoever reads the database can sign. Set STOCKPILE__WEBHOOKS__SECRET_KEYS \
+             (`head -c 32 /dev/urandom | base64`) to seal them."
+        );
+    }
+    match services::webhooks::reseal(db, keys).await {
+        Ok(done) if done.resealed > 0 || done.unopened > 0 => tracing::info!(
+            resealed = done.resealed,
+            unopened = done.unopened,
+            key = keys.sealing_id().unwrap_or_default(),
+            "stored webhook secrets checked: resealed under the first key, or not opening"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "resealing webhook secrets failed"),
     }
 }
 

@@ -112,7 +112,13 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let ctx = cmd.ctx(&body.bytes);
     Ok(written(
-        svc::rotate_secret(&state.db, ctx, id.into_inner().0).await?,
+        svc::rotate_secret(
+            &state.db,
+            &state.webhooks.secret_keys,
+            ctx,
+            id.into_inner().0,
+        )
+        .await?,
     ))
 }
 

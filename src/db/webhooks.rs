@@ -112,6 +112,28 @@ pub fn rotate(
     .map(|n| n == 1)
 }
 
+/// Replaces an endpoint's stored secret (`previous`: its previous secret) with `to`, the same
+/// secret sealed again, if it still is `from`; returns whether it was.
+pub fn reseal(
+    conn: &mut DbConnection,
+    id: &str,
+    previous: bool,
+    from: &str,
+    to: &str,
+) -> QueryResult<bool> {
+    use webhook_endpoints as e;
+    let n = if previous {
+        diesel::update(e::table.find(id).filter(e::previous_secret.eq(from)))
+            .set(e::previous_secret.eq(to))
+            .execute(conn)?
+    } else {
+        diesel::update(e::table.find(id).filter(e::secret.eq(from)))
+            .set(e::secret.eq(to))
+            .execute(conn)?
+    };
+    Ok(n == 1)
+}
+
 /// The insert of a pending delivery of event `event_id` (of type `kind`, written at `now`)
 /// to every enabled endpoint subscribed to its type whose owner may see it, for a `Batch`:
 /// staff endpoints (no owner) see every event; a manufacturer's sees its own, and those of

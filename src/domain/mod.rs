@@ -22,6 +22,7 @@ pub mod money;
 pub mod policy;
 pub mod price;
 pub mod readiness;
+pub mod sealing;
 pub mod status;
 pub mod stress;
 pub mod time;

@@ -5,7 +5,7 @@
 //! run out: the delivery is sent again, with the same `webhook-id`.
 
 use super::events::EventView;
-use super::webhooks::{check_destination, PublicResolver, Refused};
+use super::webhooks::{check_destination, signing_key, PublicResolver, Refused};
 use super::ServiceError;
 use crate::api::metrics::Metrics;
 use crate::config::WebhookSettings;
@@ -239,12 +239,17 @@ async fn attempt(
     };
     let now = time::now();
     let timestamp = now.and_utc().timestamp();
-    let mut keys: Vec<Vec<u8>> = webhook::secret_key(&c.secret).into_iter().collect();
-    if let (Some(old), Some(until)) = (&c.previous_secret, c.previous_secret_until) {
-        if until > now {
-            keys.extend(webhook::secret_key(old));
-        }
-    }
+    // A secret that does not open (its key no longer listed) skips the attempt: never unsigned.
+    let previous = (c.previous_secret.as_deref())
+        .filter(|_| c.previous_secret_until.is_some_and(|until| until > now));
+    let keys = match std::iter::once(c.secret.as_str())
+        .chain(previous)
+        .map(|stored| signing_key(&settings.secret_keys, stored, &c.endpoint_id))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(keys) => keys,
+        Err(why) => return skipped(&why),
+    };
     let sent = client
         .post(url)
         .header("content-type", "application/json")

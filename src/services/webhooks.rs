@@ -1,6 +1,7 @@
 //! Webhook endpoints: registration (with the URL rules), listing, enable/disable, secret
 //! rotation and the delivery log. Secrets are kept in their own columns, out of every view
-//! but the answers of registration and rotation.
+//! but the answers of registration and rotation, and sealed under `webhooks.secret_keys`
+//! (`domain::sealing`) when a key is configured.
 
 use super::{
     fetch_limit, not_found, scope_to_caller, visible, write, Effect, Page, PageRequest, Reply,
@@ -8,9 +9,10 @@ use super::{
 };
 use crate::config::WebhookSettings;
 use crate::db::webhooks::{DeliveryRow, EndpointRow};
-use crate::db::{self, Db, DbConnection};
+use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::event::{EventType, Subscription};
+use crate::domain::sealing::{self, SecretKeys};
 use crate::domain::time;
 use crate::domain::validation::text;
 use crate::domain::values::{Id, Timestamp};
@@ -94,6 +96,7 @@ fn view(row: EndpointRow) -> Result<EndpointView, ServiceError> {
     })
 }
 
+/// `row` with its secret as stored: `open_answer` opens it once the answer is stored.
 fn with_secret(row: EndpointRow) -> Result<EndpointWithSecret, ServiceError> {
     let secret = row.secret.clone();
     Ok(EndpointWithSecret {
@@ -123,6 +126,40 @@ fn new_secret() -> Result<String, ServiceError> {
     getrandom::fill(&mut key)
         .map_err(|e| ServiceError::internal(format!("no random bytes for a secret: {e}")))?;
     Ok(webhook::secret_text(&key))
+}
+
+/// `secret` as endpoint `endpoint_id` stores it: sealed under the first key, with a nonce
+/// from the operating system's generator (plain when no key is configured).
+fn seal(keys: &SecretKeys, secret: &str, endpoint_id: &str) -> Result<String, ServiceError> {
+    let mut nonce = [0u8; sealing::NONCE_BYTES];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| ServiceError::internal(format!("no random bytes for a nonce: {e}")))?;
+    Ok(keys.seal(secret, endpoint_id, nonce))
+}
+
+/// The answer of registration or rotation as the client gets it, fresh or replayed: its
+/// `secret`, stored sealed like the row's (so that the answer kept for replay under an
+/// idempotency key holds no secret either), opened. A replay whose key is no longer listed
+/// cannot show the secret.
+fn open_answer(keys: &SecretKeys, mut reply: Reply) -> Result<Reply, ServiceError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        id: String,
+        secret: String,
+    }
+    let answer: Answer = serde_json::from_str(&reply.body)?;
+    let secret = keys
+        .open(&answer.secret, &answer.id)
+        .map_err(|e| ServiceError::internal(format!("the answer's secret: {e}")))?;
+    reply.body = reply.body.replacen(&answer.secret, &secret, 1);
+    Ok(reply)
+}
+
+/// The signing key of a secret as endpoint `endpoint_id` stores it, or why there is none (its
+/// sealing key is no longer configured, the text was altered or is not `whsec_` + base64).
+pub fn signing_key(keys: &SecretKeys, stored: &str, endpoint_id: &str) -> Result<Vec<u8>, String> {
+    let secret = keys.open(stored, endpoint_id).map_err(|e| e.to_string())?;
+    webhook::secret_key(&secret).ok_or_else(|| "the secret is not whsec_ + base64".into())
 }
 
 /// Checks an endpoint URL at registration: its form (`check_form`), and that every address
@@ -252,16 +289,18 @@ pub async fn register(
     scope_to_caller(&ctx.actor, &mut owner);
     let by = ctx.actor.sub.clone();
     let secret = new_secret()?;
-    write(db, ctx, 201, move |conn| {
+    let keys = rules.secret_keys.clone();
+    let reply = write(db, ctx, 201, move |conn| {
+        let id = db::new_id();
         let row = EndpointRow {
-            id: db::new_id(),
+            secret: seal(&keys, &secret, &id)?,
+            id,
             manufacturer_id: owner.clone(),
             created_by: by.clone(),
             url: url.to_string(),
             events: events.names().join(","),
             description: description.clone(),
             status: EndpointStatus::Enabled,
-            secret: secret.clone(),
             previous_secret: None,
             previous_secret_until: None,
             created_at: time::now(),
@@ -273,7 +312,8 @@ pub async fn register(
             events: Vec::new(),
         })
     })
-    .await
+    .await?;
+    open_answer(&rules.secret_keys, reply)
 }
 
 /// Enables or disables an endpoint; one already so is `invalid_state`.
@@ -302,14 +342,22 @@ pub async fn set_status(
     .await
 }
 
-/// Replaces the secret; the old one keeps signing (a second signature) for 24 h.
-pub async fn rotate_secret(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceError> {
+/// Replaces the secret; the old one keeps signing (a second signature) for 24 h, stored as it
+/// was.
+pub async fn rotate_secret(
+    db: &Db,
+    keys: &SecretKeys,
+    ctx: WriteCtx,
+    id: String,
+) -> Result<Reply, ServiceError> {
     let actor = ctx.actor.clone();
     let secret = new_secret()?;
-    write(db, ctx, 200, move |conn| {
+    let sealing = keys.clone();
+    let reply = write(db, ctx, 200, move |conn| {
         let row = find_visible(conn, &actor, &id)?;
         let until = time::now() + chrono::Duration::hours(ROTATION_OVERLAP_HOURS);
-        if !db::webhooks::rotate(conn, &id, &row.secret, &secret, until)? {
+        let sealed = seal(&sealing, &secret, &id)?;
+        if !db::webhooks::rotate(conn, &id, &row.secret, &sealed, until)? {
             return Err(ServiceError::Transient(
                 "secret rotated concurrently".into(),
             ));
@@ -321,6 +369,61 @@ pub async fn rotate_secret(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, 
             body: with_secret(row)?,
             events: Vec::new(),
         })
+    })
+    .await?;
+    open_answer(keys, reply)
+}
+
+/// What `reseal` did: secrets sealed again under the first key, and secrets that do not
+/// open (their endpoints' deliveries wait, skipped, until their key is listed again).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Resealed {
+    pub resealed: usize,
+    pub unopened: usize,
+}
+
+/// Seals every stored secret, current or previous, that is plain or sealed under another key
+/// than the first, under the first key: run at start, so that a key put first is the only one
+/// needed once every process has restarted. Each secret is replaced only if it is still what
+/// was read (a rotation or another process meanwhile wins). Logs each secret that does not
+/// open, with its endpoint. Without keys it only checks.
+pub async fn reseal(db: &Db, keys: &SecretKeys) -> Result<Resealed, ServiceError> {
+    const PAGE: i64 = 500;
+    let keys = keys.clone();
+    db.run(move |conn| {
+        let mut done = Resealed::default();
+        let mut after: Option<String> = None;
+        loop {
+            let rows = db::webhooks::page(conn, None, after.as_deref(), PAGE)?;
+            for row in &rows {
+                let previous = row.previous_secret.iter().map(|p| (true, p));
+                for (previous, text) in std::iter::once((false, &row.secret)).chain(previous) {
+                    let secret = match keys.open(text, &row.id) {
+                        Ok(secret) => secret,
+                        Err(why) => {
+                            tracing::warn!(endpoint = %row.id, previous, reason = %why,
+                                "webhook secret does not open: its deliveries are skipped");
+                            done.unopened += 1;
+                            continue;
+                        }
+                    };
+                    if !keys.needs_reseal(text) {
+                        continue;
+                    }
+                    let sealed = seal(&keys, &secret, &row.id)?;
+                    if tx::write(conn, |conn| {
+                        db::webhooks::reseal(conn, &row.id, previous, text, &sealed)
+                            .map_err(ServiceError::from)
+                    })? {
+                        done.resealed += 1;
+                    }
+                }
+            }
+            match rows.last() {
+                Some(last) if rows.len() as i64 == PAGE => after = Some(last.id.clone()),
+                _ => return Ok(done),
+            }
+        }
     })
     .await
 }

@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stockpile::domain::actor::Role;
 
+mod sealed;
+
 /// What the receiver was sent.
 #[derive(Debug, Clone)]
 struct Seen {
