@@ -38,10 +38,11 @@ const ROUND_EVERY: Duration = Duration::from_millis(20);
 /// Runs the worker until `stop` turns true: then it claims nothing more and waits for the
 /// attempts in flight (each bounded by the timeout).
 ///
-/// It keeps up to `concurrency` attempts in flight. It goes back to the database when half
-/// the slots are free (or none is busy): one transaction records the attempts that ended
-/// and claims as many as there are free slots, so that the cost of a round is shared by
-/// its deliveries rather than paid by each.
+/// It keeps up to `concurrency` attempts in flight, and goes back to the database in rounds,
+/// at most one per `ROUND_EVERY`: one transaction records the attempts that ended since the
+/// last round and claims as many due deliveries as there are free slots, so that the cost
+/// of a round is shared by its deliveries rather than paid by each. When a round claims
+/// nothing, the worker looks again after `poll_interval_ms` (or when an attempt ends).
 pub async fn run(
     db: Db,
     settings: WebhookSettings,
@@ -65,12 +66,13 @@ pub async fn run(
     };
     let schedule = Arc::new(settings.retry_schedule());
     let poll = Duration::from_millis(settings.poll_interval_ms);
-    let refill = (settings.concurrency / 2).max(1);
     let mut in_flight = JoinSet::new();
     let mut ended: Vec<Attempted> = Vec::new();
     let mut measured = Instant::now() - BACKLOG_EVERY;
     let mut next_round = Instant::now();
-    // Whether the last round found work: then the next one claims without asking first.
+    // When a worker that found nothing due looks again.
+    let mut next_poll = Instant::now();
+    // Whether the last round claimed any: then the next one claims without asking first.
     let mut busy = false;
     while !*stop.borrow() {
         if measured.elapsed() >= BACKLOG_EVERY {
@@ -78,39 +80,46 @@ pub async fn run(
             measure(&db, &metrics).await;
         }
         let free = settings.concurrency.saturating_sub(in_flight.len());
-        let may_round = free >= refill || in_flight.is_empty();
-        let mut claimed = Vec::new();
-        if may_round && Instant::now() >= next_round {
-            next_round = Instant::now() + ROUND_EVERY;
-            let had_ended = !ended.is_empty();
-            claimed = exchange(&db, &settings, std::mem::take(&mut ended), free, busy).await;
-            busy = had_ended || !claimed.is_empty();
+        let now = Instant::now();
+        let wanted = !ended.is_empty() || (free > 0 && (busy || now >= next_poll));
+        if wanted && now >= next_round {
+            next_round = now + ROUND_EVERY;
+            let claimed = exchange(&db, &settings, std::mem::take(&mut ended), free, busy).await;
+            busy = !claimed.is_empty();
+            if !busy {
+                next_poll = Instant::now() + poll;
+            }
+            for c in claimed {
+                let (client, settings, schedule, metrics) = (
+                    client.clone(),
+                    settings.clone(),
+                    schedule.clone(),
+                    metrics.clone(),
+                );
+                in_flight.spawn(async move {
+                    let (outcome, label) = attempt(&client, &settings, &schedule, &c).await;
+                    metrics.delivery(label);
+                    Attempted {
+                        event_id: c.event_id,
+                        endpoint_id: c.endpoint_id,
+                        attempt: c.attempt,
+                        outcome,
+                    }
+                });
+            }
         }
-        let idle = claimed.is_empty() && in_flight.is_empty() && ended.is_empty();
-        for c in claimed {
-            let (client, settings, schedule, metrics) = (
-                client.clone(),
-                settings.clone(),
-                schedule.clone(),
-                metrics.clone(),
-            );
-            in_flight.spawn(async move {
-                let (outcome, label) = attempt(&client, &settings, &schedule, &c).await;
-                metrics.delivery(label);
-                Attempted {
-                    event_id: c.event_id,
-                    endpoint_id: c.endpoint_id,
-                    attempt: c.attempt,
-                    outcome,
-                }
-            });
-        }
+        // Attempts that ended, or slots to fill while deliveries are due: the next round.
+        // Otherwise the next poll, unless every slot is busy (then an attempt's end).
         let free = settings.concurrency.saturating_sub(in_flight.len());
-        let may_round = free >= refill || in_flight.is_empty();
+        let soon = !ended.is_empty() || (free > 0 && busy);
+        let wake = if soon {
+            next_round
+        } else {
+            next_poll.max(next_round)
+        };
         tokio::select! {
             _ = stop.changed() => {}
-            _ = tokio::time::sleep(poll), if idle => {}
-            _ = tokio::time::sleep_until(next_round), if !idle && may_round => {}
+            _ = tokio::time::sleep_until(wake), if soon || free > 0 => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 ended.extend(done.ok());
                 while let Some(done) = in_flight.try_join_next() {
@@ -145,10 +154,9 @@ async fn measure(db: &Db, metrics: &Metrics) {
     }
 }
 
-/// One round with the database, in one transaction: records the outcomes of the `ended`
-/// attempts (a 410 also disables its endpoint), then claims up to `free` due deliveries
-/// (unless `busy`, it first reads whether any is due, so that an idle worker polls without
-/// taking a write lock). If it fails, the ended attempts' leases run out and they are sent
+/// One round with the database (`round`). If claiming fails, the outcomes are recorded
+/// again alone, so that a delivery that cannot be claimed keeps no other's outcome from
+/// being recorded; if that fails too, the ended attempts' leases run out and they are sent
 /// again: at least once.
 async fn exchange(
     db: &Db,
@@ -160,39 +168,60 @@ async fn exchange(
     if ended.is_empty() && free == 0 {
         return Vec::new();
     }
+    match round(db, settings, ended.clone(), free, busy).await {
+        Ok(claimed) => claimed,
+        Err(e) if free > 0 && !ended.is_empty() => {
+            tracing::warn!(error = %e, "webhook round failed: recording the ended attempts alone");
+            exchange_failed(round(db, settings, ended, 0, false).await)
+        }
+        Err(e) => exchange_failed(Err(e)),
+    }
+}
+
+fn exchange_failed(recorded: Result<Vec<Claimed>, ServiceError>) -> Vec<Claimed> {
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "webhook round failed: ended attempts will be sent again");
+    }
+    Vec::new()
+}
+
+/// One transaction: records the outcomes of the `ended` attempts (a 410 also disables its
+/// endpoint), then claims up to `free` due deliveries (unless `busy`, it first reads whether
+/// any is due, so that an idle worker polls without taking a write lock).
+async fn round(
+    db: &Db,
+    settings: &WebhookSettings,
+    ended: Vec<Attempted>,
+    free: usize,
+    busy: bool,
+) -> Result<Vec<Claimed>, ServiceError> {
     let lease = lease(settings.timeout_secs);
     let limit = i64::try_from(free).unwrap_or(i64::MAX);
-    let n = ended.len();
-    let round = db
-        .run(move |conn| {
-            let now = time::now();
-            let due = free > 0 && (busy || db::webhooks::any_due(conn, now)?);
-            if ended.is_empty() && !due {
+    db.run(move |conn| {
+        let now = time::now();
+        let due = free > 0 && (busy || db::webhooks::any_due(conn, now)?);
+        if ended.is_empty() && !due {
+            return Ok(Vec::new());
+        }
+        tx::write(conn, |conn| {
+            let recorded = db::webhooks::record_outcomes(conn, now, &ended)?;
+            if recorded < ended.len() {
+                tracing::info!(
+                    attempts = ended.len() - recorded,
+                    "later attempts of these deliveries have begun: outcomes not recorded"
+                );
+            }
+            for gone in ended.iter().filter(|a| a.outcome.response_status == Some(410)) {
+                db::webhooks::set_status(conn, &gone.endpoint_id, EndpointStatus::Disabled)?;
+                tracing::warn!(endpoint = %gone.endpoint_id, "webhook endpoint answered 410: disabled");
+            }
+            if !due {
                 return Ok(Vec::new());
             }
-            tx::write(conn, |conn| {
-                let recorded = db::webhooks::record_outcomes(conn, now, &ended)?;
-                if recorded < ended.len() {
-                    tracing::info!(
-                        attempts = ended.len() - recorded,
-                        "later attempts of these deliveries have begun: outcomes not recorded"
-                    );
-                }
-                for gone in ended.iter().filter(|a| a.outcome.response_status == Some(410)) {
-                    db::webhooks::set_status(conn, &gone.endpoint_id, EndpointStatus::Disabled)?;
-                    tracing::warn!(endpoint = %gone.endpoint_id, "webhook endpoint answered 410: disabled");
-                }
-                if !due {
-                    return Ok(Vec::new());
-                }
-                Ok::<_, ServiceError>(db::webhooks::claim(conn, now, now + lease, limit)?)
-            })
+            Ok::<_, ServiceError>(db::webhooks::claim(conn, now, now + lease, limit)?)
         })
-        .await;
-    round.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, attempts = n, "webhook round failed: ended attempts will be sent again");
-        Vec::new()
     })
+    .await
 }
 
 /// One attempt: the outcome to record and its metric label.

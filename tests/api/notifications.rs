@@ -1078,9 +1078,9 @@ async fn a_disabled_endpoints_deliveries_leave_the_queue() {
 }
 
 /// Each endpoint gets a delivery of exactly the events it subscribes to and its owner may see
-/// (written by one statement over the endpoints): a type is matched whole, its `_` no
-/// wildcard; a manufacturer's endpoint gets its own events and the disruptions of its
-/// materials, never another's; a disabled endpoint gets none.
+/// (written by one statement over the endpoints): a listed type, one with an (escaped) `_`
+/// among them, and no other; a manufacturer's endpoint gets its own events and the
+/// disruptions of its materials, never another's; a disabled endpoint gets none.
 #[actix_web::test]
 async fn each_endpoint_gets_the_events_it_subscribes_to_and_may_see() {
     let r = Reserve::new_with(1000, 0, quick).await;

@@ -1,12 +1,14 @@
 -- A delivery is written once by its event's transaction and then changed twice, by the worker
 -- that claims it (the lease) and by the one that records the attempt: on the busiest paths, so
 -- each change should touch as few indexes as it can.
--- * The lease moves to a column of its own that no index holds, and pages keep room: the
---   claim is then a heap-only (HOT) update, which writes no index entry. A delivery is due when
---   next_attempt_at has passed and no lease runs (leased_until empty or past).
+-- * The lease moves to a column of its own that no index holds, and pages keep room (pages
+--   written from now on): a claim can then be a heap-only (HOT) update, which writes no index
+--   entry, where its page has room. A delivery is due when next_attempt_at has passed and no
+--   lease runs (leased_until empty or past).
 -- * The primary key leads with the endpoint, which serves the delivery log (an endpoint's
 --   deliveries in event order) and the worker's updates (an endpoint's claimed events), so the
 --   second index on the same two columns goes.
+-- Workers of the previous version do not know leased_until: stop them before this runs.
 ALTER TABLE webhook_deliveries ADD COLUMN leased_until TIMESTAMP;
 ALTER TABLE webhook_deliveries SET (fillfactor = 70);
 ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_pkey;
