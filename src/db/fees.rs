@@ -6,6 +6,7 @@ use super::schema::{
     fee_payments, fees,
 };
 use super::{sum, DbConnection};
+use crate::domain::code::Code;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -126,7 +127,8 @@ pub fn fees_accrued(
 #[derive(Debug, Clone, Queryable)]
 pub struct LevelRow {
     pub manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String)]
+    pub material_code: Code,
     pub effective_date: NaiveDate,
     pub quantity: i64,
     pub locked_price_micros: i64,

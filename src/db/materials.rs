@@ -3,6 +3,7 @@
 use super::cached::Statement;
 use super::schema::materials;
 use super::DbConnection;
+use crate::domain::code::Code;
 use crate::domain::material::{Scale, Unit};
 use diesel::prelude::*;
 
@@ -10,7 +11,8 @@ use diesel::prelude::*;
 #[diesel(table_name = materials)]
 pub struct MaterialRow {
     pub id: String,
-    pub code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub code: Code,
     pub name: String,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub unit: Unit,

@@ -10,41 +10,38 @@ use super::lot::UNIT_PRICE_SCALE;
 use super::money::USD_SCALE;
 use super::time;
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::{Serialize, Serializer};
-use std::borrow::Cow;
-use std::fmt;
-use utoipa::openapi::{RefOr, Schema};
 
 /// Implements `Display` (the canonical string), `Serialize` (as that string) and the OpenAPI
 /// schema of a named format for a value type.
 macro_rules! wire_string {
     ($ty:ty, $format:ty, $name:literal, |$v:ident, $f:ident| $display:expr) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, $f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, $f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 let $v = self;
                 $display
             }
         }
 
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
             }
         }
 
         impl utoipa::PartialSchema for $ty {
-            fn schema() -> RefOr<Schema> {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
                 <$format as utoipa::PartialSchema>::schema()
             }
         }
 
         impl utoipa::ToSchema for $ty {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed($name)
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
             }
         }
     };
 }
+pub(crate) use wire_string;
 
 /// A stored value that is not one of its type's values: storage was changed outside the
 /// service, or by a newer version. Reading its row fails (an internal error, logged with the
@@ -249,6 +246,8 @@ wire_string!(IsoDate, formats::IsoDate, "IsoDate", |d, f| f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
+    use utoipa::openapi::{RefOr, Schema};
     use utoipa::{PartialSchema, ToSchema};
 
     fn wire<T: Serialize>(v: T) -> serde_json::Value {

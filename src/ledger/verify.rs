@@ -213,7 +213,7 @@ fn cached_figures(
             ("held", m.held, "its pending holds", &pending),
         ];
         for (what, cached, source, totals) in checks {
-            let total = totals.get(&m.code).copied().unwrap_or(0);
+            let total = totals.get(m.code.as_str()).copied().unwrap_or(0);
             if total != Sum::from(cached) {
                 return Ok(Some(format!(
                     "material {} shows {} {what}, {source} add up to {}",

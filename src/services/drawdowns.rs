@@ -15,6 +15,7 @@ use crate::db::obligations::ObligationRow;
 use crate::db::situation::Standing;
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
+use crate::domain::code::Code;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::{quantity_due, required_approvals, Status};
 use crate::domain::event::EventType;
@@ -65,8 +66,7 @@ pub struct ApprovalView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PickView {
     pub lot_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub facility: String,
+    pub facility: Code,
     pub quantity: Quantity,
 }
 
@@ -74,8 +74,7 @@ pub struct PickView {
 pub struct DrawdownView {
     pub id: Id,
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     /// The quantity standing (approvals may lower it).
     pub quantity: Quantity,
     pub quantity_requested: Quantity,

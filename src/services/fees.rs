@@ -6,6 +6,7 @@ use crate::db::fees::{AccrualRow, FeeRow, PaymentRow, RunRow};
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::carrying_fee::{self, Level, Run};
+use crate::domain::code::Code;
 use crate::domain::decimal::to_decimal;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::fee::{FeeKind, NewFee, NewPayment};
@@ -143,7 +144,7 @@ pub async fn accrue(
             let scale = scales.of(conn, &material)?;
             let cumulative =
                 carrying_fee::cumulative_cents(&levels, &runs, scale).ok_or_else(too_far)?;
-            let key = (manufacturer, material);
+            let key = (manufacturer, String::from(material));
             let before = posted.get(&key).copied().unwrap_or(0);
             if cumulative == before {
                 continue;
@@ -245,8 +246,8 @@ fn runs(conn: &mut DbConnection, last: Option<NaiveDate>) -> Result<Vec<Run>, Se
 fn allocations(
     conn: &mut DbConnection,
     manufacturer: Option<&str>,
-) -> Result<BTreeMap<(String, String), Vec<Level>>, ServiceError> {
-    let mut by_allocation: BTreeMap<(String, String), Vec<Level>> = BTreeMap::new();
+) -> Result<BTreeMap<(String, Code), Vec<Level>>, ServiceError> {
+    let mut by_allocation: BTreeMap<(String, Code), Vec<Level>> = BTreeMap::new();
     for r in db::fees::levels(conn, manufacturer)? {
         by_allocation
             .entry((r.manufacturer_id, r.material_code))
@@ -359,8 +360,7 @@ fn exceeds_due(requested: i64, due: i64) -> ServiceError {
 /// fees accrued to then.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatementAllocationView {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub quantity: Quantity,
     pub locked_price_usd: UnitPrice,
     /// quantity × locked_price_usd, rounded half-even to cents.

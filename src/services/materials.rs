@@ -4,6 +4,7 @@ use super::prices::market_price;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::materials::MaterialRow;
 use crate::db::{self, Db};
+use crate::domain::code::Code;
 use crate::domain::formats;
 use crate::domain::material::Unit;
 use crate::domain::material::{NewMaterial, StockFigures};
@@ -15,8 +16,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
     pub id: Id,
-    #[schema(value_type = formats::Code)]
-    pub code: String,
+    pub code: Code,
     pub name: String,
     pub unit: Unit,
     /// Decimal places quantities of this material may carry (0-6).
@@ -72,7 +72,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
     write(db, ctx, 201, move |conn| {
         let row = MaterialRow {
             id: db::new_id(),
-            code: m.code.as_str().to_owned(),
+            code: m.code.clone(),
             name: m.name.clone(),
             unit: m.unit,
             scale: m.scale,
@@ -90,7 +90,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
                 m.code, m.name
             )))?;
         Ok(Effect {
-            target: Some(row.code.clone()),
+            target: Some(row.code.to_string()),
             // A new material has no marks yet.
             body: MaterialView::new(row, None),
             events: Vec::new(),
@@ -144,7 +144,7 @@ pub async fn list(db: &Db, page: PageRequest) -> Result<Page<MaterialView>, Serv
         Ok(Page::from_rows(
             rows,
             page.limit,
-            |(_, r)| r.code.clone(),
+            |(_, r)| r.code.to_string(),
             |(price, r)| MaterialView::new(r, price),
         ))
     })

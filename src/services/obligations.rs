@@ -11,6 +11,7 @@ use crate::db::lots::LotRow;
 use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, RescheduleRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
+use crate::domain::code::Code;
 use crate::domain::country::parse_country;
 use crate::domain::drawdown::{base_share, deferral_premium};
 use crate::domain::error_code::ErrorCode;
@@ -32,8 +33,7 @@ pub struct ObligationView {
     pub id: Id,
     pub drawdown_id: Id,
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     /// The quantity released.
     pub base_quantity: Quantity,
     /// What must come back: base × (1 + premium), rounded up to the material's scale.
@@ -235,7 +235,7 @@ pub async fn replenish(
         let replenishment_id = db::new_id();
         let posting = |account: String, amount: i64| Posting {
             account,
-            asset: o.material_code.clone(),
+            asset: o.material_code.to_string(),
             scale: s,
             amount,
         };
