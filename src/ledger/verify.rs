@@ -65,15 +65,16 @@ fn check(
     }
     let postings = e.chain_postings();
     let effective = e.effective_text();
+    let recorded_at = e.recorded_at.to_string();
     let recomputed = entry_hash(
         prev_hash,
         &ChainEntry {
             seq: e.seq,
-            id: &e.id,
+            id: &e.id.0,
             effective_date: effective.as_deref(),
             kind: &e.kind,
-            recorded_at: &e.recorded_at,
-            reference: e.reference.as_deref(),
+            recorded_at: &recorded_at,
+            reference: e.reference.as_ref().map(|r| r.0.as_str()),
             postings: &postings,
         },
     );
