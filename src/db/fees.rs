@@ -7,6 +7,7 @@ use super::schema::{
 };
 use super::{sum, DbConnection};
 use crate::domain::code::Code;
+use crate::domain::fee::FeeKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -15,7 +16,8 @@ use diesel::prelude::*;
 pub struct FeeRow {
     pub id: String,
     pub manufacturer_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: FeeKind,
     pub amount_cents: i64,
     pub memo: Option<String>,
     pub entry_seq: i64,
@@ -24,7 +26,7 @@ pub struct FeeRow {
 
 pub fn insert(conn: &mut DbConnection, row: &FeeRow) -> QueryResult<()> {
     diesel::insert_into(fees::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

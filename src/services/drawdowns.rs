@@ -678,7 +678,13 @@ pub async fn approve(
                 at: time::now(),
             },
         )?;
-        let released = if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
+        let required = usize::try_from(d.required_approvals).map_err(|e| {
+            ServiceError::internal_because(
+                format!("drawdown {id}: stored required_approvals {}", d.required_approvals),
+                e,
+            )
+        })?;
+        let released = if approvals.len() + 1 >= required {
             Some(release(conn, &mut d)?)
         } else {
             d.status = Status::PartiallyApproved;

@@ -10,7 +10,6 @@ use crate::domain::code::Code;
 use crate::domain::decimal::to_decimal;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::fee::{FeeKind, NewFee, NewPayment};
-use crate::domain::formats;
 use crate::domain::loan::RATE_SCALE;
 use crate::domain::time;
 use crate::domain::values::{Id, IsoDate, Quantity, Rate, Timestamp, UnitPrice, Usd};
@@ -24,8 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 pub struct FeeView {
     pub id: Id,
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::FeeKind)]
-    pub kind: String,
+    pub kind: FeeKind,
     pub amount_usd: Usd,
     pub memo: Option<String>,
     pub created_at: Timestamp,
@@ -69,7 +67,7 @@ pub async fn charge(
         let row = FeeRow {
             id,
             manufacturer_id: manufacturer_id.clone(),
-            kind: fee.kind.as_str().to_owned(),
+            kind: fee.kind,
             amount_cents: fee.amount_cents,
             memo: fee.memo.clone(),
             entry_seq: entry.seq,
