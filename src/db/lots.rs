@@ -3,6 +3,7 @@
 use super::schema::lots;
 use super::DbConnection;
 use crate::domain::code::Code;
+use crate::domain::lot::Grade;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -15,7 +16,8 @@ pub struct LotRow {
     pub facility_code: Code,
     pub quantity_received: i64,
     pub quantity_on_hand: i64,
-    pub grade: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub grade: Grade,
     pub origin_country: String,
     pub supplier: String,
     pub unit_cost_micros: i64,

@@ -9,6 +9,7 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::code::Code;
 use crate::domain::decimal::parse_fixed;
 use crate::domain::formats;
+use crate::domain::lot::Grade;
 use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot};
 use crate::domain::time;
 use crate::domain::validation::text;
@@ -69,8 +70,7 @@ pub struct LotView {
     pub quantity_received: Quantity,
     pub quantity_on_hand: Quantity,
     /// Purity in percent.
-    #[schema(value_type = formats::Decimal)]
-    pub grade: String,
+    pub grade: Grade,
     #[schema(pattern = "^([A-Z]{2})?$")]
     pub origin_country: String,
     pub supplier: String,

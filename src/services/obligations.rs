@@ -17,7 +17,7 @@ use crate::domain::drawdown::{base_share, deferral_premium};
 use crate::domain::error_code::ErrorCode;
 use crate::domain::event::EventType;
 use crate::domain::formats;
-use crate::domain::lot::{grade, meets_minimum, positive_quantity, received_at};
+use crate::domain::lot::{grade, positive_quantity, received_at};
 use crate::domain::policy::Policy;
 use crate::domain::status::ObligationStatus;
 use crate::domain::time;
@@ -195,10 +195,8 @@ pub async fn replenish(
         let (q, grade, origin, received_at) = p
             .finish(|| Some((q?, grade?, origin?, received_at?)))
             .map_err(ServiceError::Validation)?;
-        if let Some(minimum) = &material.min_grade {
-            let meets = meets_minimum(&grade, minimum)
-                .map_err(|e| ServiceError::internal(format!("material {}: {e}", material.code)))?;
-            if !meets {
+        if let Some(minimum) = material.minimum_grade()? {
+            if grade < minimum {
                 return Err(ServiceError::Rule {
                     code: ErrorCode::GradeBelowMinimum,
                     detail: format!(
