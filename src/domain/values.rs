@@ -338,7 +338,9 @@ mod tests {
             assert_eq!(back::<Figure>(text).as_deref(), Some(text));
         }
         assert_eq!(back::<Usd>("1250.5").as_deref(), Some("1250.5"));
-        for bad in ["1.50", "01", "", ".5", "5.", "1e3", "+1", " 1", "-0", "1.2.3"] {
+        for bad in [
+            "1.50", "01", "", ".5", "5.", "1e3", "+1", " 1", "-0", "1.2.3",
+        ] {
             assert_eq!(back::<Quantity>(bad), None, "{bad}");
         }
         assert_eq!(back::<Usd>("0.001"), None);

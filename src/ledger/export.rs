@@ -2,8 +2,8 @@
 //! written page by page into a sink so that memory does not grow with the ledger.
 
 use super::read::{for_each, EntryView, Range, Scales, PAGE};
-use crate::domain::values::Id;
 use crate::db::DbConnection;
+use crate::domain::values::Id;
 use std::io;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
