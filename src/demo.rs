@@ -12,6 +12,7 @@ use crate::api::token::{mint, TokenVerifier};
 use crate::api::AppState;
 use crate::config::Settings;
 use crate::domain::actor::Role;
+use crate::domain::policy::{Severity, Tier};
 use crate::startup;
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use actix_web::web;
@@ -116,37 +117,37 @@ fn purchases(code: &str) -> (u64, &'static str, &'static [(&'static str, &'stati
 
 /// A manufacturer: name, tier, and per material the share of the stock bought it is allocated
 /// (percent).
-type Maker = (&'static str, &'static str, &'static [(&'static str, u64)]);
+type Maker = (&'static str, Tier, &'static [(&'static str, u64)]);
 
 const MANUFACTURERS: [Maker; 6] = [
     (
         "Arrowhead Defense Magnetics",
-        "defense",
+        Tier::Defense,
         &[("NDPR_OXIDE", 15), ("DY_OXIDE", 20), ("TB_OXIDE", 20)],
     ),
     (
         "Liberty Precision Munitions",
-        "defense",
+        Tier::Defense,
         &[("SB", 25), ("W_APT", 20), ("GE", 10)],
     ),
     (
         "Great Lakes Grid Transformers",
-        "critical",
+        Tier::Critical,
         &[("GRAPHITE", 10), ("NI", 10), ("DY_OXIDE", 10)],
     ),
     (
         "Cascade Compound Semiconductors",
-        "critical",
+        Tier::Critical,
         &[("GA", 25), ("GE", 15)],
     ),
     (
         "Prairie EV Motors",
-        "commercial",
+        Tier::Commercial,
         &[("NDPR_OXIDE", 10), ("DY_OXIDE", 5), ("TB_OXIDE", 5)],
     ),
     (
         "Sunbelt Battery Cells",
-        "commercial",
+        Tier::Commercial,
         &[("LI2CO3", 15), ("CO", 15), ("NI", 10), ("GRAPHITE", 10)],
     ),
 ];
@@ -499,7 +500,7 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
         op1,
         Some(json!({
             "title": "Export controls on medium and heavy rare earths",
-            "materials": ["DY_OXIDE", "TB_OXIDE"], "severity": "severe",
+            "materials": ["DY_OXIDE", "TB_OXIDE"], "severity": Severity::Severe,
             "reason": "export licences for dysprosium and terbium oxides halted",
         }))
     );
@@ -516,7 +517,7 @@ pub async fn run(settings: &Settings, force: bool) -> anyhow::Result<Summary> {
         op1,
         Some(json!({
             "title": "Gallium export permits delayed", "materials": ["GA"],
-            "severity": "limited", "reason": "permits for primary gallium take months",
+            "severity": Severity::Limited, "reason": "permits for primary gallium take months",
         }))
     );
     let _ = writeln!(

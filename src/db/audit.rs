@@ -3,6 +3,7 @@
 use super::cached::{Cached, Statement};
 use super::schema::audit_events;
 use super::DbConnection;
+use crate::domain::actor::Role;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -11,7 +12,8 @@ pub struct AuditRow {
     pub id: String,
     pub at: chrono::NaiveDateTime,
     pub actor_sub: String,
-    pub actor_role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub actor_role: Role,
     pub action: String,
     pub target: Option<String>,
     pub outcome: String,

@@ -3,6 +3,7 @@
 use super::cached::Statement;
 use super::schema::{disruption_materials, disruptions};
 use super::DbConnection;
+use crate::domain::code::Code;
 use crate::domain::policy::Severity;
 use crate::domain::status::DisruptionStatus;
 use diesel::prelude::*;
@@ -29,7 +30,8 @@ pub struct DisruptionRow {
 #[diesel(table_name = disruption_materials)]
 pub struct CoveredRow {
     pub disruption_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     /// True while the disruption is active (see the migration).
     pub open: bool,
     pub on_hand_at_activation: Option<i64>,
@@ -46,7 +48,7 @@ pub fn insert(
         .values(row.clone())
         .execute(conn)?;
     super::on_backend!(conn, |c| diesel::insert_into(disruption_materials::table)
-        .values(covered)
+        .values(covered.to_vec())
         .execute(c))?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use super::cached::{Cached, Statement};
 use super::schema::{drawdown_approvals, drawdowns, release_picks};
 use super::DbConnection;
+use crate::domain::code::Code;
 use crate::domain::drawdown::Status;
 use diesel::prelude::*;
 
@@ -11,7 +12,8 @@ use diesel::prelude::*;
 pub struct DrawdownRow {
     pub id: String,
     pub manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub disruption_id: String,
     pub quantity_requested: i64,
     pub quantity: i64,
@@ -44,7 +46,8 @@ pub struct PickRow {
     pub drawdown_id: String,
     pub idx: i32,
     pub lot_id: String,
-    pub facility: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub facility: Code,
     pub quantity: i64,
 }
 
@@ -111,7 +114,7 @@ pub fn picks(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<PickRow
 
 pub fn insert_picks(conn: &mut DbConnection, rows: &[PickRow]) -> QueryResult<()> {
     super::on_backend!(conn, |c| diesel::insert_into(release_picks::table)
-        .values(rows)
+        .values(rows.to_vec())
         .execute(c))
     .map(drop)
 }

@@ -2,21 +2,24 @@
 
 use super::schema::facilities;
 use super::DbConnection;
+use crate::domain::code::Code;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = facilities)]
 pub struct FacilityRow {
     pub id: String,
-    pub code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub code: Code,
     pub name: String,
     pub country: String,
     pub created_at: chrono::NaiveDateTime,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &FacilityRow) -> QueryResult<()> {
+    // Typed columns serialize from an owned row.
     diesel::insert_into(facilities::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

@@ -6,6 +6,8 @@ use super::schema::{
     fee_payments, fees,
 };
 use super::{sum, DbConnection};
+use crate::domain::code::Code;
+use crate::domain::fee::FeeKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -14,7 +16,8 @@ use diesel::prelude::*;
 pub struct FeeRow {
     pub id: String,
     pub manufacturer_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: FeeKind,
     pub amount_cents: i64,
     pub memo: Option<String>,
     pub entry_seq: i64,
@@ -23,7 +26,7 @@ pub struct FeeRow {
 
 pub fn insert(conn: &mut DbConnection, row: &FeeRow) -> QueryResult<()> {
     diesel::insert_into(fees::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }
@@ -126,7 +129,8 @@ pub fn fees_accrued(
 #[derive(Debug, Clone, Queryable)]
 pub struct LevelRow {
     pub manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String)]
+    pub material_code: Code,
     pub effective_date: NaiveDate,
     pub quantity: i64,
     pub locked_price_micros: i64,

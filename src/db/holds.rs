@@ -3,6 +3,7 @@
 use super::cached::{Cached, Statement};
 use super::schema::holds;
 use super::DbConnection;
+use crate::domain::code::Code;
 use crate::domain::status::HoldStatus;
 use diesel::prelude::*;
 
@@ -10,7 +11,8 @@ use diesel::prelude::*;
 #[diesel(table_name = holds)]
 pub struct HoldRow {
     pub id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub quantity: i64,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub status: HoldStatus,

@@ -2,17 +2,22 @@
 
 use super::schema::lots;
 use super::DbConnection;
+use crate::domain::code::Code;
+use crate::domain::lot::Grade;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lots)]
 pub struct LotRow {
     pub id: String,
-    pub material_code: String,
-    pub facility_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub facility_code: Code,
     pub quantity_received: i64,
     pub quantity_on_hand: i64,
-    pub grade: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub grade: Grade,
     pub origin_country: String,
     pub supplier: String,
     pub unit_cost_micros: i64,
@@ -40,7 +45,7 @@ pub fn on_hand_by_origin(conn: &mut DbConnection) -> QueryResult<Vec<(String, St
 
 pub fn insert(conn: &mut DbConnection, rows: &[LotRow]) -> QueryResult<()> {
     super::on_backend!(conn, |c| diesel::insert_into(lots::table)
-        .values(rows)
+        .values(rows.to_vec())
         .execute(c))
     .map(drop)
 }

@@ -3,6 +3,7 @@
 use super::cached::Statement;
 use super::schema::{allocation_history, allocations, manufacturers};
 use super::DbConnection;
+use crate::domain::code::Code;
 use crate::domain::policy::Tier;
 use crate::domain::status::ManufacturerStatus;
 use diesel::prelude::*;
@@ -23,7 +24,8 @@ pub struct ManufacturerRow {
 #[diesel(table_name = allocations)]
 pub struct AllocationRow {
     pub manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub quantity: i64,
     pub locked_price_micros: i64,
     pub outstanding: i64,
@@ -36,7 +38,8 @@ pub struct AllocationRow {
 /// An allocation with what the readiness reports need of its manufacturer.
 #[derive(Debug, Clone, Queryable)]
 pub struct ParticipantRow {
-    pub material_code: String,
+    #[diesel(deserialize_as = String)]
+    pub material_code: Code,
     #[diesel(deserialize_as = String)]
     pub priority_tier: Tier,
     #[diesel(deserialize_as = String)]
@@ -157,7 +160,7 @@ pub fn put_allocation(
     row: &AllocationRow,
     change: &HistoryRow,
 ) -> QueryResult<Put> {
-    let key = (&row.manufacturer_id, &row.material_code);
+    let key = (&row.manufacturer_id, row.material_code.as_str());
     let changed = diesel::update(
         allocations::table
             .find(key)
@@ -177,11 +180,11 @@ pub fn put_allocation(
         // Two first PUTs racing: the loser's insert fails as a unique violation, which the
         // caller treats as transient (the retry updates instead).
         diesel::insert_into(allocations::table)
-            .values(row)
+            .values(row.clone())
             .execute(conn)?;
     }
     diesel::insert_into(allocation_history::table)
-        .values(change)
+        .values(change.clone())
         .execute(conn)?;
     Ok(Put::Written)
 }
@@ -192,7 +195,8 @@ pub fn put_allocation(
 pub struct HistoryRow {
     pub id: String,
     pub manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub at: chrono::NaiveDateTime,
     pub actor: String,
     pub quantity: i64,

@@ -3,14 +3,18 @@
 use super::cached::Statement;
 use super::schema::materials;
 use super::DbConnection;
+use crate::domain::code::Code;
+use crate::domain::lot::Grade;
 use crate::domain::material::{Scale, Unit};
+use crate::domain::values::Undecodable;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = materials)]
 pub struct MaterialRow {
     pub id: String,
-    pub code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub code: Code,
     pub name: String,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub unit: Unit,
@@ -23,6 +27,13 @@ pub struct MaterialRow {
     pub version: i64,
     /// Replenishments below this grade (percent, as `domain::lot::grade` writes it) are refused.
     pub min_grade: Option<String>,
+}
+
+impl MaterialRow {
+    /// `min_grade` decoded: a stored value that is not a grade fails the read.
+    pub fn minimum_grade(&self) -> Result<Option<Grade>, Undecodable> {
+        self.min_grade.clone().map(Grade::try_from).transpose()
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {

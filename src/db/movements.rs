@@ -2,15 +2,19 @@
 
 use super::schema::{adjustments, transfers};
 use super::DbConnection;
+use crate::domain::code::Code;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = transfers)]
 pub struct TransferRow {
     pub id: String,
-    pub material_code: String,
-    pub from_facility: String,
-    pub to_facility: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub from_facility: Code,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub to_facility: Code,
     pub quantity: i64,
     pub entry_seq: i64,
     pub created_by: String,
@@ -21,8 +25,10 @@ pub struct TransferRow {
 #[diesel(table_name = adjustments)]
 pub struct AdjustmentRow {
     pub id: String,
-    pub material_code: String,
-    pub facility_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub facility_code: Code,
     pub quantity: i64,
     pub reason: String,
     pub entry_seq: i64,
@@ -32,14 +38,14 @@ pub struct AdjustmentRow {
 
 pub fn insert_transfer(conn: &mut DbConnection, row: &TransferRow) -> QueryResult<()> {
     diesel::insert_into(transfers::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }
 
 pub fn insert_adjustment(conn: &mut DbConnection, row: &AdjustmentRow) -> QueryResult<()> {
     diesel::insert_into(adjustments::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

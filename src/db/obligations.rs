@@ -2,6 +2,7 @@
 
 use super::schema::{obligation_reschedules, obligations, replenishments};
 use super::DbConnection;
+use crate::domain::code::Code;
 use crate::domain::status::ObligationStatus;
 use diesel::prelude::*;
 
@@ -11,7 +12,8 @@ pub struct ObligationRow {
     pub id: String,
     pub drawdown_id: String,
     pub manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub base_quantity: i64,
     pub quantity_due: i64,
     pub quantity_returned: i64,
@@ -219,7 +221,8 @@ pub fn announce_overdue(
 /// of the base), with its entry's dates.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct PremiumPosting {
-    pub material: String,
+    #[diesel(deserialize_as = String)]
+    pub material: Code,
     pub amount: i64,
     pub effective_date: Option<chrono::NaiveDate>,
     pub recorded_at: chrono::NaiveDateTime,

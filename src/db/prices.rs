@@ -2,13 +2,15 @@
 
 use super::schema::material_prices;
 use super::DbConnection;
+use crate::domain::code::Code;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = material_prices)]
 pub struct PriceRow {
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub as_of: NaiveDate,
     /// USD per unit of the material, in micro-dollars.
     pub price_micros: i64,
@@ -20,7 +22,7 @@ pub struct PriceRow {
 /// A second mark for the same material and date fails as a unique violation.
 pub fn insert(conn: &mut DbConnection, row: &PriceRow) -> QueryResult<()> {
     diesel::insert_into(material_prices::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

@@ -2,6 +2,7 @@
 
 use super::schema::allocation_transfers;
 use super::DbConnection;
+use crate::domain::code::Code;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -10,7 +11,8 @@ pub struct TransferRow {
     pub id: String,
     pub from_manufacturer_id: String,
     pub to_manufacturer_id: String,
-    pub material_code: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub material_code: Code,
     pub quantity: i64,
     pub price_cents: i64,
     pub locked_price_micros: i64,
@@ -21,7 +23,7 @@ pub struct TransferRow {
 
 pub fn insert(conn: &mut DbConnection, row: &TransferRow) -> QueryResult<()> {
     diesel::insert_into(allocation_transfers::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }

@@ -1,6 +1,5 @@
 //! Who is acting: the verified claims of a bearer token, reduced to what decisions need.
 
-use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +55,7 @@ impl FromStr for Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::values::closed_set!(Role, super::formats::Role, "Role");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {

@@ -1,6 +1,7 @@
 //! Codes that address materials and facilities: upper-case `A-Z0-9_`, 1-32 characters.
 
-use std::fmt;
+use super::formats;
+use super::values::{wire_string, Undecodable};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Code(String);
@@ -27,9 +28,41 @@ impl Code {
     }
 }
 
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+wire_string!(Code, formats::Code, "Code", |c, f| f.write_str(&c.0));
+
+/// A stored code (a row's `code`, or a ledger asset) reads back only if it is one.
+impl TryFrom<String> for Code {
+    type Error = Undecodable;
+
+    fn try_from(value: String) -> Result<Self, Undecodable> {
+        match Self::parse(&value) {
+            Ok(code) => Ok(code),
+            Err(_) => Err(Undecodable {
+                what: "Code",
+                value,
+            }),
+        }
+    }
+}
+
+impl From<Code> for String {
+    fn from(code: Code) -> String {
+        code.0
+    }
+}
+
+/// A code is read wherever a `&str` of one is taken (a query's filter, an account name).
+impl std::ops::Deref for Code {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Code {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
@@ -45,5 +78,14 @@ mod tests {
         for bad in ["", "ndpr", "NDPR-OXIDE", "NDPR OXIDE", &"X".repeat(33), "É"] {
             assert!(Code::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_stored_code_reads_back_only_if_it_is_one() {
+        let code = Code::try_from("W_APT".to_owned()).unwrap();
+        assert_eq!(serde_json::to_value(&code).unwrap(), "W_APT");
+        assert_eq!(String::from(code), "W_APT");
+        let err = Code::try_from("w apt".to_owned()).unwrap_err();
+        assert_eq!(err.value, "w apt");
     }
 }

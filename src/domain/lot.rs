@@ -2,8 +2,10 @@
 
 use super::country::parse_country;
 use super::decimal::{format_fixed, non_negative, parse_fixed, positive};
+use super::formats;
 use super::time::parse_rfc3339;
 use super::validation::{text, FieldError, Problems};
+use super::values::{wire_string, Undecodable};
 use chrono::NaiveDateTime;
 
 /// Per-unit prices carry at most 6 decimals (API.md).
@@ -14,8 +16,7 @@ const GRADE_SCALE: u32 = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLot {
     pub quantity: i64,
-    /// Normalized decimal string, 0 < grade <= 100.
-    pub grade: String,
+    pub grade: Grade,
     pub origin_country: String,
     pub supplier: String,
     pub unit_cost_micros: i64,
@@ -27,20 +28,41 @@ pub fn positive_quantity(text: &str, scale: u32) -> Result<i64, String> {
     positive(text, scale)
 }
 
+/// Purity in percent, 0 < grade <= 100, in units of 10^-4 (stored as its decimal string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grade(i64);
+
+wire_string!(Grade, formats::Decimal, "Decimal", |g, f| f
+    .write_str(&format_fixed(g.0, GRADE_SCALE)));
+
 /// Purity in percent: 0 < grade <= 100.
-pub fn grade(text: &str) -> Result<String, String> {
+pub fn grade(text: &str) -> Result<Grade, String> {
     let g = parse_fixed(text, GRADE_SCALE).map_err(|e| e.to_string())?;
     if g <= 0 || g > 100 * 10i64.pow(GRADE_SCALE) {
         return Err("must be a percentage above 0 and at most 100".into());
     }
-    Ok(format_fixed(g, GRADE_SCALE))
+    Ok(Grade(g))
 }
 
-/// Whether `grade` reaches `minimum`, both as `grade` writes them; `Err` when either is not
-/// such a figure (a stored value that does not read).
-pub fn meets_minimum(grade: &str, minimum: &str) -> Result<bool, String> {
-    let read = |g: &str| parse_fixed(g, GRADE_SCALE).map_err(|e| format!("grade {g:?}: {e}"));
-    Ok(read(grade)? >= read(minimum)?)
+/// A stored grade reads back only as `grade` wrote it.
+impl TryFrom<String> for Grade {
+    type Error = Undecodable;
+
+    fn try_from(value: String) -> Result<Self, Undecodable> {
+        match grade(&value) {
+            Ok(g) if g.to_string() == value => Ok(g),
+            _ => Err(Undecodable {
+                what: "grade",
+                value,
+            }),
+        }
+    }
+}
+
+impl From<Grade> for String {
+    fn from(g: Grade) -> String {
+        g.to_string()
+    }
 }
 
 /// When stock arrived: RFC 3339, default `now`, never in the future (a minute of clock skew
@@ -123,18 +145,29 @@ mod tests {
 
     #[test]
     fn a_grade_meets_a_minimum_at_or_above_it() {
-        assert_eq!(meets_minimum("99.999", "99.99"), Ok(true));
-        assert_eq!(meets_minimum("99.99", "99.99"), Ok(true));
-        assert_eq!(meets_minimum("99.9", "99.99"), Ok(false));
-        assert_eq!(meets_minimum("100", "99.9999"), Ok(true));
-        assert!(meets_minimum("99.9", "high").is_err());
+        let g = |t: &str| grade(t).unwrap();
+        assert!(g("99.999") >= g("99.99"));
+        assert!(g("99.99") >= g("99.99"));
+        assert!(g("99.9") < g("99.99"));
+        assert!(g("100") >= g("99.9999"));
+    }
+
+    #[test]
+    fn a_stored_grade_reads_back_only_as_written() {
+        assert_eq!(
+            Grade::try_from("99.5".to_owned()).map(String::from),
+            Ok("99.5".into())
+        );
+        for bad in ["99.50", "high", "0", "100.5"] {
+            assert!(Grade::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn parses_a_receipt() {
         let lot = NewLot::parse(&text("1250.5", "99.50"), 3, now()).unwrap();
         assert_eq!(lot.quantity, 1_250_500);
-        assert_eq!(lot.grade, "99.5");
+        assert_eq!(lot.grade.to_string(), "99.5");
         assert_eq!(lot.unit_cost_micros, 52_125_000);
     }
 

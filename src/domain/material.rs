@@ -85,7 +85,7 @@ pub struct NewMaterial {
     pub scale: Scale,
     pub strategic_floor: i64,
     /// Replenishments below this grade (percent) are refused.
-    pub min_grade: Option<String>,
+    pub min_grade: Option<super::lot::Grade>,
 }
 
 impl NewMaterial {

@@ -10,41 +10,40 @@ use super::lot::UNIT_PRICE_SCALE;
 use super::money::USD_SCALE;
 use super::time;
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::{Serialize, Serializer};
-use std::borrow::Cow;
-use std::fmt;
-use utoipa::openapi::{RefOr, Schema};
+use rust_decimal::Decimal;
+use serde::Deserialize;
 
 /// Implements `Display` (the canonical string), `Serialize` (as that string) and the OpenAPI
 /// schema of a named format for a value type.
 macro_rules! wire_string {
     ($ty:ty, $format:ty, $name:literal, |$v:ident, $f:ident| $display:expr) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, $f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, $f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 let $v = self;
                 $display
             }
         }
 
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
             }
         }
 
         impl utoipa::PartialSchema for $ty {
-            fn schema() -> RefOr<Schema> {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
                 <$format as utoipa::PartialSchema>::schema()
             }
         }
 
         impl utoipa::ToSchema for $ty {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed($name)
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
             }
         }
     };
 }
+pub(crate) use wire_string;
 
 /// A stored value that is not one of its type's values: storage was changed outside the
 /// service, or by a newer version. Reading its row fails (an internal error, logged with the
@@ -150,6 +149,23 @@ macro_rules! closed_enum {
 }
 pub(crate) use closed_enum;
 
+/// A decimal in a stored record (JSON in a text column), as the value types wrote it:
+/// `(minor, scale)` of its canonical string, anything else refused (a stored record reads
+/// back strictly, to the same string it was written as).
+fn stored_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(i128, u32), D::Error> {
+    use serde::de::Error;
+    let text = String::deserialize(d)?;
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = format!("{}{frac}", int.trim_start_matches('-'));
+    let parsed = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse::<i128>().ok())
+        .flatten()
+        .and_then(|minor| Some((minor, u32::try_from(frac.len()).ok()?)))
+        .map(|(minor, scale)| (if int.starts_with('-') { -minor } else { minor }, scale))
+        .filter(|&(minor, scale)| format_wide(minor, scale) == text);
+    parsed.ok_or_else(|| D::Error::custom(format!("stored decimal {text:?} is not canonical")))
+}
+
 /// An amount of a material: minor units of `10^-scale` of its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity {
@@ -175,6 +191,12 @@ impl Quantity {
 wire_string!(Quantity, formats::Decimal, "Decimal", |q, f| f
     .write_str(&format_wide(q.minor, q.scale)));
 
+impl<'de> serde::Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        stored_decimal(d).map(|(minor, scale)| Self::wide(minor, scale))
+    }
+}
+
 /// A decimal figure that is neither an amount of a material nor money (days of cover, a
 /// share): `minor` units of `10^-scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -187,10 +209,27 @@ impl Figure {
     pub fn new(minor: i128, scale: u32) -> Self {
         Self { minor, scale }
     }
+
+    /// The exact decimal, if it fits one (28 digits).
+    pub fn decimal(self) -> Option<Decimal> {
+        Decimal::try_from_i128_with_scale(self.minor, self.scale).ok()
+    }
+}
+
+impl From<Decimal> for Figure {
+    fn from(d: Decimal) -> Self {
+        Self::new(d.mantissa(), d.scale())
+    }
 }
 
 wire_string!(Figure, formats::Decimal, "Decimal", |x, f| f
     .write_str(&format_wide(x.minor, x.scale)));
+
+impl<'de> serde::Deserialize<'de> for Figure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        stored_decimal(d).map(|(minor, scale)| Self::new(minor, scale))
+    }
+}
 
 /// A USD total in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -198,6 +237,18 @@ pub struct Usd(pub i64);
 
 wire_string!(Usd, formats::Decimal, "Decimal", |u, f| f
     .write_str(&format_fixed(u.0, USD_SCALE)));
+
+impl<'de> serde::Deserialize<'de> for Usd {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (minor, scale) = stored_decimal(d)?;
+        USD_SCALE
+            .checked_sub(scale)
+            .and_then(|more| minor.checked_mul(10i128.checked_pow(more)?))
+            .and_then(|cents| i64::try_from(cents).ok())
+            .map(Usd)
+            .ok_or_else(|| serde::de::Error::custom("stored USD amount out of range"))
+    }
+}
 
 /// A USD price per unit of a material, in micro-dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -249,6 +300,8 @@ wire_string!(IsoDate, formats::IsoDate, "IsoDate", |d, f| f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
+    use utoipa::openapi::{RefOr, Schema};
     use utoipa::{PartialSchema, ToSchema};
 
     fn wire<T: Serialize>(v: T) -> serde_json::Value {
@@ -272,6 +325,29 @@ mod tests {
         assert_eq!(wire(Timestamp(t)), "2026-03-01T12:00:00.500000Z");
         let d = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
         assert_eq!(wire(IsoDate(d)), "2026-03-01");
+    }
+
+    #[test]
+    fn stored_decimals_read_back_to_the_same_string() {
+        fn back<T: Serialize + for<'de> Deserialize<'de>>(text: &str) -> Option<String> {
+            let v: T = serde_json::from_value(serde_json::json!(text)).ok()?;
+            Some(wire(v).as_str()?.to_owned())
+        }
+        for text in ["1250.5", "-3", "0", "0.000001", "9223372036854775807"] {
+            assert_eq!(back::<Quantity>(text).as_deref(), Some(text));
+            assert_eq!(back::<Figure>(text).as_deref(), Some(text));
+        }
+        assert_eq!(back::<Usd>("1250.5").as_deref(), Some("1250.5"));
+        for bad in [
+            "1.50", "01", "", ".5", "5.", "1e3", "+1", " 1", "-0", "1.2.3",
+        ] {
+            assert_eq!(back::<Quantity>(bad), None, "{bad}");
+        }
+        assert_eq!(back::<Usd>("0.001"), None);
+        assert_eq!(back::<Usd>("92233720368547758.08"), None);
+        let premium: Figure = Decimal::new(2500, 4).normalize().into();
+        assert_eq!(wire(premium), "0.25");
+        assert_eq!(premium.decimal(), Some(Decimal::new(25, 2)));
     }
 
     #[test]

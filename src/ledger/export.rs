@@ -3,6 +3,7 @@
 
 use super::read::{for_each, EntryView, Range, Scales, PAGE};
 use crate::db::DbConnection;
+use crate::domain::values::Id;
 use std::io;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +67,14 @@ fn render(out: &mut String, format: Format, e: &EntryView) {
             for p in &e.postings {
                 let fields = [
                     e.seq.to_string(),
-                    e.id.clone(),
-                    e.recorded_at.clone(),
+                    e.id.to_string(),
+                    e.recorded_at.to_string(),
                     e.effective_text().unwrap_or_default(),
                     e.kind.clone(),
-                    e.reference.clone().unwrap_or_default(),
+                    e.reference.as_ref().map(Id::to_string).unwrap_or_default(),
                     p.account.clone(),
                     p.asset.clone(),
-                    p.amount.clone(),
+                    p.amount.to_string(),
                     e.hash.clone(),
                     e.prev_hash.clone(),
                 ];

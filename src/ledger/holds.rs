@@ -8,6 +8,7 @@ use crate::db::cached;
 use crate::db::holds::{self as hq, HoldRow};
 use crate::db::materials::{self as mq, MaterialRow};
 use crate::db::{self, DbConnection};
+use crate::domain::code::Code;
 use crate::domain::status::HoldStatus;
 use crate::domain::time;
 use std::collections::BTreeMap;
@@ -22,7 +23,7 @@ fn material(conn: &mut DbConnection, code: &str) -> Result<MaterialRow, LedgerEr
 /// itself.)
 pub fn place(
     conn: &mut DbConnection,
-    material_code: &str,
+    material_code: &Code,
     quantity: i64,
     min_available_after: i64,
     reference: Option<String>,
@@ -34,7 +35,7 @@ pub fn place(
     {
         let m = material(conn, material_code)?;
         return Err(LedgerError::Short {
-            material: m.code,
+            material: m.code.into(),
             facility: None,
             requested: quantity,
             available: m.on_hand - m.held,
@@ -49,10 +50,10 @@ pub fn place(
 
 /// The row of a new pending hold, whose quantity is already counted in the material's
 /// `held`.
-pub fn new_pending(material_code: &str, quantity: i64, reference: Option<String>) -> HoldRow {
+pub fn new_pending(material_code: &Code, quantity: i64, reference: Option<String>) -> HoldRow {
     HoldRow {
         id: db::new_id(),
-        material_code: material_code.to_owned(),
+        material_code: material_code.clone(),
         quantity,
         status: HoldStatus::Pending,
         reference,
@@ -115,7 +116,7 @@ pub fn take(
     let scale = m.scale.get();
     if quantity <= 0 || quantity > hold.quantity {
         return Err(LedgerError::Short {
-            material: hold.material_code,
+            material: hold.material_code.into(),
             facility: None,
             requested: quantity,
             available: hold.quantity,

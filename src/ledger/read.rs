@@ -7,7 +7,7 @@ use crate::db::ledger::{self as q, EntryRow, PostingRow};
 use crate::db::{self, DbConnection};
 use crate::domain::formats;
 use crate::domain::time;
-use crate::domain::values::{IsoDate, Quantity};
+use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -33,11 +33,6 @@ impl Scales {
     pub fn quantity(&self, asset: &str, amount: i64) -> Quantity {
         Quantity::new(amount, self.of(asset).unwrap_or(0))
     }
-
-    /// An amount of `asset` as a decimal string, as the chain hashes it.
-    pub fn format(&self, asset: &str, amount: i64) -> String {
-        self.quantity(asset, amount).to_string()
-    }
 }
 
 /// An entry as the API and the export show it.
@@ -45,18 +40,15 @@ impl Scales {
 pub struct EntryView {
     #[schema(minimum = 1)]
     pub seq: i64,
-    #[schema(value_type = formats::Id)]
-    pub id: String,
+    pub id: Id,
     pub kind: String,
-    #[schema(value_type = formats::Timestamp)]
-    pub recorded_at: String,
+    pub recorded_at: Timestamp,
     /// The date the entry's event takes effect (hashed with the entry); absent on entries
     /// recorded before effective dates existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<IsoDate>,
     /// The business object the entry records.
-    #[schema(value_type = Option<formats::Id>)]
-    pub reference: Option<String>,
+    pub reference: Option<Id>,
     /// Sorted by account, then asset.
     pub postings: Vec<PostingView>,
     #[schema(value_type = formats::Hash)]
@@ -69,28 +61,28 @@ pub struct EntryView {
 pub struct PostingView {
     pub account: String,
     /// `USD` or a material code.
+    // Kept as stored, not decoded: verification reports an asset that is neither.
     #[schema(value_type = formats::Code)]
     pub asset: String,
     /// Signed decimal string in the asset's unit.
-    #[schema(value_type = formats::Decimal)]
-    pub amount: String,
+    pub amount: Quantity,
 }
 
 impl EntryView {
     pub fn new(e: EntryRow, postings: &[PostingRow], scales: &Scales) -> Self {
         Self {
             seq: e.seq,
-            id: e.id,
+            id: e.id.into(),
             kind: e.kind,
-            recorded_at: time::format_rfc3339(&e.recorded_at),
+            recorded_at: Timestamp(e.recorded_at),
             effective_date: e.effective_date.map(IsoDate),
-            reference: e.reference,
+            reference: e.reference.map(Id),
             postings: postings
                 .iter()
                 .map(|p| PostingView {
                     account: p.account.clone(),
                     asset: p.asset.clone(),
-                    amount: scales.format(&p.asset, p.amount),
+                    amount: scales.quantity(&p.asset, p.amount),
                 })
                 .collect(),
             prev_hash: e.prev_hash,
@@ -109,7 +101,7 @@ impl EntryView {
             .map(|p| ChainPosting {
                 account: p.account.clone(),
                 asset: p.asset.clone(),
-                amount: p.amount.clone(),
+                amount: p.amount.to_string(),
             })
             .collect()
     }

@@ -65,15 +65,16 @@ fn check(
     }
     let postings = e.chain_postings();
     let effective = e.effective_text();
+    let recorded_at = e.recorded_at.to_string();
     let recomputed = entry_hash(
         prev_hash,
         &ChainEntry {
             seq: e.seq,
-            id: &e.id,
+            id: &e.id.0,
             effective_date: effective.as_deref(),
             kind: &e.kind,
-            recorded_at: &e.recorded_at,
-            reference: e.reference.as_deref(),
+            recorded_at: &recorded_at,
+            reference: e.reference.as_ref().map(|r| r.0.as_str()),
             postings: &postings,
         },
     );
@@ -213,7 +214,7 @@ fn cached_figures(
             ("held", m.held, "its pending holds", &pending),
         ];
         for (what, cached, source, totals) in checks {
-            let total = totals.get(&m.code).copied().unwrap_or(0);
+            let total = totals.get(m.code.as_str()).copied().unwrap_or(0);
             if total != Sum::from(cached) {
                 return Ok(Some(format!(
                     "material {} shows {} {what}, {source} add up to {}",

@@ -4,7 +4,7 @@ use super::write::audit_row;
 use super::{fetch_limit, Page, PageRequest, ServiceError, WriteCtx};
 use crate::db::audit::{AuditFilter, AuditRow};
 use crate::db::{self, tx, Db};
-use crate::domain::formats;
+use crate::domain::actor::Role;
 use crate::domain::time;
 use crate::domain::values::{Id, Timestamp};
 use serde::Serialize;
@@ -31,8 +31,7 @@ pub struct AuditEventView {
     pub id: Id,
     pub at: Timestamp,
     pub actor_sub: String,
-    #[schema(value_type = formats::Role)]
-    pub actor_role: String,
+    pub actor_role: Role,
     pub action: String,
     pub target: Option<String>,
     /// `ok`, or the error code that refused the write.

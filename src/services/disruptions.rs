@@ -6,6 +6,7 @@ use super::events::Event;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::disruptions::{CoveredRow, DisruptionRow};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::code::Code;
 use crate::domain::event::EventType;
 use crate::domain::formats;
 use crate::domain::policy::Severity;
@@ -19,8 +20,7 @@ use std::collections::BTreeSet;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CoveredMaterial {
-    #[schema(value_type = formats::Code)]
-    pub code: String,
+    pub code: Code,
     /// On-hand stock when the disruption became active (null until then).
     pub on_hand_at_activation: Option<Quantity>,
     /// Released and held under this disruption.
@@ -98,7 +98,7 @@ fn effect(
     kind: EventType,
     view: DisruptionView,
 ) -> Result<Effect<DisruptionView>, ServiceError> {
-    let materials = view.materials.iter().map(|m| m.code.clone()).collect();
+    let materials = view.materials.iter().map(|m| m.code.to_string()).collect();
     Ok(Effect {
         target: Some(id.to_owned()),
         events: vec![Event::of_materials(kind, materials, &view)?],
@@ -146,12 +146,16 @@ pub async fn propose(db: &Db, ctx: WriteCtx, p: Proposal) -> Result<Reply, Servi
         .map_err(ServiceError::Validation)?;
     let by = ctx.actor.sub.clone();
     write(db, ctx, 201, move |conn| {
+        let mut codes = Vec::with_capacity(materials.len());
         for code in &materials {
-            if db::materials::find_by_code(conn, code)?.is_none() {
-                return Err(ServiceError::validation(
-                    "materials",
-                    format!("no material {code:?}"),
-                ));
+            match db::materials::find_by_code(conn, code)? {
+                Some(m) => codes.push(m.code),
+                None => {
+                    return Err(ServiceError::validation(
+                        "materials",
+                        format!("no material {code:?}"),
+                    ))
+                }
             }
         }
         let row = DisruptionRow {
@@ -167,11 +171,11 @@ pub async fn propose(db: &Db, ctx: WriteCtx, p: Proposal) -> Result<Reply, Servi
             activated_at: None,
             ended_at: None,
         };
-        let covered: Vec<CoveredRow> = materials
-            .iter()
-            .map(|code| CoveredRow {
+        let covered: Vec<CoveredRow> = codes
+            .into_iter()
+            .map(|material_code| CoveredRow {
                 disruption_id: row.id.clone(),
-                material_code: code.clone(),
+                material_code,
                 open: false,
                 on_hand_at_activation: None,
                 released: 0,
@@ -259,7 +263,7 @@ pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceErr
         }
         let materials: Vec<String> = db::disruptions::covered(conn, &id)?
             .into_iter()
-            .map(|c| c.material_code)
+            .map(|c| c.material_code.into())
             .collect();
         let fenced: BTreeSet<(String, String)> =
             db::manufacturers::lock_of_materials(conn, &materials)?
@@ -270,7 +274,7 @@ pub async fn end(db: &Db, ctx: WriteCtx, id: String) -> Result<Reply, ServiceErr
         // since: its locks would come out of order. Run the whole again.
         if open
             .iter()
-            .any(|d| !fenced.contains(&(d.manufacturer_id.clone(), d.material_code.clone())))
+            .any(|d| !fenced.contains(&(d.manufacturer_id.clone(), d.material_code.to_string())))
         {
             return Err(ServiceError::Transient(
                 "a drawdown on a new allocation while ending".into(),

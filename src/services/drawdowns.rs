@@ -15,6 +15,7 @@ use crate::db::obligations::ObligationRow;
 use crate::db::situation::Standing;
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
+use crate::domain::code::Code;
 use crate::domain::decimal::format_fixed;
 use crate::domain::drawdown::{quantity_due, required_approvals, Status};
 use crate::domain::event::EventType;
@@ -26,31 +27,27 @@ use crate::domain::policy::{
 };
 use crate::domain::status::{ManufacturerStatus, ObligationStatus};
 use crate::domain::time;
-use crate::domain::values::{Id, IsoDate, Quantity, Timestamp};
+use crate::domain::values::{Figure, Id, IsoDate, Quantity, Timestamp, Usd};
 use crate::ledger::{self, accounts, holds, Effective, NewEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+// Stored as JSON in the row's `policy` and read back strictly, each value to the string it
+// was written as.
 /// The policy values a request was decided under, stored with it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyRecord {
     pub severity: Severity,
     /// Share of the allocation drawable under that severity.
-    #[schema(value_type = formats::Decimal)]
-    pub share: String,
+    pub share: Figure,
     /// q + outstanding + held could not exceed this.
-    #[schema(value_type = formats::Decimal)]
-    pub allocation_limit: String,
+    pub allocation_limit: Quantity,
     /// Limited disruptions: the cap on released + held under the disruption.
-    #[schema(value_type = Option<formats::Decimal>)]
-    pub disruption_cap: Option<String>,
-    #[schema(value_type = formats::Decimal)]
-    pub strategic_floor: String,
+    pub disruption_cap: Option<Quantity>,
+    pub strategic_floor: Quantity,
     pub floor_waived: bool,
-    #[schema(value_type = formats::Decimal)]
-    pub dual_approval_threshold_usd: String,
-    #[schema(value_type = formats::Decimal)]
-    pub replenish_premium: String,
+    pub dual_approval_threshold_usd: Usd,
+    pub replenish_premium: Figure,
     pub replenish_term_days: u32,
 }
 
@@ -65,8 +62,7 @@ pub struct ApprovalView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PickView {
     pub lot_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub facility: String,
+    pub facility: Code,
     pub quantity: Quantity,
 }
 
@@ -74,8 +70,7 @@ pub struct PickView {
 pub struct DrawdownView {
     pub id: Id,
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     /// The quantity standing (approvals may lower it).
     pub quantity: Quantity,
     pub quantity_requested: Quantity,
@@ -402,13 +397,13 @@ pub async fn submit(
         let hold = holds::new_pending(&m.code, q, Some(id.clone()));
         let record = PolicyRecord {
             severity: decision.severity,
-            share: decision.share.normalize().to_string(),
-            allocation_limit: format_fixed(decision.allocation_limit, scale),
-            disruption_cap: decision.cap.map(|c| format_fixed(c, scale)),
-            strategic_floor: format_fixed(m.strategic_floor, scale),
+            share: decision.share.normalize().into(),
+            allocation_limit: Quantity::new(decision.allocation_limit, scale),
+            disruption_cap: decision.cap.map(|c| Quantity::new(c, scale)),
+            strategic_floor: Quantity::new(m.strategic_floor, scale),
             floor_waived: decision.floor_waived,
-            dual_approval_threshold_usd: format_fixed(policy.dual_approval_threshold_cents, 2),
-            replenish_premium: policy.replenish_premium.normalize().to_string(),
+            dual_approval_threshold_usd: Usd(policy.dual_approval_threshold_cents),
+            replenish_premium: policy.replenish_premium.normalize().into(),
             replenish_term_days: policy.replenish_term_days,
         };
         let row = DrawdownRow {
@@ -683,7 +678,13 @@ pub async fn approve(
                 at: time::now(),
             },
         )?;
-        let released = if approvals.len() + 1 >= usize::try_from(d.required_approvals).unwrap_or(1) {
+        let required = usize::try_from(d.required_approvals).map_err(|e| {
+            ServiceError::internal_because(
+                format!("drawdown {id}: stored required_approvals {}", d.required_approvals),
+                e,
+            )
+        })?;
+        let released = if approvals.len() + 1 >= required {
             Some(release(conn, &mut d)?)
         } else {
             d.status = Status::PartiallyApproved;
@@ -715,10 +716,10 @@ fn release(
     d: &mut DrawdownRow,
 ) -> Result<(NewEntry, ObligationRow), ServiceError> {
     let record: PolicyRecord = serde_json::from_str(&d.policy)?;
-    let premium: rust_decimal::Decimal = record
+    let premium = record
         .replenish_premium
-        .parse()
-        .map_err(|e| ServiceError::internal_because("stored premium unreadable", e))?;
+        .decimal()
+        .ok_or_else(|| ServiceError::internal("stored premium beyond a decimal's range"))?;
     let q = d.quantity;
     let Some(due) = quantity_due(q, premium) else {
         let m = material(conn, &d.material_code)?;

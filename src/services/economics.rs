@@ -4,7 +4,7 @@
 
 use super::ServiceError;
 use crate::db::{self, tx, Db, DbConnection};
-use crate::domain::formats;
+use crate::domain::code::Code;
 use crate::domain::material::Unit;
 use crate::domain::money::USD_SCALE;
 use crate::domain::valuation::{self, Holding, RATIO_SCALE};
@@ -21,8 +21,7 @@ fn usd(cents: i128) -> Figure {
 /// One material in the valuation.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ValuationRow {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub unit: Unit,
     /// The sum of its `inventory:*:<X>` balances.
     pub on_hand: Quantity,
@@ -56,8 +55,7 @@ pub struct ValuationReport {
     /// The sum of the priced materials' receivable values.
     pub receivable_value_usd: Figure,
     /// Materials without a market price at the date.
-    #[schema(value_type = Vec<formats::Code>)]
-    pub unpriced: Vec<String>,
+    pub unpriced: Vec<Code>,
     pub loans: LoansOwed,
     /// (inventory + receivable value) ÷ owed, 4 decimals half-even; null when nothing is owed.
     pub coverage_ratio: Option<Figure>,
@@ -90,8 +88,8 @@ pub async fn valuation(db: &Db, as_of: NaiveDate) -> Result<ValuationReport, Ser
                 let mark = db::prices::latest(conn, &m.code, as_of)?;
                 let holding = Holding {
                     scale: m.scale.get(),
-                    on_hand: on_hand.get(&m.code).copied().unwrap_or(0),
-                    released_outstanding: released.get(&m.code).copied().unwrap_or(0),
+                    on_hand: on_hand.get(m.code.as_str()).copied().unwrap_or(0),
+                    released_outstanding: released.get(m.code.as_str()).copied().unwrap_or(0),
                     price_micros: mark.as_ref().map(|p| p.price_micros),
                 };
                 let value = holding.value();
@@ -156,8 +154,7 @@ pub struct FeesIncome {
 /// The premium of one material returned in the period.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PremiumReturned {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub quantity: Quantity,
     /// The sum of each replenishment's premium × the market price at its effective date, half-
     /// even to cents per replenishment; null when none of them had a price. A premium without
@@ -180,8 +177,7 @@ pub struct NetReturnReport {
     pub net_usd: Figure,
     /// Materials with premium returned in the period that had no market price at a
     /// replenishment's effective date.
-    #[schema(value_type = Vec<formats::Code>)]
-    pub unpriced: Vec<String>,
+    pub unpriced: Vec<Code>,
 }
 
 /// The net return over `[from, to)` on the effective basis (`from` None: from the first
@@ -228,9 +224,9 @@ pub async fn net_return(
                 0
             };
             let scales = super::Scales::load(conn)?;
-            let mut prices: HashMap<(String, NaiveDate), Option<i64>> = HashMap::new();
+            let mut prices: HashMap<(Code, NaiveDate), Option<i64>> = HashMap::new();
             // Per material: (quantity, priced value, any priced).
-            let mut premiums: BTreeMap<String, (i128, i128, bool)> = BTreeMap::new();
+            let mut premiums: BTreeMap<Code, (i128, i128, bool)> = BTreeMap::new();
             let mut values = Vec::new();
             let mut unpriced = BTreeSet::new();
             for p in db::obligations::premiums_effective(conn, from, to)? {

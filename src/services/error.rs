@@ -5,6 +5,7 @@ use crate::db::DbError;
 use crate::domain::decimal::format_fixed;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::validation::FieldError;
+use crate::domain::values::Undecodable;
 use crate::ledger::LedgerError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
@@ -153,6 +154,12 @@ impl From<DbError> for ServiceError {
 impl From<serde_json::Error> for ServiceError {
     fn from(e: serde_json::Error) -> Self {
         Self::internal_because("serializing a response", e)
+    }
+}
+
+impl From<Undecodable> for ServiceError {
+    fn from(e: Undecodable) -> Self {
+        Self::internal_because("reading a stored value", e)
     }
 }
 

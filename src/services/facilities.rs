@@ -3,6 +3,7 @@
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::facilities::FacilityRow;
 use crate::db::{self, Db};
+use crate::domain::code::Code;
 use crate::domain::facility::NewFacility;
 use crate::domain::formats;
 use crate::domain::time;
@@ -12,8 +13,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FacilityView {
     pub id: Id,
-    #[schema(value_type = formats::Code)]
-    pub code: String,
+    pub code: Code,
     pub name: String,
     #[schema(value_type = formats::CountryCode)]
     pub country: String,
@@ -36,7 +36,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, f: NewFacility) -> Result<Reply, Ser
     write(db, ctx, 201, move |conn| {
         let row = FacilityRow {
             id: db::new_id(),
-            code: f.code.as_str().to_owned(),
+            code: f.code.clone(),
             name: f.name.clone(),
             country: f.country.clone(),
             created_at: time::now(),
@@ -48,7 +48,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, f: NewFacility) -> Result<Reply, Ser
                 f.code
             )))?;
         Ok(Effect {
-            target: Some(row.code.clone()),
+            target: Some(row.code.to_string()),
             body: FacilityView::from(row),
             events: Vec::new(),
         })
@@ -71,7 +71,7 @@ pub async fn list(db: &Db, page: PageRequest) -> Result<Page<FacilityView>, Serv
         Ok(Page::from_rows(
             rows,
             page.limit,
-            |r| r.code.clone(),
+            |r| r.code.to_string(),
             FacilityView::from,
         ))
     })

@@ -6,10 +6,10 @@ use crate::db::fees::{AccrualRow, FeeRow, PaymentRow, RunRow};
 use crate::db::{self, tx, Db, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::carrying_fee::{self, Level, Run};
+use crate::domain::code::Code;
 use crate::domain::decimal::to_decimal;
 use crate::domain::error_code::ErrorCode;
 use crate::domain::fee::{FeeKind, NewFee, NewPayment};
-use crate::domain::formats;
 use crate::domain::loan::RATE_SCALE;
 use crate::domain::time;
 use crate::domain::values::{Id, IsoDate, Quantity, Rate, Timestamp, UnitPrice, Usd};
@@ -23,8 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 pub struct FeeView {
     pub id: Id,
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::FeeKind)]
-    pub kind: String,
+    pub kind: FeeKind,
     pub amount_usd: Usd,
     pub memo: Option<String>,
     pub created_at: Timestamp,
@@ -68,7 +67,7 @@ pub async fn charge(
         let row = FeeRow {
             id,
             manufacturer_id: manufacturer_id.clone(),
-            kind: fee.kind.as_str().to_owned(),
+            kind: fee.kind,
             amount_cents: fee.amount_cents,
             memo: fee.memo.clone(),
             entry_seq: entry.seq,
@@ -143,7 +142,7 @@ pub async fn accrue(
             let scale = scales.of(conn, &material)?;
             let cumulative =
                 carrying_fee::cumulative_cents(&levels, &runs, scale).ok_or_else(too_far)?;
-            let key = (manufacturer, material);
+            let key = (manufacturer, String::from(material));
             let before = posted.get(&key).copied().unwrap_or(0);
             if cumulative == before {
                 continue;
@@ -245,8 +244,8 @@ fn runs(conn: &mut DbConnection, last: Option<NaiveDate>) -> Result<Vec<Run>, Se
 fn allocations(
     conn: &mut DbConnection,
     manufacturer: Option<&str>,
-) -> Result<BTreeMap<(String, String), Vec<Level>>, ServiceError> {
-    let mut by_allocation: BTreeMap<(String, String), Vec<Level>> = BTreeMap::new();
+) -> Result<BTreeMap<(String, Code), Vec<Level>>, ServiceError> {
+    let mut by_allocation: BTreeMap<(String, Code), Vec<Level>> = BTreeMap::new();
     for r in db::fees::levels(conn, manufacturer)? {
         by_allocation
             .entry((r.manufacturer_id, r.material_code))
@@ -359,8 +358,7 @@ fn exceeds_due(requested: i64, due: i64) -> ServiceError {
 /// fees accrued to then.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatementAllocationView {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub quantity: Quantity,
     pub locked_price_usd: UnitPrice,
     /// quantity × locked_price_usd, rounded half-even to cents.

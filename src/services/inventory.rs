@@ -6,8 +6,10 @@ use crate::db::lots::{LotFilter, LotRow};
 use crate::db::materials::MaterialRow;
 use crate::db::movements::{AdjustmentRow, TransferRow};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::code::Code;
 use crate::domain::decimal::parse_fixed;
 use crate::domain::formats;
+use crate::domain::lot::Grade;
 use crate::domain::lot::{cost_cents, positive_quantity, LotText, NewLot};
 use crate::domain::time;
 use crate::domain::validation::text;
@@ -26,7 +28,7 @@ fn facility_in_body(
     conn: &mut DbConnection,
     field: &str,
     code: &str,
-) -> Result<String, ServiceError> {
+) -> Result<Code, ServiceError> {
     db::facilities::find_by_code(conn, code)?
         .map(|f| f.code)
         .ok_or_else(|| ServiceError::validation(field, format!("no facility {code:?}")))
@@ -35,7 +37,7 @@ fn facility_in_body(
 fn stock_posting(account: String, m: &MaterialRow, amount: i64) -> Posting {
     Posting {
         account,
-        asset: m.code.clone(),
+        asset: m.code.to_string(),
         scale: m.scale.get(),
         amount,
     }
@@ -63,15 +65,12 @@ pub(crate) fn add_on_hand(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotView {
     pub id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
-    #[schema(value_type = formats::Code)]
-    pub facility: String,
+    pub material: Code,
+    pub facility: Code,
     pub quantity_received: Quantity,
     pub quantity_on_hand: Quantity,
     /// Purity in percent.
-    #[schema(value_type = formats::Decimal)]
-    pub grade: String,
+    pub grade: Grade,
     #[schema(pattern = "^([A-Z]{2})?$")]
     pub origin_country: String,
     pub supplier: String,
@@ -280,8 +279,7 @@ pub async fn list_lots(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LotChange {
     pub lot_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub facility: String,
+    pub facility: Code,
     pub quantity: Quantity,
     /// For transfers: the lot created at the destination.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -291,12 +289,9 @@ pub struct LotChange {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransferView {
     pub id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
-    #[schema(value_type = formats::Code)]
-    pub from_facility: String,
-    #[schema(value_type = formats::Code)]
-    pub to_facility: String,
+    pub material: Code,
+    pub from_facility: Code,
+    pub to_facility: Code,
     pub quantity: Quantity,
     /// The source lots drawn, oldest first, and the lots they became.
     pub picks: Vec<LotChange>,
@@ -410,10 +405,8 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdjustmentView {
     pub id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
-    #[schema(value_type = formats::Code)]
-    pub facility: String,
+    pub material: Code,
+    pub facility: Code,
     /// Signed: negative takes stock out (losses), positive adds (count corrections).
     pub quantity: Quantity,
     pub reason: String,
@@ -459,7 +452,7 @@ pub async fn adjust(db: &Db, ctx: WriteCtx, req: AdjustmentRequest) -> Result<Re
             // Never below zero available: stock held for drawdowns stays untouchable.
             if !db::materials::change_on_hand(conn, &m.code, quantity)? {
                 return Err(ServiceError::from(ledger::LedgerError::Short {
-                    material: m.code.clone(),
+                    material: m.code.to_string(),
                     facility: None,
                     requested: -quantity,
                     available: m.on_hand - m.held,

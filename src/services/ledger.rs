@@ -2,7 +2,7 @@
 
 use super::{PageRequest, ServiceError};
 use crate::db::{self, tx, Db};
-use crate::domain::formats;
+use crate::domain::code::Code;
 use crate::domain::values::{IsoDate, Quantity, Timestamp};
 use crate::ledger::export::{self, ExportError, Format};
 use crate::ledger::read::{for_each, EntryView, Range, Scales};
@@ -60,8 +60,7 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, ServiceError> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BalanceView {
     pub account: String,
-    #[schema(value_type = formats::Code)]
-    pub asset: String,
+    pub asset: Code,
     pub balance: Quantity,
 }
 
@@ -135,12 +134,14 @@ pub async fn balances(
                 as_of,
                 items: rows
                     .into_iter()
-                    .map(|r| BalanceView {
-                        balance: scales.quantity(&r.asset, r.balance),
-                        account: r.account,
-                        asset: r.asset,
+                    .map(|r| {
+                        Ok(BalanceView {
+                            balance: scales.quantity(&r.asset, r.balance),
+                            account: r.account,
+                            asset: Code::try_from(r.asset)?,
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, ServiceError>>()?,
             })
         })
     })

@@ -6,9 +6,9 @@ use super::{
 use crate::db::manufacturers::{AllocationRow, HistoryRow, ManufacturerRow, Put};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
+use crate::domain::code::Code;
 use crate::domain::decimal::non_negative;
 use crate::domain::error_code::ErrorCode;
-use crate::domain::formats;
 use crate::domain::lot::UNIT_PRICE_SCALE;
 use crate::domain::policy::{Policy, Tier};
 use crate::domain::status::ManufacturerStatus;
@@ -143,8 +143,7 @@ pub async fn set_status(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AllocationView {
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     /// The entitlement, in the material's unit.
     pub quantity: Quantity,
     /// USD per unit locked in.

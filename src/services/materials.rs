@@ -4,7 +4,8 @@ use super::prices::market_price;
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::materials::MaterialRow;
 use crate::db::{self, Db};
-use crate::domain::formats;
+use crate::domain::code::Code;
+use crate::domain::lot::Grade;
 use crate::domain::material::Unit;
 use crate::domain::material::{NewMaterial, StockFigures};
 use crate::domain::time;
@@ -15,8 +16,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MaterialView {
     pub id: Id,
-    #[schema(value_type = formats::Code)]
-    pub code: String,
+    pub code: Code,
     pub name: String,
     pub unit: Unit,
     /// Decimal places quantities of this material may carry (0-6).
@@ -35,13 +35,12 @@ pub struct MaterialView {
     pub market_price_as_of: Option<IsoDate>,
     pub created_at: Timestamp,
     /// Purity in percent below which replenishments are refused; `null`: none.
-    #[schema(value_type = Option<formats::Decimal>)]
-    pub min_grade: Option<String>,
+    pub min_grade: Option<Grade>,
 }
 
 impl MaterialView {
     /// The view of `r` with its market price today.
-    fn new(r: MaterialRow, price: Option<(UnitPrice, IsoDate)>) -> Self {
+    fn new(r: MaterialRow, price: Option<(UnitPrice, IsoDate)>) -> Result<Self, ServiceError> {
         let scale = r.scale.get();
         let f = StockFigures {
             on_hand: r.on_hand,
@@ -49,7 +48,8 @@ impl MaterialView {
             strategic_floor: r.strategic_floor,
         };
         let q = |minor: i64| Quantity::new(minor, scale);
-        Self {
+        Ok(Self {
+            min_grade: r.minimum_grade()?,
             id: r.id.into(),
             code: r.code,
             name: r.name,
@@ -63,8 +63,7 @@ impl MaterialView {
             market_price_usd: price.map(|p| p.0),
             market_price_as_of: price.map(|p| p.1),
             created_at: Timestamp(r.created_at),
-            min_grade: r.min_grade,
-        }
+        })
     }
 }
 
@@ -72,7 +71,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
     write(db, ctx, 201, move |conn| {
         let row = MaterialRow {
             id: db::new_id(),
-            code: m.code.as_str().to_owned(),
+            code: m.code.clone(),
             name: m.name.clone(),
             unit: m.unit,
             scale: m.scale,
@@ -81,7 +80,7 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
             held: 0,
             created_at: time::now(),
             version: 0,
-            min_grade: m.min_grade.clone(),
+            min_grade: m.min_grade.map(String::from),
         };
         db::materials::insert(conn, &row)
             .map_err(ServiceError::from)
@@ -90,9 +89,9 @@ pub async fn create(db: &Db, ctx: WriteCtx, m: NewMaterial) -> Result<Reply, Ser
                 m.code, m.name
             )))?;
         Ok(Effect {
-            target: Some(row.code.clone()),
+            target: Some(row.code.to_string()),
             // A new material has no marks yet.
-            body: MaterialView::new(row, None),
+            body: MaterialView::new(row, None)?,
             events: Vec::new(),
         })
     })
@@ -104,11 +103,13 @@ pub async fn update(
     db: &Db,
     ctx: WriteCtx,
     code: String,
-    min_grade: Option<Option<String>>,
+    min_grade: Option<Option<Grade>>,
 ) -> Result<Reply, ServiceError> {
     write(db, ctx, 200, move |conn| {
         let found = match &min_grade {
-            Some(min) => db::materials::set_min_grade(conn, &code, min.as_deref())?,
+            Some(min) => {
+                db::materials::set_min_grade(conn, &code, min.map(String::from).as_deref())?
+            }
             None => db::materials::find_by_code(conn, &code)?.is_some(),
         };
         if !found {
@@ -118,7 +119,7 @@ pub async fn update(
         let price = market_price(conn, &code)?;
         Ok(Effect {
             target: Some(code.clone()),
-            body: MaterialView::new(row, price),
+            body: MaterialView::new(row, price)?,
             events: Vec::new(),
         })
     })
@@ -130,7 +131,7 @@ pub async fn get(db: &Db, code: String) -> Result<MaterialView, ServiceError> {
         let row = db::materials::find_by_code(conn, &code)?
             .ok_or_else(|| ServiceError::NotFound(format!("no material {code}")))?;
         let price = market_price(conn, &row.code)?;
-        Ok(MaterialView::new(row, price))
+        MaterialView::new(row, price)
     })
     .await
 }
@@ -141,12 +142,12 @@ pub async fn list(db: &Db, page: PageRequest) -> Result<Page<MaterialView>, Serv
             .into_iter()
             .map(|r| Ok((market_price(conn, &r.code)?, r)))
             .collect::<Result<Vec<_>, ServiceError>>()?;
-        Ok(Page::from_rows(
+        Page::try_from_rows(
             rows,
             page.limit,
-            |(_, r)| r.code.clone(),
+            |(_, r)| r.code.to_string(),
             |(price, r)| MaterialView::new(r, price),
-        ))
+        )
     })
     .await
 }

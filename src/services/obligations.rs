@@ -11,12 +11,13 @@ use crate::db::lots::LotRow;
 use crate::db::obligations::{ObligationFilter, ObligationRow, ReplenishmentRow, RescheduleRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::actor::Actor;
+use crate::domain::code::Code;
 use crate::domain::country::parse_country;
 use crate::domain::drawdown::{base_share, deferral_premium};
 use crate::domain::error_code::ErrorCode;
 use crate::domain::event::EventType;
 use crate::domain::formats;
-use crate::domain::lot::{grade, meets_minimum, positive_quantity, received_at};
+use crate::domain::lot::{grade, positive_quantity, received_at};
 use crate::domain::policy::Policy;
 use crate::domain::status::ObligationStatus;
 use crate::domain::time;
@@ -32,8 +33,7 @@ pub struct ObligationView {
     pub id: Id,
     pub drawdown_id: Id,
     pub manufacturer_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     /// The quantity released.
     pub base_quantity: Quantity,
     /// What must come back: base × (1 + premium), rounded up to the material's scale.
@@ -195,10 +195,8 @@ pub async fn replenish(
         let (q, grade, origin, received_at) = p
             .finish(|| Some((q?, grade?, origin?, received_at?)))
             .map_err(ServiceError::Validation)?;
-        if let Some(minimum) = &material.min_grade {
-            let meets = meets_minimum(&grade, minimum)
-                .map_err(|e| ServiceError::internal(format!("material {}: {e}", material.code)))?;
-            if !meets {
+        if let Some(minimum) = material.minimum_grade()? {
+            if grade < minimum {
                 return Err(ServiceError::Rule {
                     code: ErrorCode::GradeBelowMinimum,
                     detail: format!(
@@ -235,7 +233,7 @@ pub async fn replenish(
         let replenishment_id = db::new_id();
         let posting = |account: String, amount: i64| Posting {
             account,
-            asset: o.material_code.clone(),
+            asset: o.material_code.to_string(),
             scale: s,
             amount,
         };

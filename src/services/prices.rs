@@ -4,7 +4,7 @@
 use super::{fetch_limit, write, Effect, Page, PageRequest, Reply, ServiceError, WriteCtx};
 use crate::db::prices::PriceRow;
 use crate::db::{self, Db, DbConnection};
-use crate::domain::formats;
+use crate::domain::code::Code;
 use crate::domain::price::NewMark;
 use crate::domain::time;
 use crate::domain::values::{IsoDate, Timestamp, UnitPrice};
@@ -13,8 +13,7 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PriceView {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     /// USD per unit of the material.
     pub price_usd: UnitPrice,
     pub as_of: IsoDate,

@@ -7,7 +7,7 @@ use super::ServiceError;
 use crate::db::manufacturers::ParticipantRow;
 use crate::db::materials::MaterialRow;
 use crate::db::{self, tx, Db, DbConnection};
-use crate::domain::formats;
+use crate::domain::code::Code;
 use crate::domain::material::{StockFigures, Unit};
 use crate::domain::policy::{Policy, Severity, Tier};
 use crate::domain::readiness::{
@@ -32,8 +32,8 @@ fn stock_of(m: &MaterialRow) -> StockFigures {
 /// Allocations grouped by material.
 fn participants_by_material(
     conn: &mut DbConnection,
-) -> Result<BTreeMap<String, Vec<ParticipantRow>>, ServiceError> {
-    let mut by: BTreeMap<String, Vec<ParticipantRow>> = BTreeMap::new();
+) -> Result<BTreeMap<Code, Vec<ParticipantRow>>, ServiceError> {
+    let mut by: BTreeMap<Code, Vec<ParticipantRow>> = BTreeMap::new();
     for p in db::manufacturers::participants(conn)? {
         by.entry(p.material_code.clone()).or_default().push(p);
     }
@@ -42,8 +42,7 @@ fn participants_by_material(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CoverRow {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub unit: Unit,
     pub on_hand: Quantity,
     pub available: Quantity,
@@ -143,8 +142,7 @@ pub struct TierFlows {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StressRow {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub demand: Quantity,
     pub served: Quantity,
     pub shortfall: Quantity,
@@ -232,7 +230,7 @@ fn chosen(
     };
     let unknown: Vec<FieldError> = named
         .iter()
-        .filter(|c| !all.iter().any(|m| &m.code == *c))
+        .filter(|c| !all.iter().any(|m| m.code.as_str() == c.as_str()))
         .map(|c| FieldError::new("materials", format!("no material {c:?}")))
         .collect();
     if !unknown.is_empty() {
@@ -240,7 +238,7 @@ fn chosen(
     }
     Ok(all
         .into_iter()
-        .filter(|m| named.contains(&m.code))
+        .filter(|m| named.iter().any(|c| c.as_str() == m.code.as_str()))
         .collect())
 }
 
@@ -282,8 +280,7 @@ pub struct OriginQuantity {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConcentrationRow {
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub on_hand: Quantity,
     /// Largest first.
     pub by_origin: Vec<OriginQuantity>,
@@ -315,8 +312,7 @@ pub struct OverallConcentration {
     pub hhi: Option<i64>,
     pub alert: bool,
     /// Materials with stock on hand and no market price, left out of `overall`.
-    #[schema(value_type = Vec<formats::Code>)]
-    pub unpriced: Vec<String>,
+    pub unpriced: Vec<Code>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -354,7 +350,7 @@ pub async fn concentration(db: &Db, policy: Policy) -> Result<ConcentrationRepor
             let mut unpriced = Vec::new();
             for m in db::materials::all(conn)? {
                 let scale = m.scale.get();
-                let parts = by_material.remove(&m.code).unwrap_or_default();
+                let parts = by_material.remove(m.code.as_str()).unwrap_or_default();
                 if m.on_hand > 0 {
                     match db::prices::latest(conn, &m.code, today)? {
                         Some(p) => values.extend(parts.iter().map(|(c, q)| {

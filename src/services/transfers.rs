@@ -12,7 +12,6 @@ use crate::domain::actor::Actor;
 use crate::domain::allocation::{weighted_price, NewTransfer};
 use crate::domain::code::Code;
 use crate::domain::event::EventType;
-use crate::domain::formats;
 use crate::domain::status::ManufacturerStatus;
 use crate::domain::time;
 use crate::domain::values::{Id, Quantity, Timestamp, UnitPrice, Usd};
@@ -23,8 +22,7 @@ pub struct TransferView {
     pub id: Id,
     pub from_manufacturer_id: Id,
     pub to_manufacturer_id: Id,
-    #[schema(value_type = formats::Code)]
-    pub material: String,
+    pub material: Code,
     pub quantity: Quantity,
     /// What the recipient pays the sender (not the reserve's cash).
     pub price_usd: Usd,

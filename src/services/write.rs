@@ -185,8 +185,18 @@ fn replay(stored: IdempotencyRow, idem: &IdempotencyRequest) -> Result<Reply, Se
     if stored.fingerprint != idem.fingerprint {
         return Err(ServiceError::IdempotencyKeyReused);
     }
+    // A stored status that is not one is a broken row, not replayed as some other status.
+    let status = u16::try_from(stored.status_code)
+        .ok()
+        .filter(|s| (100..600).contains(s))
+        .ok_or_else(|| {
+            ServiceError::internal(format!(
+                "idempotency key {:?}: stored status {} is not an HTTP status",
+                stored.idem_key, stored.status_code
+            ))
+        })?;
     Ok(Reply {
-        status: u16::try_from(stored.status_code).unwrap_or(200),
+        status,
         body: stored.response_body,
         replayed: true,
     })
@@ -202,7 +212,7 @@ pub(super) fn audit_row(
         id: db::new_id(),
         at,
         actor_sub: ctx.actor.sub.clone(),
-        actor_role: ctx.actor.role.as_str().to_owned(),
+        actor_role: ctx.actor.role,
         action: ctx.action.to_owned(),
         target,
         outcome: outcome.to_owned(),

@@ -293,8 +293,14 @@ async fn adjustments_cannot_take_held_stock() {
     // Hold 70 directly through the ledger (drawdowns do this through the API).
     db.run(|conn| {
         stockpile::db::tx::write(conn, |conn| {
-            stockpile::ledger::holds::place(conn, "NDPR_OXIDE", 70_000, 0, None)
-                .map_err(stockpile::services::ServiceError::from)
+            stockpile::ledger::holds::place(
+                conn,
+                &stockpile::domain::code::Code::parse("NDPR_OXIDE").unwrap(),
+                70_000,
+                0,
+                None,
+            )
+            .map_err(stockpile::services::ServiceError::from)
         })
     })
     .await

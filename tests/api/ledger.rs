@@ -5,6 +5,7 @@ use crate::helpers::{assert_problem, spawn_app, TestApp};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use stockpile::domain::actor::Role;
+use stockpile::domain::code::Code;
 use stockpile::ledger::holds;
 use stockpile::services::ServiceError;
 
@@ -347,17 +348,31 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
     let new = app.receive("GA", "NV1", "70", "2026-03-01T00:00:00Z").await;
 
     // Leaving at least the floor (10) available: 90 fits, 91 does not.
-    let err = in_tx(&app, |c| Ok(holds::place(c, "GA", 91, 10, None)?))
-        .await
-        .unwrap_err();
+    let err = in_tx(&app, |c| {
+        Ok(holds::place(c, &Code::parse("GA").unwrap(), 91, 10, None)?)
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.code().as_str(), "insufficient_stock");
     let h1 = in_tx(&app, |c| {
-        Ok(holds::place(c, "GA", 50, 10, Some("d1".into()))?)
+        Ok(holds::place(
+            c,
+            &Code::parse("GA").unwrap(),
+            50,
+            10,
+            Some("d1".into()),
+        )?)
     })
     .await
     .unwrap();
     let h2 = in_tx(&app, |c| {
-        Ok(holds::place(c, "GA", 40, 10, Some("d2".into()))?)
+        Ok(holds::place(
+            c,
+            &Code::parse("GA").unwrap(),
+            40,
+            10,
+            Some("d2".into()),
+        )?)
     })
     .await
     .unwrap();
@@ -371,11 +386,17 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         (Some("90"), Some("10"), Some("0"))
     );
     assert_eq!(
-        in_tx(&app, |c| Ok(holds::place(c, "GA", 1, 10, None)?))
-            .await
-            .unwrap_err()
-            .code()
-            .as_str(),
+        in_tx(&app, |c| Ok(holds::place(
+            c,
+            &Code::parse("GA").unwrap(),
+            1,
+            10,
+            None
+        )?))
+        .await
+        .unwrap_err()
+        .code()
+        .as_str(),
         "insufficient_stock"
     );
 

@@ -167,3 +167,28 @@ async fn a_stored_value_that_does_not_decode_is_an_error_not_a_default() {
         assert_problem(app.get_as(&admin, "/v1/materials").await, 500, "internal").await;
     }
 }
+
+#[tokio::test]
+async fn a_stored_code_or_grade_that_does_not_decode_fails_the_read() {
+    let app = spawn_app().await;
+    app.create_material("GA", 3, "0").await;
+    let admin = app.admin();
+    let read = |path: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move { app.get_as(&admin, path).await }
+    };
+    assert_eq!(read("/v1/materials/GA").await.status(), 200);
+
+    // Not the form `grade` writes: never shown as some other figure.
+    app.sql("UPDATE materials SET min_grade = '99.50' WHERE code = 'GA'")
+        .await;
+    assert_problem(read("/v1/materials/GA").await, 500, "internal").await;
+    app.sql("UPDATE materials SET min_grade = '99.5' WHERE code = 'GA'")
+        .await;
+    let m: Value = read("/v1/materials/GA").await.json().await.unwrap();
+    assert_eq!(m["min_grade"], "99.5");
+
+    app.sql("UPDATE materials SET code = 'ga' WHERE code = 'GA'")
+        .await;
+    assert_problem(read("/v1/materials").await, 500, "internal").await;
+}
