@@ -176,40 +176,28 @@ pub fn record_deliveries(
         d::next_attempt_at,
         d::event_created_at,
     );
-    match audience {
-        Audience::Manufacturer(m) => super::cached(
-            diesel::insert_into(d::table)
-                .values(
-                    candidates
-                        .filter(
-                            e::manufacturer_id
-                                .is_null()
-                                .or(e::manufacturer_id.eq(m.clone())),
-                        )
-                        .select(row),
-                )
-                .into_columns(columns),
-        )
-        .boxed(),
-        Audience::Holders(materials) => {
-            let holders = allocations::table
-                .filter(allocations::material_code.eq_any(materials.clone()))
-                .select(allocations::manufacturer_id.nullable());
+    // One statement per audience, differing only in which owners see the event.
+    macro_rules! deliveries_to {
+        ($owner_sees:expr) => {
             super::cached(
                 diesel::insert_into(d::table)
                     .values(
                         candidates
-                            .filter(
-                                e::manufacturer_id
-                                    .is_null()
-                                    .or(e::manufacturer_id.eq_any(holders)),
-                            )
+                            .filter(e::manufacturer_id.is_null().or($owner_sees))
                             .select(row),
                     )
                     .into_columns(columns),
             )
             .boxed()
-        }
+        };
+    }
+    match audience {
+        Audience::Manufacturer(m) => deliveries_to!(e::manufacturer_id.eq(m.clone())),
+        Audience::Holders(materials) => deliveries_to!(e::manufacturer_id.eq_any(
+            allocations::table
+                .filter(allocations::material_code.eq_any(materials.clone()))
+                .select(allocations::manufacturer_id.nullable()),
+        )),
     }
 }
 
