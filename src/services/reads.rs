@@ -139,10 +139,12 @@ impl Reads {
             if replay.caught_up {
                 return Ok(());
             }
-            if Instant::now() + POLL > deadline {
+            // The last look is at the bound, so that a read waits the whole of it.
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(Fallback::Timeout);
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(POLL.min(deadline - now)).await;
         }
     }
 
