@@ -580,7 +580,8 @@ async fn deliveries_are_signed_retried_with_the_same_id_and_logged() {
     assert_eq!(first["attempt"], 2);
     assert_eq!(first["status"], "delivered");
     assert_eq!(first["response_status"], 200);
-    assert_eq!(first["type"], "disruption.proposed");
+    // Whichever event reached the receiver first (attempts of a round run side by side).
+    assert_eq!(first["type"], seen[0].json()["type"]);
     assert!(first["delivered_at"].is_string());
     let res = r.app.get_as(&r.token_of(&b), &path).await;
     assert_problem(res, 404, "not_found").await;
