@@ -35,15 +35,6 @@ pub fn record_material(row: EventMaterialRow) -> Cached<impl Statement> {
     super::cached(diesel::insert_into(event_materials::table).values(row))
 }
 
-/// The manufacturers with an allocation of any of `materials`.
-pub fn holders(conn: &mut DbConnection, materials: &[String]) -> QueryResult<Vec<String>> {
-    allocations::table
-        .filter(allocations::material_code.eq_any(materials))
-        .select(allocations::manufacturer_id)
-        .distinct()
-        .load(conn)
-}
-
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<EventRow>> {
     events::table
         .find(id)

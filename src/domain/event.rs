@@ -68,13 +68,6 @@ impl Subscription {
         Ok(Subscription::Only(types))
     }
 
-    pub fn includes(&self, t: EventType) -> bool {
-        match self {
-            Subscription::All => true,
-            Subscription::Only(types) => types.contains(&t),
-        }
-    }
-
     /// The wire and stored form: `["*"]` or the types in their declared order.
     pub fn names(&self) -> Vec<String> {
         match self {
@@ -109,8 +102,6 @@ mod tests {
     fn subscriptions_parse_all_or_distinct_types() {
         assert_eq!(Subscription::parse(&names(&["*"])), Ok(Subscription::All));
         let s = Subscription::parse(&names(&["obligation.overdue", "drawdown.released"])).unwrap();
-        assert!(s.includes(EventType::DrawdownReleased));
-        assert!(!s.includes(EventType::DrawdownSubmitted));
         assert_eq!(
             s.names(),
             names(&["drawdown.released", "obligation.overdue"])
