@@ -11,7 +11,8 @@ use super::reply::written;
 use super::AppState;
 use crate::domain::formats;
 use crate::services::inventory::{
-    self, AdjustmentRequest, AdjustmentView, LotRequest, LotView, TransferRequest, TransferView,
+    self, AdjustmentRequest, AdjustmentView, InventoryTransferView, LotRequest, LotView,
+    TransferRequest,
 };
 use crate::services::Page;
 use actix_web::{web, HttpResponse};
@@ -78,7 +79,7 @@ pub async fn get(
 
 /// Move stock between facilities, oldest lots first (operator).
 #[utoipa::path(post, path = "/v1/inventory/transfers", tag = "inventory", request_body = TransferRequest,
-    responses((status = 201, description = "moved", body = TransferView), WriteErrors))]
+    responses((status = 201, description = "moved", body = InventoryTransferView), WriteErrors))]
 pub async fn transfer(
     state: web::Data<AppState>,
     cmd: Command<Operator>,

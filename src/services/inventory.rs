@@ -287,7 +287,7 @@ pub struct LotChange {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TransferView {
+pub struct InventoryTransferView {
     pub id: Id,
     pub material: Code,
     pub from_facility: Code,
@@ -386,7 +386,7 @@ pub async fn transfer(db: &Db, ctx: WriteCtx, req: TransferRequest) -> Result<Re
             .collect();
         Ok(Effect {
             target: Some(id.clone()),
-            body: TransferView {
+            body: InventoryTransferView {
                 id: id.into(),
                 material: m.code.clone(),
                 from_facility: from,

@@ -258,3 +258,48 @@ async fn the_router_serves_exactly_the_documented_operations() {
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "GET, POST");
 }
+
+/// utoipa names a schema after its Rust type alone, and a second type of the same name
+/// silently replaces the first in the document: the physical transfer's answer was once
+/// documented as the allocation transfer's. Each schema name must belong to one type.
+#[test]
+fn each_schema_name_belongs_to_one_type() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(std::path::Path::new("src"), &mut files);
+    let mut owners: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut derives = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                derives = true;
+            } else if derives && !line.starts_with("#[") && !line.starts_with("///") {
+                let name = line
+                    .split_whitespace()
+                    .skip_while(|w| !matches!(*w, "struct" | "enum"))
+                    .nth(1)
+                    .map(|n| n.trim_end_matches(|c: char| !c.is_alphanumeric()));
+                if let Some(name) = name {
+                    owners
+                        .entry(name.to_owned())
+                        .or_default()
+                        .push(file.display().to_string());
+                }
+                derives = false;
+            }
+        }
+    }
+    assert!(owners.len() > 50, "found only {} schemas", owners.len());
+    let shared: Vec<_> = owners.iter().filter(|(_, files)| files.len() > 1).collect();
+    assert!(shared.is_empty(), "schema names used twice: {shared:?}");
+}
