@@ -121,6 +121,7 @@ pub struct PolicySettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebhookSettings {
+    pub deliver: bool,
     pub allow_http: bool,
     pub allow_private_networks: bool,
     pub allowed_hosts: String,

@@ -38,7 +38,8 @@ pub struct Application {
     db: Db,
     /// Tells the webhook worker and the overdue sweep to stop.
     stop: tokio::sync::watch::Sender<bool>,
-    worker: tokio::task::JoinHandle<()>,
+    /// The webhook worker, unless `webhooks.deliver` is false.
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the configured database's pool, PostgreSQL sessions bounded by the configured
@@ -146,12 +147,15 @@ impl Application {
         // are still checked after a quiet spell, and a database restart fails no request).
         let background = open_pool(&settings, 3)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(services::delivery::run(
-            background.clone(),
-            settings.webhooks.clone(),
-            state.metrics.clone(),
-            stopped.clone(),
-        ));
+        let worker = settings.webhooks.deliver.then(|| {
+            tokio::spawn(services::delivery::run(
+                background.clone(),
+                db.written().clone(),
+                settings.webhooks.clone(),
+                state.metrics.clone(),
+                stopped.clone(),
+            ))
+        });
         tokio::spawn(services::delivery::sweep_every(
             background.clone(),
             Duration::from_secs(settings.webhooks.sweep_interval_secs),
@@ -199,7 +203,11 @@ impl Application {
         } = self;
         let result = server.await;
         let _ = stop.send(true);
-        if let Err(e) = worker.await {
+        let ended = match worker {
+            Some(w) => w.await,
+            None => Ok(()),
+        };
+        if let Err(e) = ended {
             tracing::warn!(error = %e, "webhook worker ended abnormally");
         }
         let (open, idle) = db.state();

@@ -6,7 +6,9 @@ use diesel::connection::{Connection, SimpleConnection};
 use diesel::r2d2::R2D2Connection;
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -165,6 +167,9 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// Rung after each accepted write commits (`services::write`): what wakes this process's
+    /// webhook worker, so that a write's deliveries do not wait for its next poll.
+    written: Arc<Notify>,
 }
 
 impl Db {
@@ -203,11 +208,20 @@ impl Db {
             .connection_timeout(acquire_timeout)
             .test_on_check_out(true)
             .build_unchecked(Manager(url));
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            written: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The bell rung after each accepted write through this handle commits.
+    pub fn written(&self) -> &Arc<Notify> {
+        &self.written
     }
 
     /// A connection for synchronous callers (CLI commands, migrations at start).

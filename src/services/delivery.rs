@@ -16,7 +16,7 @@ use crate::domain::time;
 use crate::domain::webhook::{self, DeliveryStatus, EndpointStatus, RetrySchedule};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -42,9 +42,11 @@ const ROUND_EVERY: Duration = Duration::from_millis(20);
 /// at most one per `ROUND_EVERY`: one transaction records the attempts that ended since the
 /// last round and claims as many due deliveries as there are free slots, so that the cost
 /// of a round is shared by its deliveries rather than paid by each. When a round claims
-/// nothing, the worker looks again after `poll_interval_ms` (or when an attempt ends).
+/// nothing, the worker looks again after `poll_interval_ms`, or as soon as `written` rings
+/// (a write of this process committed, with deliveries perhaps), or an attempt ends.
 pub async fn run(
     db: Db,
+    written: Arc<Notify>,
     settings: WebhookSettings,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
@@ -117,8 +119,12 @@ pub async fn run(
         } else {
             next_poll.max(next_round)
         };
+        // Waiting for the next poll, a write brings it forward (at most once a round: many
+        // writes, one wake).
+        let polling = !soon && free > 0 && next_poll > Instant::now();
         tokio::select! {
             _ = stop.changed() => {}
+            _ = written.notified(), if polling => next_poll = Instant::now(),
             _ = tokio::time::sleep_until(wake), if soon || free > 0 => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 ended.extend(done.ok());

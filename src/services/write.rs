@@ -87,30 +87,35 @@ pub async fn write_closing<F>(
 where
     F: FnMut(&mut DbConnection, &Closing) -> Result<Closed, ServiceError> + Send + 'static,
 {
-    db.run(move |conn| {
-        let caller = ctx.actor.scope();
-        let outcome = tx::write(conn, |conn| {
-            let closing = Closing {
-                ctx: &ctx,
-                caller: &caller,
-                status,
-                now: time::now(),
-            };
-            effect(conn, &closing).map(|closed| closed.0)
-        });
-        match (outcome, &ctx.idempotency) {
-            // A connection lost or a database unreachable cannot be asked either.
-            (Err(failed), Some(idem)) if !matches!(failed, ServiceError::Unavailable(_)) => {
-                // Not knowing whether an answer is stored, answer 5xx (`?`), never a refusal.
-                match db::idempotency::settled(conn, &caller, &idem.key, time::now())? {
-                    Some(stored) => replay(stored, idem),
-                    None => Err(failed),
+    let reply = db
+        .run(move |conn| {
+            let caller = ctx.actor.scope();
+            let outcome = tx::write(conn, |conn| {
+                let closing = Closing {
+                    ctx: &ctx,
+                    caller: &caller,
+                    status,
+                    now: time::now(),
+                };
+                effect(conn, &closing).map(|closed| closed.0)
+            });
+            match (outcome, &ctx.idempotency) {
+                // A connection lost or a database unreachable cannot be asked either.
+                (Err(failed), Some(idem)) if !matches!(failed, ServiceError::Unavailable(_)) => {
+                    // Not knowing whether an answer is stored, answer 5xx (`?`), never a refusal.
+                    match db::idempotency::settled(conn, &caller, &idem.key, time::now())? {
+                        Some(stored) => replay(stored, idem),
+                        None => Err(failed),
+                    }
                 }
+                (outcome, _) => outcome,
             }
-            (outcome, _) => outcome,
-        }
-    })
-    .await
+        })
+        .await?;
+    if !reply.replayed {
+        db.written().notify_one();
+    }
+    Ok(reply)
 }
 
 /// The writes every accepted write ends with: its events (the outbox), its audit event and,

@@ -587,6 +587,26 @@ async fn deliveries_are_signed_retried_with_the_same_id_and_logged() {
     assert_problem(res, 404, "not_found").await;
 }
 
+/// A worker that found nothing due waits for its poll, but a write of its own process wakes
+/// it: the delivery does not wait the hour this test's poll would take.
+#[actix_web::test]
+async fn a_committed_write_wakes_the_idle_worker() {
+    let r = Reserve::new_with(1000, 0, |s| {
+        quick(s);
+        s.webhooks.poll_interval_ms = 3_600_000;
+    })
+    .await;
+    let receiver = Receiver::start(&[]).await;
+    register(&r.app, &r.op(1), &receiver.url, json!(["*"])).await;
+    // The rounds that the start and the registration began have found nothing due.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    r.disruption("severe").await;
+    let seen = receiver.wait_for("the delivery", |s| !s.is_empty()).await;
+    assert!(seen[0].body.contains("disruption.proposed"), "{seen:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
 #[actix_web::test]
 async fn a_410_disables_the_endpoint() {
     let r = Reserve::new_with(1000, 0, quick).await;
@@ -834,16 +854,16 @@ async fn destination_found_private_is_skipped(receiver: &Receiver, url: &str) {
     );
 }
 
-/// A test server whose own worker stays idle (it looks once, at start): the deliveries are
-/// left to the service processes a test starts.
-fn idle_worker(s: &mut stockpile::config::Settings) {
+/// A test server that sends no deliveries (`webhooks.deliver` false): they are left to the
+/// service processes a test starts.
+fn sends_nothing(s: &mut stockpile::config::Settings) {
     quick(s);
-    s.webhooks.poll_interval_ms = 3_600_000;
+    s.webhooks.deliver = false;
 }
 
 #[actix_web::test]
 async fn a_process_killed_before_recording_a_delivery_sends_it_again_after_restart() {
-    let r = Reserve::new_with(1000, 0, idle_worker).await;
+    let r = Reserve::new_with(1000, 0, sends_nothing).await;
     let mut service =
         spawn_process_with(&r.app, &[("STOCKPILE__WEBHOOKS__TIMEOUT_SECS", "3")]).await;
     let receiver = Receiver::start(&[]).await;

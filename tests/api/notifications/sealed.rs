@@ -2,7 +2,7 @@
 //! are still signed with the secrets the API answered, a new key put first reseals every row
 //! at start, and a secret that does not open is never sent.
 
-use super::{id, idle_worker, quick, register, Receiver};
+use super::{id, quick, register, sends_nothing, Receiver};
 use crate::drawdowns::Reserve;
 use crate::helpers::{spawn_process_with, TestApp};
 use serde_json::{json, Value};
@@ -210,7 +210,7 @@ async fn a_sealed_secret_moved_to_another_endpoint_signs_nothing() {
 /// endpoint still gets signed deliveries.
 #[actix_web::test]
 async fn a_new_key_put_first_reseals_every_secret_and_the_old_key_can_go() {
-    let r = Reserve::new_with(1000, 0, idle_worker).await;
+    let r = Reserve::new_with(1000, 0, sends_nothing).await;
     let (sealed_rx, plain_rx) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
     let ep = register(&r.app, &r.op(1), &sealed_rx.url, json!(["*"])).await;
     let old = ep["secret"].as_str().unwrap().to_owned();
@@ -261,7 +261,7 @@ async fn a_new_key_put_first_reseals_every_secret_and_the_old_key_can_go() {
 /// for a process that holds the key.
 #[actix_web::test]
 async fn a_secret_whose_key_is_not_listed_is_never_sent() {
-    let r = Reserve::new_with(1000, 0, idle_worker).await;
+    let r = Reserve::new_with(1000, 0, sends_nothing).await;
     let receiver = Receiver::start(&[]).await;
     let ep = register(&r.app, &r.op(1), &receiver.url, json!(["*"])).await;
     let (before, _) = stored(&r.app, id(&ep)).await;
