@@ -249,6 +249,20 @@ async fn in_tx<T: Send + 'static>(
         .await
 }
 
+/// A hold of `quantity` GA that leaves at least 10 available, in a transaction of its own.
+async fn place_ga(
+    app: &TestApp,
+    quantity: i64,
+    reference: Option<&str>,
+) -> Result<String, ServiceError> {
+    let reference = reference.map(str::to_owned);
+    let ga = Code::parse("GA").unwrap();
+    in_tx(app, move |c| {
+        Ok(holds::place(c, &ga, quantity, 10, reference.clone())?)
+    })
+    .await
+}
+
 #[tokio::test]
 async fn tampering_with_a_stored_posting_is_found_at_its_seq() {
     let app = stocked().await;
@@ -348,34 +362,10 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
     let new = app.receive("GA", "NV1", "70", "2026-03-01T00:00:00Z").await;
 
     // Leaving at least the floor (10) available: 90 fits, 91 does not.
-    let err = in_tx(&app, |c| {
-        Ok(holds::place(c, &Code::parse("GA").unwrap(), 91, 10, None)?)
-    })
-    .await
-    .unwrap_err();
+    let err = place_ga(&app, 91, None).await.unwrap_err();
     assert_eq!(err.code().as_str(), "insufficient_stock");
-    let h1 = in_tx(&app, |c| {
-        Ok(holds::place(
-            c,
-            &Code::parse("GA").unwrap(),
-            50,
-            10,
-            Some("d1".into()),
-        )?)
-    })
-    .await
-    .unwrap();
-    let h2 = in_tx(&app, |c| {
-        Ok(holds::place(
-            c,
-            &Code::parse("GA").unwrap(),
-            40,
-            10,
-            Some("d2".into()),
-        )?)
-    })
-    .await
-    .unwrap();
+    let h1 = place_ga(&app, 50, Some("d1")).await.unwrap();
+    let h2 = place_ga(&app, 40, Some("d2")).await.unwrap();
     let f = app.figures("GA").await;
     assert_eq!(
         (
@@ -386,17 +376,7 @@ async fn holds_reserve_then_post_oldest_first_or_void() {
         (Some("90"), Some("10"), Some("0"))
     );
     assert_eq!(
-        in_tx(&app, |c| Ok(holds::place(
-            c,
-            &Code::parse("GA").unwrap(),
-            1,
-            10,
-            None
-        )?))
-        .await
-        .unwrap_err()
-        .code()
-        .as_str(),
+        place_ga(&app, 1, None).await.unwrap_err().code().as_str(),
         "insufficient_stock"
     );
 
